@@ -1,0 +1,137 @@
+"""The interfaces every connector implements, and the normalised records they produce.
+
+Inbound (a webhook sender): `verify` the raw request, split it into `InboundEvent`s (each with the
+sender's own event id, the dedupe key), and later, in a worker, `parse` one stored event into
+`Interaction`s. Outbound writers (CRM, help desk, chat) live in their own modules.
+"""
+from __future__ import annotations
+
+import hmac
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, ClassVar, Mapping, Sequence
+
+SPEAKERS = ("customer", "agent", "bot")
+CHANNELS = ("call", "sms", "chat", "email", "ticket", "review", "survey")
+
+
+class WebhookError(Exception):
+    """Base for errors a connector raises about an incoming request."""
+
+
+class SignatureInvalid(WebhookError):
+    """The request is not signed by a configured secret (answered 401, nothing stored)."""
+
+
+class MalformedPayload(WebhookError):
+    """The request is authentic but its body cannot be understood (answered 400, nothing stored)."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a connector sees of an HTTP request: the exact bytes, headers, and the public URL."""
+
+    body: bytes
+    headers: Mapping[str, str]  # case-insensitive lookups expected (werkzeug Headers or a lower-cased dict)
+    url: str  # the public URL the sender posted to (PUBLIC_BASE_URL + path + query)
+    method: str = "POST"
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        if value is None and isinstance(self.headers, dict):
+            lowered = {k.lower(): v for k, v in self.headers.items()}
+            value = lowered.get(name.lower())
+        return value
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One event as the sender identified it; `event_id` is the dedupe key within the source."""
+
+    event_id: str
+    event_type: str
+    body: bytes  # this event's bytes: the whole body, or one element of a batched body
+    headers: Mapping[str, str] = field(default_factory=dict)  # headers parse() needs later
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One utterance; `speaker` is one of SPEAKERS."""
+
+    speaker: str
+    text: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """Who the customer is, as far as the source knows: E.164 phone, email, name, provider id."""
+
+    phone: str | None = None
+    email: str | None = None
+    name: str | None = None
+    provider_id: str | None = None
+
+    def is_known(self) -> bool:
+        return bool(self.phone or self.email or self.provider_id)
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """A conversation, normalised. Events about one conversation share `thread_key` and merge.
+
+    `turns` is None when this event carries no turns (a later event may bring them) and a list
+    when it does (it replaces what was stored). Fields left None never erase stored values.
+    """
+
+    source: str
+    thread_key: str
+    channel: str
+    customer: CustomerRef = field(default_factory=CustomerRef)
+    direction: str | None = None  # "inbound" | "outbound"
+    occurred_at: datetime | None = None
+    turns: tuple[Turn, ...] | None = None
+    summary: str | None = None
+    source_ids: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+
+
+class InboundConnector(ABC):
+    """A webhook sender. Subclasses set `name` and implement the three steps."""
+
+    name: ClassVar[str]
+
+    def __init__(self, secrets: Sequence[str], *, tolerance_s: int = 300, clock: Callable[[], float] | None = None):
+        import time
+
+        if not secrets:
+            raise ValueError(f"{self.name}: no secret configured")
+        self.secrets = tuple(secrets)
+        self.tolerance_s = tolerance_s
+        self.clock = clock or time.time
+
+    @abstractmethod
+    def verify(self, request: WebhookRequest) -> None:
+        """Raise SignatureInvalid unless the raw request is signed by one of `self.secrets`."""
+
+    @abstractmethod
+    def events(self, request: WebhookRequest) -> list[InboundEvent]:
+        """Split a verified request into events; raise MalformedPayload when it cannot be read."""
+
+    @abstractmethod
+    def handles(self, event_type: str) -> bool:
+        """Whether events of this type carry anything we use (others are stored as ignored)."""
+
+    @abstractmethod
+    def parse(self, event: InboundEvent) -> list[Interaction]:
+        """Turn one stored event into interactions (run in a worker, never on the web path)."""
+
+
+def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
+    """Compare two secrets or digests without leaking where they differ."""
+    if isinstance(a, str):
+        a = a.encode()
+    if isinstance(b, str):
+        b = b.encode()
+    return hmac.compare_digest(a, b)

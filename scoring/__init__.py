@@ -1,0 +1,1 @@
+"""Scorers behind one batched interface (`scoring.base.Scorer`), and the rules built on them."""
