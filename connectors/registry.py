@@ -1,0 +1,33 @@
+"""The explicit registry: a source name in /webhooks/<source> -> its connector class.
+
+Connector modules are imported only when their source is used, so the web process stays small.
+An unknown source and an unconfigured source fail closed (404 and 401 on the web path).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Sequence
+
+from connectors.base import InboundConnector
+
+INBOUND = {
+    "quo": "connectors.quo:QuoConnector",
+}
+
+
+class UnknownSource(LookupError):
+    """No connector has this name."""
+
+
+def inbound_class(source: str) -> type[InboundConnector]:
+    """The connector class for a source name; UnknownSource when there is none."""
+    target = INBOUND.get(source)
+    if target is None:
+        raise UnknownSource(source)
+    module_name, _, class_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def inbound(source: str, secrets: Sequence[str] = (), **options) -> InboundConnector:
+    """A connector instance; `secrets` may be empty where only parse() will be called (workers)."""
+    return inbound_class(source)(secrets, **options)

@@ -1,0 +1,85 @@
+"""The `undertone` command: run everything locally, run a worker or the scheduler, migrate, demo."""
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+
+from integration.settings import Settings
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, help="Python logging level.")
+def main(log_level: str) -> None:
+    """Undertone: customer sentiment from calls, messages and tickets, written back into the CRM."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+def run() -> None:
+    """Migrate, then start web + worker + scheduler (embedded Redis when REDIS_URL is unset)."""
+    from integration.devserver import run_all
+
+    raise SystemExit(run_all(Settings()))
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--queues", "queue_names", default="events,crm", show_default=True, help="Queues, in priority order.")
+def worker(burst: bool, queue_names: str) -> None:
+    """An RQ worker (with RQ's scheduler for delayed retries). Loads the scorer once, before forking."""
+    from rq import Worker
+
+    from workers import context
+
+    runtime = context.runtime()
+    context.scorer()  # warm: forked work horses share the loaded model
+    names = [n.strip() for n in queue_names.split(",") if n.strip()]
+    Worker(names, connection=runtime.worker_redis).work(burst=burst, with_scheduler=True)
+
+
+@main.command()
+def scheduler() -> None:
+    """The periodic jobs (sweep of pending events and unsynced contacts), via RQ's cron scheduler."""
+    from rq.cron import CronScheduler
+
+    from workers import context
+
+    cron = CronScheduler(connection=context.runtime().worker_redis)
+    cron.load_config_from_file("workers.cron")
+    cron.start()
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations up to the newest (safe to run on every deploy)."""
+    from integration.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.effective_database_url)
+    click.echo("database is up to date")
+
+
+@main.command()
+def sweep() -> None:
+    """Run one sweep now (the scheduler runs it every few seconds)."""
+    from workers.jobs import sweep as run_sweep
+
+    click.echo(json.dumps(run_sweep()))
+
+
+@main.command()
+@click.option("--url", default=None, help="Service base URL (default http://127.0.0.1:$PORT).")
+@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for the results.")
+def demo(url: str | None, wait: float) -> None:
+    """Send signed sample Quo webhooks to the running service and show what it made of them."""
+    from integration.demo import run_demo
+
+    settings = Settings()
+    raise SystemExit(run_demo(settings, url or f"http://127.0.0.1:{settings.port}", wait))

@@ -1,0 +1,42 @@
+"""Every tunable number in one place: timeouts, tolerances, retry intervals, batch sizes, limits."""
+
+# Ingest
+MAX_WEBHOOK_BYTES = 1024 * 1024  # larger bodies get 413 before anything parses them
+SIGNATURE_TOLERANCE_S = 300  # replay window for timestamped signature schemes, both directions
+DEDUPE_RETENTION_DAYS = 30  # inbox rows (the dedupe record) are kept at least this long; senders retry for days
+
+# Queues and jobs
+EVENTS_QUEUE = "events"
+CRM_QUEUE = "crm"
+PROCESS_JOB_TIMEOUT_S = 300
+SYNC_JOB_TIMEOUT_S = 300
+# Backoff between attempts; jitter is added per job. Length = retries after the first attempt.
+PROCESS_RETRY_INTERVALS_S = (10, 60, 300, 900)
+SYNC_RETRY_INTERVALS_S = (15, 60, 300, 900, 1800)
+RETRY_JITTER_FRACTION = 0.2
+JOB_RESULT_TTL_S = 3600
+JOB_FAILURE_TTL_S = 14 * 24 * 3600  # failed jobs stay visible (and requeueable) for two weeks
+SYNC_COALESCE_TTL_S = 600  # a contact's "sync already queued" marker expires after this
+SYNC_LOCK_TIMEOUT_S = 120  # one sync per contact at a time across workers
+
+# Scheduler
+SWEEP_INTERVAL_S = 30
+SWEEP_GRACE_S = 30  # a pending event younger than this is probably still being enqueued by the web process
+SWEEP_BATCH = 500
+
+# Scoring and follow-up
+NEGATIVE_TASK_THRESHOLD = -0.05  # an interaction scoring at or below this opens a follow-up task
+TASK_DUE_HOURS = 24
+TASK_DUE_HOURS_ESCALATION = 4
+NEGATIVE_WINDOW_DAYS = 30
+
+# Outbound HTTP (CRM, help desks, Slack)
+HTTP_CONNECT_TIMEOUT_S = 5
+HTTP_READ_TIMEOUT_S = 20
+HTTP_MAX_ATTEMPTS = 3  # in-call attempts for 429/5xx before the job's own retry takes over
+HTTP_MAX_INLINE_WAIT_S = 10  # longer Retry-After waits are left to the job retry, not slept in a worker
+HUBSPOT_API_BASE = "https://api.hubapi.com"
+
+# Embedded services for `make run`
+EMBEDDED_REDIS_PORT = 6380
+TASK_MAX_AGE_DAYS = 7  # an interaction older than this (e.g. imported history) opens no task

@@ -1,0 +1,93 @@
+"""Store normalised interactions (merging events of one conversation) and their current scores."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connectors import base
+from integration.models import Contact, Interaction, InteractionScore, utcnow
+from scoring.escalation import escalation_reason
+from scoring.interaction import score_interaction, texts_to_score, content_hash
+from scoring.base import Scorer
+
+
+def upsert_interaction(session: Session, item: base.Interaction, contact: Contact | None) -> tuple[Interaction, bool]:
+    """Merge an event's view of a conversation into its row; True when anything changed."""
+    row = _locked_row(session, item.source, item.thread_key)
+    if row is None:
+        row = _insert(session, item)
+        if row is None:  # created concurrently by another worker: merge into theirs
+            row = _locked_row(session, item.source, item.thread_key)
+    changed = _merge(row, item, contact)
+    if changed:
+        row.updated_at = utcnow()
+    return row, changed
+
+
+def rescore(session: Session, row: Interaction, scorer: Scorer) -> bool:
+    """Score the interaction unless exactly this content was already scored by this scorer."""
+    selected = texts_to_score(row.turns, row.summary)
+    if selected is None:
+        return False
+    if row.score is not None and row.score.content_hash == content_hash(scorer.name, selected[2]):
+        return False
+    scored = score_interaction(row.turns, row.summary, scorer)
+    record = row.score or InteractionScore(interaction=row)
+    record.scorer = scorer.name
+    record.basis = scored.basis
+    record.label = scored.overall.label
+    record.score = scored.overall.score
+    record.intensity = scored.overall.intensity
+    record.confidence = scored.overall.confidence
+    record.signals = list(scored.overall.signals)
+    record.turn_scores = scored.turn_scores
+    record.escalation_reason = escalation_reason(scored.overall)
+    record.content_hash = scored.content_hash
+    record.scored_at = utcnow()
+    session.add(record)
+    return True
+
+
+def _locked_row(session: Session, source: str, thread_key: str) -> Interaction | None:
+    stmt = select(Interaction).where(Interaction.source == source, Interaction.thread_key == thread_key)
+    return session.scalar(stmt.with_for_update())
+
+
+def _insert(session: Session, item: base.Interaction) -> Interaction | None:
+    row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={})
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def _merge(row: Interaction, item: base.Interaction, contact: Contact | None) -> bool:
+    """Fields the event does not carry (None) never erase what is stored."""
+    before = _snapshot(row)
+    if contact is not None and row.contact_id is None:
+        row.contact_id = contact.id
+    if item.direction:
+        row.direction = item.direction
+    if item.occurred_at and (row.occurred_at is None or item.occurred_at < row.occurred_at):
+        row.occurred_at = item.occurred_at  # the conversation's start: the earliest time any event gives
+    if item.turns is not None:
+        row.turns = [_turn_dict(t) for t in item.turns]
+    if item.summary:
+        row.summary = item.summary
+    if item.url:
+        row.url = item.url
+    merged = {**(row.source_ids or {}), **{k: str(v) for k, v in item.source_ids.items() if v is not None}}
+    if merged != row.source_ids:
+        row.source_ids = merged
+    return _snapshot(row) != before
+
+
+def _snapshot(row: Interaction) -> tuple:
+    return (row.contact_id, row.direction, row.occurred_at, row.turns, row.summary, row.url, dict(row.source_ids or {}))
+
+
+def _turn_dict(turn: base.Turn) -> dict:
+    return {"speaker": turn.speaker, "text": turn.text, "at": turn.at.isoformat() if turn.at else None}

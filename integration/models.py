@@ -1,0 +1,227 @@
+"""Database models: the durable truth (the inbox, contacts, interactions, scores, CRM writes, tasks)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC everywhere (SQLite has no time zones); always read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class WebhookEvent(Base):
+    """The inbox: one row per sender event, unique on (source, event_id) — the dedupe record."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_webhook_events_source_event"),
+        Index("ix_webhook_events_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|processed|ignored|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None]
+
+
+class Contact(Base):
+    """A customer as we know them; identities (phone, email, provider ids) live in ContactIdentity."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    crm_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    needs_sync_at: Mapped[datetime | None]  # set when something to write back changed
+    synced_at: Mapped[datetime | None]  # the needs_sync_at value the last completed sync covered
+
+    identities: Mapped[list["ContactIdentity"]] = relationship(back_populates="contact", lazy="selectin")
+
+
+class ContactIdentity(Base):
+    """One way to recognise a contact: kind 'phone' (E.164), 'email' (lower-case) or '<source>:<kind>'."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_contact_identities_kind_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(320))
+
+    contact: Mapped[Contact] = relationship(back_populates="identities")
+
+
+class Interaction(Base):
+    """A conversation (call, message, ticket...); events with the same (source, thread_key) merge into it."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("source", "thread_key", name="uq_interactions_source_thread"),
+        Index("ix_interactions_contact_occurred", "contact_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    thread_key: Mapped[str] = mapped_column(String(255))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str | None] = mapped_column(String(16))
+    occurred_at: Mapped[datetime | None]
+    turns: Mapped[list | None]  # [{"speaker": "customer"|"agent"|"bot", "text": ..., "at": iso}]
+    summary: Mapped[str | None] = mapped_column(Text)
+    source_ids: Mapped[dict] = mapped_column(default=dict)
+    url: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    score: Mapped["InteractionScore | None"] = relationship(back_populates="interaction", lazy="selectin")
+
+
+class InteractionScore(Base):
+    """The current score of an interaction (re-scored in place when new turns arrive)."""
+
+    __tablename__ = "interaction_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), unique=True)
+    scorer: Mapped[str] = mapped_column(String(32))
+    basis: Mapped[str] = mapped_column(String(32))  # customer_turns | all_turns | summary
+    label: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    intensity: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    signals: Mapped[list] = mapped_column(default=list)
+    turn_scores: Mapped[list] = mapped_column(default=list)
+    escalation_reason: Mapped[str | None] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))  # what was scored; same hash = nothing to redo
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interaction: Mapped[Interaction] = relationship(back_populates="score")
+
+
+class CrmWrite(Base):
+    """The CRM write log; the unique key makes a repeated write a no-op."""
+
+    __tablename__ = "crm_writes"
+    __table_args__ = (Index("ix_crm_writes_contact_created", "contact_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    crm: Mapped[str] = mapped_column(String(32))
+    operation: Mapped[str] = mapped_column(String(32))  # update_contact | create_task | find_contact
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    payload: Mapped[dict] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16))  # done | unmatched | failed
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUpTask(Base):
+    """A follow-up task we opened; at most one open task per (contact, reason)."""
+
+    __tablename__ = "follow_up_tasks"
+    __table_args__ = (
+        Index(
+            "uq_follow_up_tasks_open",
+            "contact_id",
+            "reason",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(64))
+    crm: Mapped[str] = mapped_column(String(32))
+    crm_task_id: Mapped[str | None] = mapped_column(String(64))  # None until the CRM confirmed it
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    subject: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SinkContact(Base):
+    """The built-in CRM sink: the properties we would have written to a CRM contact."""
+
+    __tablename__ = "sink_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), unique=True)
+    properties: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SinkTask(Base):
+    """The built-in CRM sink: follow-up tasks, as a CRM would hold them."""
+
+    __tablename__ = "sink_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16))
+    task_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="NOT_STARTED")
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Setting(Base):
+    """Settings stored by the admin page; secret values are encrypted with a key derived from SECRET_KEY."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    is_secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

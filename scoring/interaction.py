@@ -1,0 +1,85 @@
+"""Score a whole interaction from its turns: the customer's words when speaker roles are known.
+
+The overall score is a weighted mean of the customer's turn scores: longer turns weigh more (by the
+square root of their word count) and the last turn a little more, since how a conversation ends is
+what the customer remembers. Agent turns are never scored as the customer's sentiment.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from scoring.base import Score, Scorer, intensity_for, label_for
+
+LAST_TURN_WEIGHT = 1.5
+
+
+@dataclass(frozen=True)
+class ScoredInteraction:
+    """The overall score, what it was computed from, and one score per scored turn."""
+
+    overall: Score
+    basis: str  # customer_turns | unattributed_turns | summary
+    turn_scores: list[dict]  # [{"turn": index, ...score fields}]
+    content_hash: str
+
+
+def texts_to_score(turns: Sequence[dict] | None, summary: str | None) -> tuple[str, list[int], list[str]] | None:
+    """(basis, turn indexes, texts) to score, or None when there are no customer words at all."""
+    turns = turns or []
+    customer = [(i, t["text"]) for i, t in enumerate(turns) if t.get("speaker") == "customer" and t.get("text", "").strip()]
+    if customer:
+        return "customer_turns", [i for i, _ in customer], [t for _, t in customer]
+    unattributed = [(i, t["text"]) for i, t in enumerate(turns) if not t.get("speaker") and t.get("text", "").strip()]
+    if unattributed:
+        return "unattributed_turns", [i for i, _ in unattributed], [t for _, t in unattributed]
+    if summary and summary.strip():
+        return "summary", [], [summary]
+    return None
+
+
+def content_hash(scorer_name: str, texts: Sequence[str]) -> str:
+    """Identifies exactly what was scored and by which scorer, so unchanged content is not re-scored."""
+    digest = hashlib.sha256(scorer_name.encode())
+    for text in texts:
+        digest.update(b"\x00" + text.encode())
+    return digest.hexdigest()
+
+
+def score_interaction(turns: Sequence[dict] | None, summary: str | None, scorer: Scorer) -> ScoredInteraction | None:
+    """Score the customer's side of an interaction; None when it holds no customer words."""
+    selected = texts_to_score(turns, summary)
+    if selected is None:
+        return None
+    basis, indexes, texts = selected
+    scores = scorer.score(texts)
+    overall = combine(scores, texts)
+    if basis == "summary":  # a third-party summary says less about the customer's own words
+        overall = Score(overall.label, overall.score, overall.intensity, round(overall.confidence * 0.7, 3), overall.signals)
+    turn_scores = [_turn_entry(i, s) for i, s in zip(indexes, scores)]
+    return ScoredInteraction(overall, basis, turn_scores, content_hash(scorer.name, texts))
+
+
+def combine(scores: Sequence[Score], texts: Sequence[str]) -> Score:
+    """Weighted mean of turn scores (longer and last turns weigh more); signals are the union."""
+    weights = [math.sqrt(max(1, len(t.split()))) for t in texts]
+    weights[-1] *= LAST_TURN_WEIGHT if len(weights) > 1 else 1
+    total = sum(weights)
+    value = sum(w * s.score for w, s in zip(weights, scores)) / total
+    confidence = sum(w * s.confidence for w, s in zip(weights, scores)) / total
+    value = max(-1.0, min(1.0, value))
+    signals = tuple(dict.fromkeys(sig for s in scores for sig in s.signals))
+    return Score(label_for(value), round(value, 4), intensity_for(value), round(confidence, 3), signals)
+
+
+def _turn_entry(index: int, score: Score) -> dict:
+    return {
+        "turn": index,
+        "label": score.label,
+        "score": score.score,
+        "intensity": score.intensity,
+        "confidence": score.confidence,
+        "signals": list(score.signals),
+    }

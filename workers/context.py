@@ -1,0 +1,40 @@
+"""Per-process state for workers: settings, database, Redis, the scorer and the CRM writer, built once."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from connectors.crm import CRMWriter
+from integration.runtime import Runtime
+from integration.settings import Settings
+from scoring.base import Scorer
+
+
+@lru_cache(maxsize=1)
+def runtime() -> Runtime:
+    return Runtime(Settings())
+
+
+@lru_cache(maxsize=1)
+def scorer() -> Scorer:
+    """Loaded once per worker process (warmed before forking, so work horses share it)."""
+    from scoring.lexicon import LexiconScorer
+
+    return LexiconScorer()
+
+
+def crm_writer(rt: Runtime) -> CRMWriter:
+    """HubSpot when a token is configured, otherwise the built-in sink."""
+    settings = rt.settings
+    if settings.hubspot_access_token is not None:
+        from connectors.hubspot import HubSpotWriter
+
+        return HubSpotWriter(settings.hubspot_access_token.get_secret_value(), host=settings.hubspot_api_base)
+    from connectors.crm_sink import SinkWriter
+
+    return SinkWriter(rt.db)
+
+
+def reset() -> None:
+    """Forget cached state (tests change the environment between cases)."""
+    runtime.cache_clear()
+    scorer.cache_clear()
