@@ -14,6 +14,7 @@ from integration.settings import Settings
 def main(log_level: str) -> None:
     """Undertone: customer sentiment from calls, messages and tickets, written back into the CRM."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()

@@ -47,16 +47,28 @@ def _make_engine(url: str, echo: bool) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     # pool_pre_ping: a PostgreSQL restart must not fail the next request.
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    """WAL lets the web process write while a worker reads; foreign keys are off by default in SQLite."""
+    """WAL lets the web process write while a worker reads; foreign keys are off by default in SQLite.
+
+    pysqlite's own transaction handling is turned off (SQLAlchemy's documented recipe) so that
+    SAVEPOINTs work and every transaction starts with BEGIN IMMEDIATE (see below).
+    """
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn) -> None:
+    """Take the write lock at BEGIN: a deferred transaction that reads, then writes, fails at once with
+    SQLITE_BUSY under concurrency in WAL mode instead of waiting; IMMEDIATE makes writers queue."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -29,6 +29,8 @@ def run_all(settings: Settings) -> int:
         return 2
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)  # the Procfile's commands live beside this interpreter
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env.setdefault("DATABASE_URL", settings.effective_database_url)
     env.update({k: v for k, v in dev_secrets(settings.var_dir).items() if not env.get(k)})
     redis = None

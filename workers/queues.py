@@ -27,7 +27,7 @@ def queue(redis: Redis, name: str) -> Queue:
 
 def jittered(intervals: Sequence[int], fraction: float = defaults.RETRY_JITTER_FRACTION) -> list[int]:
     """Backoff intervals with random jitter, so retries of many jobs do not arrive together."""
-    return [max(1, round(i * (1 + random.uniform(-fraction, fraction)))) for i in intervals]
+    return [round(i * (1 + random.uniform(-fraction, fraction))) if i else 0 for i in intervals]
 
 
 def event_job_id(event_row_id: int) -> str:

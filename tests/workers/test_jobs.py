@@ -1,0 +1,152 @@
+"""The process and sync jobs through a real RQ worker, real Redis and both databases."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from rq import Queue
+from rq.registry import FailedJobRegistry
+from sqlalchemy import func, select
+
+from integration import defaults, processing
+from integration.models import (
+    Contact,
+    ContactIdentity,
+    CrmWrite,
+    FollowUpTask,
+    Interaction,
+    InteractionScore,
+    SinkContact,
+    SinkTask,
+    WebhookEvent,
+)
+from tests.quo_requests import classic_headers, fixture_body
+from tests.workers.helpers import drain
+from workers import context, jobs
+
+CUSTOMER = "+13125550147"
+
+
+def send(client, name: str, **kwargs) -> dict:
+    body = fixture_body(name, **kwargs)
+    response = client.post("/webhooks/quo", data=body, headers=classic_headers(body))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def count(db, model) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_frustrated_transcript_ends_as_sink_update_and_task(client, db, redis_conn, worker_env):
+    send(client, "call_transcript_completed.json")
+    drain(redis_conn)
+    with db.session() as session:
+        interaction = session.scalar(select(Interaction))
+        assert interaction.channel == "call" and interaction.thread_key.startswith("call:")
+        speakers = [t["speaker"] for t in interaction.turns]
+        assert set(speakers) == {"agent", "customer"} and speakers[0] == "agent"
+        score = interaction.score
+        assert score.label == "negative" and score.basis == "customer_turns"
+        assert all(interaction.turns[t["turn"]]["speaker"] == "customer" for t in score.turn_scores)
+        identity = session.scalar(select(ContactIdentity).where(ContactIdentity.kind == "phone"))
+        assert identity.value == CUSTOMER
+        sink = session.scalar(select(SinkContact))
+        assert sink.properties["undertone_sentiment"] in ("negative", "very_negative")
+        assert float(sink.properties["undertone_sentiment_score"]) < 0
+        assert sink.properties["undertone_negative_count_30d"] == "1"
+        task = session.scalar(select(SinkTask))
+        assert task.task_type == "CALL" and "Follow up" in task.subject
+        assert session.scalar(select(WebhookEvent.status)) == "processed"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["call_completed.json", "call_transcript_completed.json", "call_summary_completed.json"],
+        ["call_summary_completed.json", "call_transcript_completed.json", "call_completed.json"],
+    ],
+    ids=["in-order", "reversed"],
+)
+def test_events_of_one_call_merge_into_one_interaction_in_any_order(client, db, redis_conn, worker_env, order):
+    for name in order:
+        send(client, name)
+        drain(redis_conn)
+    with db.session() as session:
+        [interaction] = session.scalars(select(Interaction)).all()
+        assert interaction.direction == "inbound"
+        assert interaction.summary and interaction.turns
+        assert interaction.contact_id is not None
+        assert interaction.source_ids.get("call_id")
+    assert count(db, FollowUpTask) == 1
+    assert count(db, SinkTask) == 1
+
+
+def test_running_a_job_twice_changes_nothing(client, db, redis_conn, worker_env):
+    send(client, "call_transcript_completed.json")
+    drain(redis_conn)
+    with db.session() as session:
+        event_id = session.scalar(select(WebhookEvent.id))
+        contact_id = session.scalar(select(Contact.id))
+        scored_at = session.scalar(select(InteractionScore.scored_at))
+    before = {m.__name__: count(db, m) for m in (Interaction, InteractionScore, CrmWrite, FollowUpTask, SinkTask)}
+    # Both jobs again, as RQ may do after a killed worker: directly, bypassing the queue's guards.
+    assert jobs.process_event(event_id)["status"] == "processed"
+    with db.session() as session:
+        session.get(WebhookEvent, event_id).status = "pending"  # even a re-run of the work itself
+    again = processing.process_event(db, event_id, context.scorer())
+    assert again.status == "processed" and again.contacts == set()
+    result = jobs.sync_contact(contact_id)
+    assert result == {"status": "synced", "properties_written": False, "tasks": []}
+    after = {m.__name__: count(db, m) for m in (Interaction, InteractionScore, CrmWrite, FollowUpTask, SinkTask)}
+    assert after == before
+    with db.session() as session:
+        assert session.scalar(select(InteractionScore.scored_at)) == scored_at
+
+
+def test_positive_message_updates_properties_without_a_task(client, db, redis_conn, worker_env):
+    body = json.loads(fixture_body("message_received.json"))
+    body["data"]["object"]["text"] = "Thanks so much, the technician was wonderful and fixed everything!"
+    raw = json.dumps(body).encode()
+    assert client.post("/webhooks/quo", data=raw, headers=classic_headers(raw)).status_code == 200
+    drain(redis_conn)
+    with db.session() as session:
+        sink = session.scalar(select(SinkContact))
+        assert sink.properties["undertone_sentiment"] in ("positive", "very_positive")
+        assert sink.properties["undertone_escalation"] == "false"
+    assert count(db, SinkTask) == 0
+
+
+def test_stored_event_that_cannot_be_parsed_fails_without_retries(client, db, redis_conn, worker_env):
+    send(client, "call_transcript_completed.json")
+    with db.session() as session:
+        event = session.scalar(select(WebhookEvent))
+        event.body = b'{"id": "EVbroken", "type": "call.transcript.completed", "data": {"object": {}}}'
+    drain(redis_conn)
+    with db.session() as session:
+        event = session.scalar(select(WebhookEvent))
+        assert event.status == "failed" and event.last_error.startswith("malformed")
+    assert count(db, Interaction) == 0
+
+
+def test_unexpected_error_is_retried_then_lands_in_failed_registry(client, db, redis_conn, worker_env, monkeypatch):
+    monkeypatch.setattr(defaults, "PROCESS_RETRY_INTERVALS_S", (0, 0))
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("scorer exploded")
+
+    monkeypatch.setattr(processing, "rescore", broken)
+    send(client, "call_transcript_completed.json")
+    drain(redis_conn, rounds=4)
+    registry = FailedJobRegistry(defaults.EVENTS_QUEUE, connection=redis_conn)
+    assert registry.count == 1
+    with db.session() as session:
+        event = session.scalar(select(WebhookEvent))
+        assert event.status == "pending" and event.attempts == 3  # first try + two retries
+        assert "scorer exploded" in event.last_error
+    # The sweep sees the exhausted job and marks the event failed for the admin page.
+    monkeypatch.setattr(defaults, "SWEEP_GRACE_S", 0)
+    assert jobs.sweep()["failed_events"] == 1
+    with db.session() as session:
+        assert session.scalar(select(WebhookEvent.status)) == "failed"
