@@ -1,8 +1,10 @@
 """Score a whole interaction from its turns: the customer's words when speaker roles are known.
 
 The overall score is a weighted mean of the customer's turn scores: longer turns weigh more (by the
-square root of their word count) and the last turn a little more, since how a conversation ends is
-what the customer remembers. Agent turns are never scored as the customer's sentiment.
+square root of their word count), the last turn a little more (how a conversation ends is what the
+customer remembers), and negative turns twice as much: one angry complaint among polite pleasantries
+is a complaint, and missing an unhappy customer costs more than a false alarm. Agent turns are never
+scored as the customer's sentiment.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Sequence
 from scoring.base import Score, Scorer, intensity_for, label_for
 
 LAST_TURN_WEIGHT = 1.5
+NEGATIVE_TURN_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,9 @@ def score_interaction(turns: Sequence[dict] | None, summary: str | None, scorer:
 
 
 def combine(scores: Sequence[Score], texts: Sequence[str]) -> Score:
-    """Weighted mean of turn scores (longer and last turns weigh more); signals are the union."""
-    weights = [math.sqrt(max(1, len(t.split()))) for t in texts]
+    """Weighted mean of turn scores (longer, last and negative turns weigh more); signals are the union."""
+    weights = [math.sqrt(max(1, len(t.split()))) * (NEGATIVE_TURN_WEIGHT if s.label == "negative" else 1.0)
+               for s, t in zip(scores, texts)]
     weights[-1] *= LAST_TURN_WEIGHT if len(weights) > 1 else 1
     total = sum(weights)
     value = sum(w * s.score for w, s in zip(weights, scores)) / total
