@@ -9,12 +9,13 @@ from scoring.base import Score
 
 # Scorer signal -> escalation reason. Order matters: the first match is the reported reason.
 SIGNAL_REASONS: dict[str, str] = {
-    "legal_threat": "threat of legal action or chargeback",
-    "review_threat": "threat of a bad review",
-    "cancel": "intent to cancel or leave",
-    "refund": "asked for a refund",
-    "manager": "asked for a manager",
-    "competitor": "mentioned a competitor",
+    "chargeback_threat": "threat of a chargeback",
+    "escalation": "asked for a manager, or threatened a complaint or legal action",
+    "public_review": "threat of a bad review",
+    "cancel_intent": "intent to cancel",
+    "switching_provider": "leaving for a competitor",
+    "refund_request": "asked for a refund",
+    "money_not_returned": "promised refund not received",
 }
 STRONG_NEGATIVE_REASON = "strongly negative"
 
