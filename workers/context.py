@@ -19,7 +19,7 @@ def scorer() -> Scorer:
     """Loaded once per worker process (warmed before forking, so work horses share it)."""
     from scoring.lexicon import LexiconScorer
 
-    return LexiconScorer()
+    return LexiconScorer().load()
 
 
 def crm_writer(rt: Runtime) -> CRMWriter:

@@ -1,0 +1,17 @@
+"""Job functions for tests only: they crash work horses at chosen points (imported by real workers)."""
+from __future__ import annotations
+
+import os
+import signal
+
+from integration import processing
+from workers import context, jobs
+
+
+def process_then_die(event_row_id: int) -> dict:
+    """Do the work and commit it, then die like a kill -9 before the sync is queued; fine on retry."""
+    rt = context.runtime()
+    if rt.worker_redis.set(f"test:died:{event_row_id}", "1", nx=True):
+        processing.process_event(rt.db, event_row_id, context.scorer())
+        os.kill(os.getpid(), signal.SIGKILL)
+    return jobs.process_event(event_row_id)
