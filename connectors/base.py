@@ -57,11 +57,13 @@ class InboundEvent:
 
 @dataclass(frozen=True)
 class Turn:
-    """One utterance; `speaker` is one of SPEAKERS."""
+    """One utterance; `speaker` is one of SPEAKERS. `id` (the source's comment or part id) lets
+    appended turns be recognised when the same event is parsed again."""
 
     speaker: str
     text: str
     at: datetime | None = None
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,10 @@ class CustomerRef:
 class Interaction:
     """A conversation, normalised. Events about one conversation share `thread_key` and merge.
 
-    `turns` is None when this event carries no turns (a later event may bring them) and a list
-    when it does (it replaces what was stored). Fields left None never erase stored values.
+    `turns` is None when this event carries no turns (a later event may bring them) and a tuple
+    when it does: it replaces what was stored, or with `append_turns` (a ticket's new comment, a
+    chat's new reply) it is added to it, skipping turns whose `id` is already there. Fields left
+    None never erase stored values.
     """
 
     source: str
@@ -95,6 +99,16 @@ class Interaction:
     summary: str | None = None
     source_ids: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
+    append_turns: bool = False
+
+
+@dataclass(frozen=True)
+class ContactMerge:
+    """The CRM merged contacts: links to any of `merged_ids` now point at `surviving_id`."""
+
+    crm: str
+    surviving_id: str
+    merged_ids: tuple[str, ...]
 
 
 class InboundConnector(ABC):
@@ -102,7 +116,8 @@ class InboundConnector(ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, secrets: Sequence[str] = (), *, tolerance_s: int = 300, clock: Callable[[], float] | None = None):
+    def __init__(self, secrets: Sequence[str] = (), *, tolerance_s: int = 300, clock: Callable[[], float] | None = None,
+                 api: Mapping[str, str] | None = None):
         import time
 
         # Empty secrets are allowed (a worker parsing stored events needs none); verify() then
@@ -110,6 +125,8 @@ class InboundConnector(ABC):
         self.secrets = tuple(s for s in secrets if s)
         self.tolerance_s = tolerance_s
         self.clock = clock or time.time
+        # API credentials and base URL for hydration (worker side only), from Settings.source_api().
+        self.api = dict(api or {})
 
     @abstractmethod
     def verify(self, request: WebhookRequest) -> None:
@@ -124,8 +141,16 @@ class InboundConnector(ABC):
         """Whether events of this type carry anything we use (others are stored as ignored)."""
 
     @abstractmethod
-    def parse(self, event: InboundEvent) -> list[Interaction]:
+    def parse(self, event: InboundEvent) -> list["Interaction | ContactMerge"]:
         """Turn one stored event into interactions (run in a worker, never on the web path)."""
+
+    def hydrate(self, items: list["Interaction | ContactMerge"], event: InboundEvent) -> list["Interaction | ContactMerge"]:
+        """Fetch from the provider's API what the webhook only names by id (worker side).
+
+        The default fetches nothing. Raise `connectors.http.ProviderError` (retryable or not) when
+        the fetch fails in a way the job should see; degrade to what the webhook carried otherwise.
+        """
+        return items
 
 
 def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:

@@ -74,7 +74,7 @@ def _merge(row: Interaction, item: base.Interaction, contact: Contact | None) ->
     if item.occurred_at and (row.occurred_at is None or item.occurred_at < row.occurred_at):
         row.occurred_at = item.occurred_at  # the conversation's start: the earliest time any event gives
     if item.turns is not None:
-        row.turns = [_turn_dict(t) for t in item.turns]
+        row.turns = _appended(row.turns or [], item.turns) if item.append_turns else [_turn_dict(t) for t in item.turns]
     if item.summary:
         row.summary = item.summary
     if item.url:
@@ -89,5 +89,17 @@ def _snapshot(row: Interaction) -> tuple:
     return (row.contact_id, row.direction, row.occurred_at, row.turns, row.summary, row.url, dict(row.source_ids or {}))
 
 
+def _appended(stored: list[dict], new: tuple[base.Turn, ...]) -> list[dict]:
+    """Stored turns plus the new ones not already there (by id, else by speaker and text), in time order."""
+    seen = {t.get("id") or (t["speaker"], t["text"]) for t in stored}
+    added = [_turn_dict(t) for t in new if (t.id or (t.speaker, t.text)) not in seen]
+    if not added:
+        return stored
+    return sorted(stored + added, key=lambda t: t.get("at") or "")  # ISO strings sort in time order
+
+
 def _turn_dict(turn: base.Turn) -> dict:
-    return {"speaker": turn.speaker, "text": turn.text, "at": turn.at.isoformat() if turn.at else None}
+    entry = {"speaker": turn.speaker, "text": turn.text, "at": turn.at.isoformat() if turn.at else None}
+    if turn.id is not None:
+        entry["id"] = turn.id
+    return entry

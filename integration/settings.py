@@ -52,6 +52,25 @@ class Settings(BaseSettings):
     hubspot_client_secret: SecretStr | None = None
     generic_webhook_secret: SecretStr | None = None
 
+    # Provider APIs, used by workers to fetch what a webhook names only by id (hydration).
+    # *_API_BASE overrides exist for tests and proxies; hydration only ever calls that host.
+    twilio_account_sid: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    aircall_api_id: str | None = None
+    aircall_api_token: SecretStr | None = None
+    aircall_api_base: str = "https://api.aircall.io"
+    dialpad_api_key: SecretStr | None = None
+    dialpad_api_base: str = "https://dialpad.com"
+    zendesk_subdomain: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_api_base: str | None = None  # default https://<ZENDESK_SUBDOMAIN>.zendesk.com
+    intercom_access_token: SecretStr | None = None
+    intercom_api_base: str = "https://api.intercom.io"
+    freshdesk_domain: str | None = None  # e.g. acme.freshdesk.com
+    freshdesk_api_key: SecretStr | None = None
+    freshdesk_api_base: str | None = None  # default https://<FRESHDESK_DOMAIN>
+
     @property
     def effective_database_url(self) -> str:
         """DATABASE_URL, or a SQLite file under the var directory."""
@@ -66,6 +85,26 @@ class Settings(BaseSettings):
         if value is None:
             return ()
         return tuple(part.strip() for part in value.get_secret_value().split(",") if part.strip())
+
+    def source_api(self, source: str) -> dict[str, str]:
+        """API base URL and credentials a source's connector needs for hydration ('' when unset)."""
+        reveal = lambda v: v.get_secret_value() if isinstance(v, SecretStr) else (v or "")  # noqa: E731
+        apis = {
+            "twilio": {"base_url": self.twilio_api_base, "account_sid": self.twilio_account_sid,
+                       "auth_token": self.twilio_auth_token},
+            "aircall": {"base_url": self.aircall_api_base, "api_id": self.aircall_api_id,
+                        "api_token": self.aircall_api_token},
+            "dialpad": {"base_url": self.dialpad_api_base, "api_key": self.dialpad_api_key},
+            "zendesk": {"base_url": self.zendesk_api_base or (f"https://{self.zendesk_subdomain}.zendesk.com"
+                                                              if self.zendesk_subdomain else ""),
+                        "email": self.zendesk_email, "api_token": self.zendesk_api_token},
+            "intercom": {"base_url": self.intercom_api_base, "access_token": self.intercom_access_token},
+            "freshdesk": {"base_url": self.freshdesk_api_base or (f"https://{self.freshdesk_domain}"
+                                                                  if self.freshdesk_domain else ""),
+                          "api_key": self.freshdesk_api_key},
+            "hubspot": {"base_url": self.hubspot_api_base, "access_token": self.hubspot_access_token},
+        }
+        return {key: reveal(value) for key, value in apis.get(source, {}).items()}
 
     @property
     def crm_backend(self) -> str:

@@ -22,6 +22,13 @@ def scorer() -> Scorer:
     return LexiconScorer().load()
 
 
+def connector_for(rt: Runtime):
+    """Builds a source's connector with its API credentials, for parsing and hydration."""
+    from connectors import registry
+
+    return lambda source: registry.inbound(source, api=rt.settings.source_api(source))
+
+
 def crm_writer(rt: Runtime) -> CRMWriter:
     """HubSpot when a token is configured, otherwise the built-in sink."""
     settings = rt.settings
