@@ -12,6 +12,14 @@ from connectors.base import InboundConnector
 
 INBOUND = {
     "quo": "connectors.quo:QuoConnector",
+    "twilio": "connectors.twilio:TwilioConnector",
+    "aircall": "connectors.aircall:AircallConnector",
+    "dialpad": "connectors.dialpad:DialpadConnector",
+    "zendesk": "connectors.zendesk:ZendeskConnector",
+    "intercom": "connectors.intercom:IntercomConnector",
+    "freshdesk": "connectors.freshdesk:FreshdeskConnector",
+    "hubspot": "connectors.hubspot_webhooks:HubSpotWebhooksConnector",
+    "generic": "connectors.generic:GenericConnector",
 }
 
 
