@@ -40,22 +40,18 @@ Doc facts ("unconfirmed" = inferred from examples or third-party write-ups; watc
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from connectors import standard_webhooks
 from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
                              SignatureInvalid, Turn, WebhookRequest)
 from connectors.phones import to_e164
 
 CLASSIC_HEADER = "openphone-signature"
-SW_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 VERSION_HEADER = "x-quo-api-version"
-WHSEC_PREFIX = "whsec_"
+WHSEC_PREFIX = standard_webhooks.WHSEC_PREFIX
 MAX_SIGNATURES = 8  # a header listing more is not from Quo; bounds the HMAC work per request
 MS_THRESHOLD = 10**11  # classic timestamps at or above this are milliseconds (1973 in ms, 5138 in s)
 
@@ -76,10 +72,9 @@ class QuoConnector(InboundConnector):
 
     def __init__(self, secrets: Iterable[str] = (), **options: Any):
         super().__init__(tuple(secrets), **options)
-        self._classic_keys = tuple(_decode_key(s) for s in self.secrets if not s.startswith(WHSEC_PREFIX))
-        self._standard_keys = tuple(
-            _decode_key(s[len(WHSEC_PREFIX):]) for s in self.secrets if s.startswith(WHSEC_PREFIX)
-        )
+        decode = standard_webhooks.decode_key
+        self._classic_keys = tuple(decode(s, self.name) for s in self.secrets if not s.startswith(WHSEC_PREFIX))
+        self._standard_keys = tuple(decode(s, self.name) for s in self.secrets if s.startswith(WHSEC_PREFIX))
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless a configured key of the request's scheme signed it."""
@@ -94,7 +89,7 @@ class QuoConnector(InboundConnector):
     def events(self, request: WebhookRequest) -> list[InboundEvent]:
         """One event per delivery; its id is `webhook-id` (2026) or the body `id` (classic)."""
         body = _load(request.body)
-        event_id = request.header(SW_HEADERS[0]) if _scheme(request) == "standard" else None
+        event_id = request.header("webhook-id") if _scheme(request) == "standard" else None
         event_id = event_id or body.get("id")
         if not isinstance(event_id, str) or not event_id:
             raise MalformedPayload("quo: event id missing")
@@ -117,16 +112,8 @@ class QuoConnector(InboundConnector):
 
     def _verify_standard(self, request: WebhookRequest) -> None:
         """Standard Webhooks: fresh `webhook-timestamp` and one matching `v1,` signature."""
-        msg_id, stamp, signatures = (request.header(h) for h in SW_HEADERS)
-        if not (msg_id and stamp and signatures):
-            raise SignatureInvalid("quo: Standard Webhooks headers missing")
-        if not self._fresh(stamp, allow_ms=False):
-            raise SignatureInvalid("quo: webhook-timestamp invalid or outside tolerance")
-        entries = [e.partition(",") for e in signatures.split()[:MAX_SIGNATURES]]
-        digests = [_b64(value) for version, _, value in entries if version == "v1"]
-        signed = f"{msg_id}.{stamp}.".encode() + request.body
-        if not _matches(self._standard_keys, signed, digests):
-            raise SignatureInvalid("quo: no matching webhook-signature")
+        standard_webhooks.verify(request, self._standard_keys, clock=self.clock, tolerance_s=self.tolerance_s,
+                                 source=self.name)
 
     def _verify_classic(self, request: WebhookRequest) -> None:
         """Classic: any comma-separated `hmac;1;<ts>;<digest>` entry that is fresh and matches."""
@@ -140,16 +127,10 @@ class QuoConnector(InboundConnector):
         if len(fields) != 4 or fields[0] != "hmac" or fields[1] != "1":
             return False
         stamp, digest = fields[2], fields[3]
-        if not self._fresh(stamp, allow_ms=True):
+        if not standard_webhooks.fresh(stamp, self.clock, self.tolerance_s, ms_threshold=MS_THRESHOLD):
             return False
-        return _matches(self._classic_keys, f"{stamp}.".encode() + body, [_b64(digest)])
-
-    def _fresh(self, stamp: str, *, allow_ms: bool) -> bool:
-        """Whether an integer timestamp lies within `tolerance_s` of the clock, either way."""
-        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 20):  # int() refuses huge strings
-            return False
-        seconds = int(stamp) / 1000 if allow_ms and int(stamp) >= MS_THRESHOLD else int(stamp)
-        return abs(self.clock() - seconds) <= self.tolerance_s
+        return standard_webhooks.hmac_matches(self._classic_keys, f"{stamp}.".encode() + body,
+                                              [standard_webhooks.b64(digest)])
 
     def _call(self, body: dict, resource: dict, context: dict) -> Interaction:
         """call.completed: who, when, which direction; no words yet (turns=None)."""
@@ -205,41 +186,11 @@ class QuoConnector(InboundConnector):
 
 def _scheme(request: WebhookRequest) -> str | None:
     """The scheme the signature headers name ("standard" or "classic"); None without any."""
-    if any(request.header(h) is not None for h in SW_HEADERS):
+    if standard_webhooks.has_headers(request):
         return "standard"
     if request.header(CLASSIC_HEADER) is not None:
         return "classic"
     return "standard" if request.header(VERSION_HEADER) is not None else None
-
-
-def _decode_key(secret: str) -> bytes:
-    """A configured base64 secret as HMAC key bytes; ValueError (without the secret) if unusable."""
-    text = secret.strip()
-    try:
-        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("quo: a configured secret is not valid base64") from None
-    if not key:
-        raise ValueError("quo: a configured secret is empty")
-    return key
-
-
-def _b64(value: str) -> bytes | None:
-    """Strictly decoded base64, or None when the text is not base64."""
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _matches(keys: Iterable[bytes], signed: bytes, digests: list[bytes | None]) -> bool:
-    """Whether any key's HMAC-SHA256 of `signed` equals any provided digest (constant time)."""
-    candidates = [d for d in digests if d]
-    for key in keys:
-        expected = hmac.new(key, signed, hashlib.sha256).digest()
-        if any(hmac.compare_digest(expected, d) for d in candidates):
-            return True
-    return False
 
 
 def _load(raw: bytes) -> dict:

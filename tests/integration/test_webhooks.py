@@ -1,12 +1,11 @@
 """POST /webhooks/<source>: verification, storage, dedupe and enqueueing, on both databases."""
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 from rq import Queue
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from integration import defaults
 from integration.models import WebhookEvent

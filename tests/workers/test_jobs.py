@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from rq import Queue
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
