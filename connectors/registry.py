@@ -20,6 +20,7 @@ INBOUND = {
     "freshdesk": "connectors.freshdesk:FreshdeskConnector",
     "hubspot": "connectors.hubspot_webhooks:HubSpotWebhooksConnector",
     "generic": "connectors.generic:GenericConnector",
+    "import": "connectors.generic:ImportConnector",  # backfill rows; has no secret, so the web refuses it
 }
 
 

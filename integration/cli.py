@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import click
 
@@ -73,6 +74,38 @@ def sweep() -> None:
     from workers.jobs import sweep as run_sweep
 
     click.echo(json.dumps(run_sweep()))
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--inline", is_flag=True, help="Score and sync here, without workers or Redis.")
+def import_history(file: Path, inline: bool) -> None:
+    """Import past conversations from a CSV or JSONL file (idempotent, resumable)."""
+    from integration import backfill
+    from integration.backfill_run import finish_inline, pending_ids, queue_all
+
+    rows = backfill.read_rows(file)
+    errors = backfill.validate(rows)
+    if errors:
+        for line in errors[:50]:
+            click.echo(line, err=True)
+        more = f" (and {len(errors) - 50} more)" if len(errors) > 50 else ""
+        raise click.ClickException(f"{len(errors)} invalid rows{more}; nothing was imported")
+    runtime = _runtime()
+    with click.progressbar(length=len(rows), label="storing  ") as bar:
+        report = backfill.store(runtime.db, rows, bar)
+    pending = pending_ids(runtime.db)
+    click.echo(f"{len(rows)} rows: {len(report.stored)} new, {report.duplicates} already imported; "
+               f"{len(pending)} waiting to be scored")
+    with click.progressbar(length=len(pending), label="scoring  " if inline else "queueing ") as bar:
+        done = finish_inline(runtime, pending, bar) if inline else queue_all(runtime, pending, bar)
+    click.echo(done)
+
+
+def _runtime():
+    from integration.runtime import Runtime
+
+    return Runtime(Settings())
 
 
 @main.command()
