@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import CustomerRef
 from connectors.crm import ContactKeys
+from integration.db import add_unless_exists
 from integration.models import Contact, ContactIdentity
 
 
@@ -70,11 +70,9 @@ def _attach(session: Session, contact: Contact, pairs: list[tuple[str, str]]) ->
     for kind, value in pairs:
         if (kind, value) in have:
             continue
-        try:
-            with session.begin_nested():
-                session.add(ContactIdentity(contact=contact, kind=kind, value=value))
+        if add_unless_exists(session, ContactIdentity(contact_id=contact.id, kind=kind, value=value)):
             have.add((kind, value))
-        except IntegrityError:
+        else:
             # Held by another contact (a conflict to merge later) or inserted concurrently; keep going.
             session.expire(contact, ["identities"])
     session.refresh(contact, ["identities"])

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -41,6 +42,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def add_unless_exists(session: Session, row) -> bool:
+    """Insert `row` in a savepoint; False when a unique key says it exists (an earlier or concurrent
+    insert), leaving the rest of the transaction intact."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _make_engine(url: str, echo: bool) -> Engine:

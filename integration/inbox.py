@@ -11,11 +11,10 @@ from datetime import timedelta
 from typing import Callable, Iterable, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import InboundEvent
-from integration.db import Database
+from integration.db import Database, add_unless_exists
 from integration.models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -75,12 +74,7 @@ def _insert_once(session: Session, source: str, event: InboundEvent, headers: di
         status=status,
         processed_at=utcnow() if status == "ignored" else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+    return row if add_unless_exists(session, row) else None
 
 
 def pending_for_sweep(db: Database, grace_s: int, limit: int) -> list[int]:

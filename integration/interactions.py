@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors import base
+from integration.db import add_unless_exists
 from integration.models import Contact, Interaction, InteractionScore, utcnow
 from scoring.escalation import escalation_reason
 from scoring.interaction import score_interaction, texts_to_score, content_hash
@@ -56,12 +56,7 @@ def _locked_row(session: Session, source: str, thread_key: str) -> Interaction |
 
 def _insert(session: Session, item: base.Interaction) -> Interaction | None:
     row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={})
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+    return row if add_unless_exists(session, row) else None
 
 
 def _merge(row: Interaction, item: base.Interaction, contact: Contact | None) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors.crm import CRMWriter, TaskSpec
 from integration import defaults
 from integration.contacts import contact_keys
-from integration.db import Database
+from integration.db import Database, add_unless_exists
 from integration.models import Contact, CrmWrite, FollowUpTask, Interaction, InteractionScore, utcnow
 
 log = logging.getLogger(__name__)
@@ -145,10 +145,7 @@ def _open_task_once(db: Database, writer: CRMWriter, contact_id: int, crm_id: st
         if row is None:
             row = FollowUpTask(contact_id=contact_id, interaction_id=interaction_id, reason=reason,
                                crm=writer.name, subject=task.subject, due_at=task.due_at)
-            try:
-                with session.begin_nested():
-                    session.add(row)
-            except IntegrityError:
+            if not add_unless_exists(session, row):
                 return None  # a concurrent sync recorded it first
         task_row_id = row.id
     # A crash between the CRM's answer and the commit below leaves crm_task_id empty; the next run
