@@ -35,7 +35,7 @@ def finish_inline(runtime: Runtime, ids: list[int], progress) -> str:
     scorer, contacts = context.scorer(), set()
     connector_for = context.connector_for(runtime)
     for row_id in ids:
-        contacts |= processing.process_event(runtime.db, row_id, scorer, connector_for).contacts
+        contacts |= processing.process_event(runtime.db, row_id, scorer, connector_for, context.escalation_rules()).contacts
         progress.update(1)
     writer = context.crm_writer(runtime)
     for contact_id in sorted(contacts):

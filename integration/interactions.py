@@ -1,13 +1,16 @@
 """Store normalised interactions (merging events of one conversation) and their current scores."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors import base
 from integration.db import add_unless_exists
 from integration.models import Contact, Interaction, InteractionScore, utcnow
-from scoring.escalation import escalation_reason
+from scoring.escalation import EscalationRules, History, summary_reason
 from scoring.interaction import score_interaction, texts_to_score, content_hash
 from scoring.base import Scorer
 
@@ -25,7 +28,7 @@ def upsert_interaction(session: Session, item: base.Interaction, contact: Contac
     return row, changed
 
 
-def rescore(session: Session, row: Interaction, scorer: Scorer) -> bool:
+def rescore(session: Session, row: Interaction, scorer: Scorer, rules: EscalationRules | None = None) -> bool:
     """Score the interaction unless exactly this content was already scored by this scorer."""
     selected = texts_to_score(row.turns, row.summary)
     if selected is None:
@@ -33,6 +36,7 @@ def rescore(session: Session, row: Interaction, scorer: Scorer) -> bool:
     if row.score is not None and row.score.content_hash == content_hash(scorer.name, selected[2]):
         return False
     scored = score_interaction(row.turns, row.summary, scorer)
+    flags = (rules or default_rules()).evaluate(scored.texts, scored.overall, _history(session, row))
     record = row.score or InteractionScore(interaction=row)
     record.scorer = scorer.name
     record.basis = scored.basis
@@ -42,11 +46,37 @@ def rescore(session: Session, row: Interaction, scorer: Scorer) -> bool:
     record.confidence = scored.overall.confidence
     record.signals = list(scored.overall.signals)
     record.turn_scores = scored.turn_scores
-    record.escalation_reason = escalation_reason(scored.overall)
+    record.flags = [f.as_dict() for f in flags]
+    record.escalation_reason = (summary_reason(flags) or "")[:255] or None
+    record.start_score, record.end_score, record.trajectory = scored.start_score, scored.end_score, scored.trajectory
     record.content_hash = scored.content_hash
     record.scored_at = utcnow()
     session.add(record)
     return True
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> EscalationRules:
+    return EscalationRules.load()
+
+
+def _history(session: Session, row: Interaction) -> History:
+    """Hours since this contact's latest earlier negative interaction (for the repeat-contact rule)."""
+    if row.contact_id is None:
+        return History()
+    when = row.occurred_at or row.created_at or utcnow()
+    occurred = func.coalesce(Interaction.occurred_at, Interaction.created_at)
+    previous = session.scalar(
+        select(occurred).join(InteractionScore).where(
+            Interaction.contact_id == row.contact_id, Interaction.id != row.id,
+            InteractionScore.label == "negative", occurred <= when,
+        ).order_by(occurred.desc()).limit(1)
+    )
+    if previous is None:
+        return History()
+    if previous.tzinfo is None:  # a coalesce() result bypasses the UTC type on SQLite
+        previous = datetime.fromisoformat(str(previous)).replace(tzinfo=timezone.utc)
+    return History(negative_within_hours=(when - previous).total_seconds() / 3600)
 
 
 def _locked_row(session: Session, source: str, thread_key: str) -> Interaction | None:

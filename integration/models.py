@@ -139,6 +139,11 @@ class InteractionScore(Base):
     signals: Mapped[list] = mapped_column(default=list)
     turn_scores: Mapped[list] = mapped_column(default=list)
     escalation_reason: Mapped[str | None] = mapped_column(String(255))
+    flags: Mapped[list] = mapped_column(default=list)  # [{"rule", "reason", "evidence"}]
+    themes: Mapped[list] = mapped_column(default=list)  # [{"theme", "how", "evidence"}]
+    start_score: Mapped[float | None] = mapped_column(Float)  # first customer turn
+    end_score: Mapped[float | None] = mapped_column(Float)  # last customer turn
+    trajectory: Mapped[str | None] = mapped_column(String(16))  # recovered | soured | steady | single
     content_hash: Mapped[str] = mapped_column(String(64))  # what was scored; same hash = nothing to redo
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     hubspot_api_base: str = defaults.HUBSPOT_API_BASE
     max_webhook_bytes: int = defaults.MAX_WEBHOOK_BYTES
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
+    escalation_rules_path: Path | None = None  # default: scoring/data/escalation_rules.json
+    competitors: str = ""  # comma-separated names that raise the "mentioned a competitor" flag
 
     quo_webhook_secret: SecretStr | None = None
     twilio_auth_token: SecretStr | None = None

@@ -1,31 +1,131 @@
-"""Escalation: when a scored interaction needs a person's attention now, and why.
+"""Escalation flags: when a customer's words need a person's attention now, why, and the evidence.
 
-Rules are data: a signal raised by a scorer maps to a reason. The full rule set (anger, competitors,
-repeat contact within 48 hours...) arrives with the AI scoring issue; this is its foundation.
+Rules are data (`scoring/data/escalation_rules.json`, or a file named by ESCALATION_RULES_PATH); the
+competitor list comes from the file or the COMPETITORS setting. Patterns run on the customer's turns
+only, so an agent saying "let me get my manager" never escalates a call. They work with any scorer:
+the lexicon's signals are not needed.
 """
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
 from scoring.base import Score
 
-# Scorer signal -> escalation reason. Order matters: the first match is the reported reason.
-SIGNAL_REASONS: dict[str, str] = {
-    "chargeback_threat": "threat of a chargeback",
-    "escalation": "asked for a manager, or threatened a complaint or legal action",
-    "public_review": "threat of a bad review",
-    "cancel_intent": "intent to cancel",
-    "switching_provider": "leaving for a competitor",
-    "refund_request": "asked for a refund",
-    "money_not_returned": "promised refund not received",
-}
-STRONG_NEGATIVE_REASON = "strongly negative"
+DEFAULT_PATH = Path(__file__).with_name("data") / "escalation_rules.json"
+NEGATIONS = frozenset("not no never don't dont doesn't doesnt didn't didnt won't wont isn't isnt wasn't "
+                      "wasnt can't cant cannot wouldn't wouldnt shouldn't shouldnt without".split())
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_WORD = re.compile(r"[a-z']+")
+EVIDENCE_CHARS = 240
+NEGATION_WINDOW = 4  # words before a match that may negate it ("no need for a refund")
 
 
-def escalation_reason(score: Score, signal_reasons: dict[str, str] | None = None) -> str | None:
-    """The reason to escalate, or None. A very negative interaction escalates even without a rule hit."""
-    reasons = signal_reasons or SIGNAL_REASONS
-    for signal, reason in reasons.items():
-        if any(s == signal or s.startswith(signal + ":") for s in score.signals):
-            return reason
-    if score.intensity == "very_negative":
-        return STRONG_NEGATIVE_REASON
+@dataclass(frozen=True)
+class Flag:
+    """One escalation: the rule that fired, the reason a person reads, and the words that showed it."""
+
+    rule: str
+    reason: str
+    evidence: str = ""
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "reason": self.reason, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class History:
+    """What the rules need to know about the customer's earlier interactions."""
+
+    negative_within_hours: float | None = None  # hours since the latest earlier negative interaction
+
+
+@dataclass
+class EscalationRules:
+    """Compiled rules; `evaluate` returns every flag that fires, in rule order."""
+
+    rules: list[dict]
+    competitors: tuple[str, ...] = ()
+    _patterns: dict[str, re.Pattern] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, competitors: Sequence[str] = ()) -> "EscalationRules":
+        document = json.loads(Path(path or DEFAULT_PATH).read_text())
+        names = tuple(dict.fromkeys(n.strip() for n in [*document.get("competitors", []), *competitors] if n.strip()))
+        rules = cls(document["rules"], names)
+        rules.compile()
+        return rules
+
+    def compile(self) -> None:
+        """Compile patterns once; raise ValueError naming a bad rule."""
+        for rule in self.rules:
+            if rule["kind"] == "pattern":
+                self._patterns[rule["name"]] = _compile(rule["name"], rule["pattern"])
+            elif rule["kind"] == "competitor" and self.competitors:
+                names = "|".join(re.escape(n.lower()) for n in self.competitors)
+                self._patterns[rule["name"]] = _compile(rule["name"], rf"\b(?:{names})\b")
+            elif rule["kind"] not in ("score", "competitor", "repeat_contact"):
+                raise ValueError(f"escalation rule {rule['name']!r}: unknown kind {rule['kind']!r}")
+
+    def evaluate(self, customer_texts: Sequence[str], overall: Score, history: History | None = None) -> list[Flag]:
+        """All flags for one interaction, from its customer texts, overall score and history."""
+        flags = []
+        for rule in self.rules:
+            flag = self._check(rule, customer_texts, overall, history or History())
+            if flag is not None:
+                flags.append(flag)
+        return flags
+
+    def _check(self, rule: dict, texts: Sequence[str], overall: Score, history: History) -> Flag | None:
+        kind, name, reason = rule["kind"], rule["name"], rule["reason"]
+        if kind == "score":
+            return Flag(name, reason, f"score {overall.score:.2f}") if overall.score <= rule["below"] else None
+        if kind == "repeat_contact":
+            hours = history.negative_within_hours
+            if hours is not None and hours <= rule["within_hours"] and overall.label == "negative":
+                return Flag(name, reason, f"previous negative interaction {hours:.0f} h earlier")
+            return None
+        pattern = self._patterns.get(name)
+        if pattern is None:
+            return None  # a competitor rule with no competitors configured
+        evidence = _find(pattern, texts, negatable=rule.get("negatable", False))
+        return Flag(name, reason, evidence) if evidence is not None else None
+
+
+def summary_reason(flags: Sequence[Flag]) -> str | None:
+    """The text for the CRM's escalation reason: every distinct reason, in rule order."""
+    reasons = list(dict.fromkeys(f.reason for f in flags))
+    return "; ".join(reasons) if reasons else None
+
+
+def _find(pattern: re.Pattern, texts: Sequence[str], negatable: bool) -> str | None:
+    """The sentence of the first non-negated match, or None."""
+    for text in texts:
+        lowered = text.lower()
+        for match in pattern.finditer(lowered):
+            if negatable and _negated(lowered, match.start()):
+                continue
+            return _sentence_around(text, match.start())
     return None
+
+
+def _negated(lowered: str, start: int) -> bool:
+    before = _WORD.findall(re.split(r"[.,;:!?]", lowered[:start])[-1])[-NEGATION_WINDOW:]
+    return any(word in NEGATIONS for word in before)
+
+
+def _sentence_around(text: str, position: int) -> str:
+    for match in _SENTENCE.finditer(text):
+        if match.start() <= position < match.end():
+            return match.group().strip()[:EVIDENCE_CHARS]
+    return text.strip()[:EVIDENCE_CHARS]
+
+
+def _compile(name: str, pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"escalation rule {name!r}: bad pattern: {exc}") from None

@@ -21,12 +21,16 @@ NEGATIVE_TURN_WEIGHT = 2.0
 
 @dataclass(frozen=True)
 class ScoredInteraction:
-    """The overall score, what it was computed from, and one score per scored turn."""
+    """The overall score, what it was computed from, one score per scored turn, and the trajectory."""
 
     overall: Score
     basis: str  # customer_turns | unattributed_turns | summary
     turn_scores: list[dict]  # [{"turn": index, ...score fields}]
     content_hash: str
+    texts: tuple[str, ...] = ()  # the customer texts that were scored (escalation rules read them)
+    start_score: float | None = None
+    end_score: float | None = None
+    trajectory: str = "single"  # recovered | soured | steady | single (one scored text)
 
 
 def texts_to_score(turns: Sequence[dict] | None, summary: str | None) -> tuple[str, list[int], list[str]] | None:
@@ -62,7 +66,22 @@ def score_interaction(turns: Sequence[dict] | None, summary: str | None, scorer:
     if basis == "summary":  # a third-party summary says less about the customer's own words
         overall = Score(overall.label, overall.score, overall.intensity, round(overall.confidence * 0.7, 3), overall.signals)
     turn_scores = [_turn_entry(i, s) for i, s in zip(indexes, scores)]
-    return ScoredInteraction(overall, basis, turn_scores, content_hash(scorer.name, texts))
+    start, end = (scores[0].score, scores[-1].score) if len(scores) > 1 else (None, None)
+    return ScoredInteraction(overall, basis, turn_scores, content_hash(scorer.name, texts), tuple(texts),
+                             start, end, trajectory(scores))
+
+
+def trajectory(scores: Sequence[Score]) -> str:
+    """How the customer's mood moved: started negative and ended positive (recovered), started
+    neutral or positive and ended negative (soured), otherwise steady; 'single' for one text."""
+    if len(scores) < 2:
+        return "single"
+    first, last = scores[0].label, scores[-1].label
+    if first == "negative" and last == "positive":
+        return "recovered"
+    if first != "negative" and last == "negative":
+        return "soured"
+    return "steady"
 
 
 def combine(scores: Sequence[Score], texts: Sequence[str]) -> Score:

@@ -22,6 +22,15 @@ def scorer() -> Scorer:
     return LexiconScorer().load()
 
 
+@lru_cache(maxsize=1)
+def escalation_rules():
+    """The escalation rules (ESCALATION_RULES_PATH or the packaged file) and COMPETITORS, loaded once."""
+    from scoring.escalation import EscalationRules
+
+    settings = runtime().settings
+    return EscalationRules.load(settings.escalation_rules_path, settings.competitors.split(","))
+
+
 def connector_for(rt: Runtime):
     """Builds a source's connector with its API credentials, for parsing and hydration."""
     from connectors import registry
@@ -45,3 +54,4 @@ def reset() -> None:
     """Forget cached state (tests change the environment between cases)."""
     runtime.cache_clear()
     scorer.cache_clear()
+    escalation_rules.cache_clear()

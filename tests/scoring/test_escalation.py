@@ -1,31 +1,82 @@
-"""Escalation reasons from scores and their signals."""
+"""Escalation flags: rules as data, customer words only, negation, evidence, competitors, repeat contact."""
+import json
+
 import pytest
 
 from scoring.base import Score
-from scoring.escalation import STRONG_NEGATIVE_REASON, escalation_reason
+from scoring.escalation import EscalationRules, History, summary_reason
+
+NEUTRAL = Score("neutral", 0.0, "neutral", 0.6)
+NEGATIVE = Score("negative", -0.4, "negative", 0.7)
+VERY_NEGATIVE = Score("negative", -0.8, "very_negative", 0.8)
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return EscalationRules.load(competitors=["Rapid Rooter", "AcmeAir"])
 
 
 @pytest.mark.parametrize(
-    "signals, intensity, expected",
+    "text, rule, evidence",
     [
-        (("cancel_intent",), "negative", "intent to cancel"),
-        (("refund_request", "long_wait"), "negative", "asked for a refund"),
-        (("cancel_intent", "chargeback_threat"), "negative", "threat of a chargeback"),
-        (("escalation",), "negative", "asked for a manager, or threatened a complaint or legal action"),
-        ((), "very_negative", STRONG_NEGATIVE_REASON),
-        (("long_wait",), "negative", None),
-        ((), "positive", None),
+        ("This is ridiculous. I have been patient.", "anger", "This is ridiculous."),
+        ("Honestly I want to cancel my service plan.", "leaving", "Honestly I want to cancel my service plan."),
+        ("Just give me my money back.", "refund", "Just give me my money back."),
+        ("Rapid Rooter quoted half of that.", "competitor", "Rapid Rooter quoted half of that."),
+        ("I'm leaving a one-star review on Yelp tonight.", "review_threat", "I'm leaving a one-star review on Yelp tonight."),
+        ("Fine. I'll dispute the charge.", "chargeback", "I'll dispute the charge."),
+        ("You'll be hearing from my lawyer.", "legal", "You'll be hearing from my lawyer."),
+        ("Can I speak to a manager please?", "manager", "Can I speak to a manager please?"),
     ],
 )
-def test_reason_follows_signals_then_strength(signals, intensity, expected):
-    value = {"very_negative": -0.9, "negative": -0.3, "positive": 0.4}[intensity]
-    label = "positive" if value > 0 else "negative"
-    assert escalation_reason(Score(label, value, intensity, 0.7, signals)) == expected
+def test_each_rule_fires_with_its_sentence_as_evidence(rules, text, rule, evidence):
+    flags = rules.evaluate([text], NEGATIVE)
+    assert rule in [f.rule for f in flags]
+    assert next(f for f in flags if f.rule == rule).evidence == evidence
 
 
-def test_every_mapped_signal_is_one_the_lexicon_can_raise():
-    from scoring.cs_rules import RuleSet
-    from scoring.escalation import SIGNAL_REASONS
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't want to cancel my service plan, just to change the day.",
+        "I'm not angry, just confused.",
+        "No need for a refund, it's fine.",
+        "I would never leave a bad review for you guys.",
+    ],
+)
+def test_negated_mentions_do_not_escalate(rules, text):
+    assert rules.evaluate([text], NEUTRAL) == []
 
-    signals = {rule.signal for rule in RuleSet.load().rules}
-    assert set(SIGNAL_REASONS) <= signals
+
+def test_strong_negative_escalates_without_words(rules):
+    [flag] = rules.evaluate(["meh"], VERY_NEGATIVE)
+    assert (flag.rule, flag.reason, flag.evidence) == ("strong_negative", "strongly negative", "score -0.80")
+
+
+def test_repeat_contact_needs_a_recent_negative_and_a_negative_now(rules):
+    recent = History(negative_within_hours=20)
+    assert "repeat_contact" in [f.rule for f in rules.evaluate(["still not fixed"], NEGATIVE, recent)]
+    assert rules.evaluate(["still not fixed"], NEGATIVE, History(negative_within_hours=60)) == []
+    assert rules.evaluate(["thanks, all good now"], NEUTRAL, recent) == []
+
+
+def test_competitor_rule_is_silent_without_competitors():
+    assert EscalationRules.load().evaluate(["Rapid Rooter quoted half of that."], NEUTRAL) == []
+
+
+def test_summary_reason_lists_distinct_reasons_in_rule_order(rules):
+    flags = rules.evaluate(["This is ridiculous, I want a refund. I'll dispute the charge."], VERY_NEGATIVE)
+    assert summary_reason(flags) == "strongly negative; anger or frustration; asked for a refund; threat of a chargeback"
+    assert summary_reason([]) is None
+
+
+def test_rules_are_data_and_bad_rules_fail_loudly(tmp_path):
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": [{"name": "late", "kind": "pattern", "reason": "late", "pattern": r"\blate\b"}]}))
+    assert [f.rule for f in EscalationRules.load(path).evaluate(["you are late"], NEUTRAL)] == ["late"]
+    path.write_text(json.dumps({"rules": [{"name": "bad", "kind": "pattern", "reason": "x", "pattern": "("}]}))
+    with pytest.raises(ValueError, match="bad"):
+        EscalationRules.load(path)
+    path.write_text(json.dumps({"rules": [{"name": "odd", "kind": "astrology", "reason": "x"}]}))
+    with pytest.raises(ValueError, match="unknown kind"):
+        EscalationRules.load(path)

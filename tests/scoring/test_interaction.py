@@ -69,3 +69,32 @@ def test_content_hash_changes_with_text_and_scorer():
     assert content_hash("lexicon", ["a"]) == content_hash("lexicon", ["a"])
     assert content_hash("lexicon", ["a"]) != content_hash("flair", ["a"])
     assert content_hash("lexicon", ["a", "b"]) != content_hash("lexicon", ["ab"])
+
+
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        (["negative", "neutral", "positive"], "recovered"),
+        (["positive", "negative"], "soured"),
+        (["neutral", "negative"], "soured"),
+        (["negative", "negative"], "steady"),
+        (["positive"], "single"),
+    ],
+)
+def test_trajectory(labels, expected):
+    from scoring.interaction import trajectory
+
+    values = {"negative": -0.5, "neutral": 0.0, "positive": 0.5}
+    assert trajectory([score(values[label], label) for label in labels]) == expected
+
+
+def test_start_and_end_come_from_first_and_last_customer_turns():
+    turns = [
+        {"speaker": "customer", "text": "This is terrible, the heater is broken again and I am furious."},
+        {"speaker": "agent", "text": "We will send someone today."},
+        {"speaker": "customer", "text": "Thank you so much, that is wonderful, I really appreciate it!"},
+    ]
+    scored = score_interaction(turns, None, LexiconScorer())
+    assert scored.start_score < 0 < scored.end_score
+    assert scored.trajectory == "recovered"
+    assert scored.texts == (turns[0]["text"], turns[2]["text"])
