@@ -32,10 +32,10 @@ def queue_all(runtime: Runtime, ids: list[int], progress) -> str:
 
 def finish_inline(runtime: Runtime, ids: list[int], progress) -> str:
     """Score every pending row in this process, then sync each touched contact to the CRM."""
-    scorer, contacts = context.scorer(), set()
+    analyzer, contacts = context.analyzer(), set()
     connector_for = context.connector_for(runtime)
     for row_id in ids:
-        contacts |= processing.process_event(runtime.db, row_id, scorer, connector_for, context.escalation_rules()).contacts
+        contacts |= processing.process_event(runtime.db, row_id, analyzer, connector_for).contacts
         progress.update(1)
     writer = context.crm_writer(runtime)
     for contact_id in sorted(contacts):

@@ -36,7 +36,7 @@ def worker(burst: bool, queue_names: str) -> None:
     from workers import context
 
     runtime = context.runtime()
-    context.scorer()  # warm: forked work horses share the loaded model
+    context.analyzer()  # warm: forked work horses share the loaded model, rules and taxonomy
     names = [n.strip() for n in queue_names.split(",") if n.strip()]
     Worker(names, connection=runtime.worker_redis).work(burst=burst, with_scheduler=True)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,9 +9,9 @@ from sqlalchemy.orm import Session
 from connectors import base
 from integration.db import add_unless_exists
 from integration.models import Contact, Interaction, InteractionScore, utcnow
-from scoring.escalation import EscalationRules, History, summary_reason
-from scoring.interaction import score_interaction, texts_to_score, content_hash
-from scoring.base import Scorer
+from scoring.analysis import Analyzer
+from scoring.escalation import History, summary_reason
+from scoring.interaction import content_hash, texts_to_score
 
 
 def upsert_interaction(session: Session, item: base.Interaction, contact: Contact | None) -> tuple[Interaction, bool]:
@@ -28,17 +27,20 @@ def upsert_interaction(session: Session, item: base.Interaction, contact: Contac
     return row, changed
 
 
-def rescore(session: Session, row: Interaction, scorer: Scorer, rules: EscalationRules | None = None) -> bool:
-    """Score the interaction unless exactly this content was already scored by this scorer."""
+def rescore(session: Session, row: Interaction, analyzer: Analyzer) -> bool:
+    """Score the interaction unless exactly this content was already scored by this scorer.
+
+    A change of rules or taxonomy applies to interactions scored from then on.
+    """
     selected = texts_to_score(row.turns, row.summary)
     if selected is None:
         return False
-    if row.score is not None and row.score.content_hash == content_hash(scorer.name, selected[2]):
+    if row.score is not None and row.score.content_hash == content_hash(analyzer.scorer.name, selected[2]):
         return False
-    scored = score_interaction(row.turns, row.summary, scorer)
-    flags = (rules or default_rules()).evaluate(scored.texts, scored.overall, _history(session, row))
+    analysis = analyzer.analyse(row.turns, row.summary, _history(session, row))
+    scored, flags = analysis.scored, analysis.flags
     record = row.score or InteractionScore(interaction=row)
-    record.scorer = scorer.name
+    record.scorer = analyzer.scorer.name
     record.basis = scored.basis
     record.label = scored.overall.label
     record.score = scored.overall.score
@@ -47,17 +49,13 @@ def rescore(session: Session, row: Interaction, scorer: Scorer, rules: Escalatio
     record.signals = list(scored.overall.signals)
     record.turn_scores = scored.turn_scores
     record.flags = [f.as_dict() for f in flags]
+    record.themes = [t.as_dict() for t in analysis.themes]
     record.escalation_reason = (summary_reason(flags) or "")[:255] or None
     record.start_score, record.end_score, record.trajectory = scored.start_score, scored.end_score, scored.trajectory
     record.content_hash = scored.content_hash
     record.scored_at = utcnow()
     session.add(record)
     return True
-
-
-@lru_cache(maxsize=1)
-def default_rules() -> EscalationRules:
-    return EscalationRules.load()
 
 
 def _history(session: Session, row: Interaction) -> History:

@@ -18,8 +18,7 @@ from integration.contacts import resolve_contact
 from integration.db import Database
 from integration.interactions import rescore, upsert_interaction
 from integration.models import Contact, WebhookEvent, utcnow
-from scoring.base import Scorer
-from scoring.escalation import EscalationRules
+from scoring.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +34,8 @@ class Outcome:
     contacts: set[int] = field(default_factory=set)
 
 
-def process_event(db: Database, event_row_id: int, scorer: Scorer, connector_for: ConnectorFor = registry.inbound,
-                  rules: EscalationRules | None = None) -> Outcome:
+def process_event(db: Database, event_row_id: int, analyzer: Analyzer,
+                  connector_for: ConnectorFor = registry.inbound) -> Outcome:
     """Idempotent: an event already processed (or ignored) is left alone."""
     loaded = _load(db, event_row_id)
     if isinstance(loaded, Outcome):
@@ -57,7 +56,7 @@ def process_event(db: Database, event_row_id: int, scorer: Scorer, connector_for
             if isinstance(item, ContactMerge):
                 outcome.contacts |= _apply_merge(session, item)
             else:
-                _store(session, source, item, scorer, rules, outcome)
+                _store(session, source, item, analyzer, outcome)
         event.attempts += 1
         event.status, event.last_error, event.processed_at = "processed", None, utcnow()
     return outcome
@@ -82,12 +81,11 @@ def _load(db: Database, event_row_id: int) -> tuple[str, InboundEvent] | Outcome
         return event.source, InboundEvent(event.event_id, event.event_type, event.body, event.headers or {})
 
 
-def _store(session, source: str, item: Interaction, scorer: Scorer, rules: EscalationRules | None,
-           outcome: Outcome) -> None:
+def _store(session, source: str, item: Interaction, analyzer: Analyzer, outcome: Outcome) -> None:
     contact = resolve_contact(session, item.customer, source)
     row, changed = upsert_interaction(session, item, contact)
     session.flush()
-    rescored = rescore(session, row, scorer, rules)
+    rescored = rescore(session, row, analyzer)
     outcome.interactions.append(row.id)
     if row.contact_id is not None and (changed or rescored) and row.score is not None:
         session.get(Contact, row.contact_id).needs_sync_at = utcnow()

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
     escalation_rules_path: Path | None = None  # default: scoring/data/escalation_rules.json
     competitors: str = ""  # comma-separated names that raise the "mentioned a competitor" flag
+    themes_path: Path | None = None  # default: scoring/data/themes.json
 
     quo_webhook_secret: SecretStr | None = None
     twilio_auth_token: SecretStr | None = None

@@ -23,12 +23,15 @@ def scorer() -> Scorer:
 
 
 @lru_cache(maxsize=1)
-def escalation_rules():
-    """The escalation rules (ESCALATION_RULES_PATH or the packaged file) and COMPETITORS, loaded once."""
+def analyzer():
+    """Scorer, escalation rules (ESCALATION_RULES_PATH, COMPETITORS) and themes, loaded once per process."""
+    from scoring.analysis import Analyzer
     from scoring.escalation import EscalationRules
+    from scoring.themes import ThemeMatcher
 
     settings = runtime().settings
-    return EscalationRules.load(settings.escalation_rules_path, settings.competitors.split(","))
+    rules = EscalationRules.load(settings.escalation_rules_path, settings.competitors.split(","))
+    return Analyzer(scorer(), rules, ThemeMatcher.load(settings.themes_path))
 
 
 def connector_for(rt: Runtime):
@@ -54,4 +57,4 @@ def reset() -> None:
     """Forget cached state (tests change the environment between cases)."""
     runtime.cache_clear()
     scorer.cache_clear()
-    escalation_rules.cache_clear()
+    analyzer.cache_clear()

@@ -24,8 +24,7 @@ def process_event(event_row_id: int) -> dict:
     """Parse, score and store one event, then ask for a CRM sync of each contact it touched."""
     rt = context.runtime()
     try:
-        outcome = processing.process_event(rt.db, event_row_id, context.scorer(), context.connector_for(rt),
-                                             context.escalation_rules())
+        outcome = processing.process_event(rt.db, event_row_id, context.analyzer(), context.connector_for(rt))
     except Exception as exc:
         processing.record_failure(rt.db, event_row_id, f"{type(exc).__name__}: {exc}")
         raise

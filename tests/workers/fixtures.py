@@ -12,6 +12,6 @@ def process_then_die(event_row_id: int) -> dict:
     """Do the work and commit it, then die like a kill -9 before the sync is queued; fine on retry."""
     rt = context.runtime()
     if rt.worker_redis.set(f"test:died:{event_row_id}", "1", nx=True):
-        processing.process_event(rt.db, event_row_id, context.scorer())
+        processing.process_event(rt.db, event_row_id, context.analyzer())
         os.kill(os.getpid(), signal.SIGKILL)
     return jobs.process_event(event_row_id)

@@ -94,7 +94,7 @@ def test_running_a_job_twice_changes_nothing(client, db, redis_conn, worker_env)
     assert jobs.process_event(event_id)["status"] == "processed"
     with db.session() as session:
         session.get(WebhookEvent, event_id).status = "pending"  # even a re-run of the work itself
-    again = processing.process_event(db, event_id, context.scorer())
+    again = processing.process_event(db, event_id, context.analyzer())
     assert again.status == "processed" and again.contacts == set()
     result = jobs.sync_contact(contact_id)
     assert result == {"status": "synced", "properties_written": False, "tasks": []}
