@@ -98,6 +98,9 @@ def _message(response: requests.Response) -> str:
     except ValueError:
         return f"HTTP {response.status_code}"
     if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict) and isinstance(errors[0].get("message"), str):
+            return errors[0]["message"]  # Intercom's error.list, HubSpot's validation errors
         for key in ("message", "error", "description", "detail"):
             value = body.get(key)
             if isinstance(value, str):

@@ -19,8 +19,8 @@ from integration.models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
 
-# Headers never worth keeping with a stored event.
-_DROPPED_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+# Headers never kept with a stored event: credentials (Freshdesk's shared token travels in a header).
+_DROPPED_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-undertone-token"}
 
 
 @dataclass

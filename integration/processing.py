@@ -17,7 +17,7 @@ from connectors.base import ContactMerge, InboundConnector, InboundEvent, Intera
 from integration.contacts import resolve_contact
 from integration.db import Database
 from integration.interactions import rescore, upsert_interaction
-from integration.models import Contact, WebhookEvent, utcnow
+from integration.models import Contact, ContactIdentity, WebhookEvent, utcnow
 from scoring.analysis import Analyzer
 
 log = logging.getLogger(__name__)
@@ -93,12 +93,25 @@ def _store(session, source: str, item: Interaction, analyzer: Analyzer, outcome:
 
 
 def _apply_merge(session, merge: ContactMerge) -> set[int]:
-    """Point contacts linked to a merged-away CRM record at the surviving one; they need a sync."""
+    """Point links to a merged-away CRM record at the surviving one (the cached CRM id, and the
+    `<crm>:contact` identity a CRM's own webhooks record); the contacts touched need a sync."""
     old = [f"{merge.crm}:{i}" for i in merge.merged_ids]
     ids = set(session.scalars(select(Contact.id).where(Contact.crm_id.in_(old))))
     if ids:
         session.execute(update(Contact).where(Contact.id.in_(ids)).values(
             crm_id=f"{merge.crm}:{merge.surviving_id}", needs_sync_at=utcnow()))
+    kind = f"{merge.crm}:contact"
+    survivor = session.scalar(select(ContactIdentity).where(ContactIdentity.kind == kind,
+                                                            ContactIdentity.value == merge.surviving_id))
+    for identity in session.scalars(select(ContactIdentity).where(ContactIdentity.kind == kind,
+                                                                  ContactIdentity.value.in_(merge.merged_ids))):
+        ids.add(identity.contact_id)
+        if survivor is None:
+            identity.value, survivor = merge.surviving_id, identity
+        else:
+            session.delete(identity)  # the surviving record is already linked
+    for contact_id in ids:
+        session.get(Contact, contact_id).needs_sync_at = utcnow()
     return ids
 
 

@@ -166,3 +166,15 @@ def test_health_503_without_database(settings, client):
     settings.database_url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=1"
     down = client.get("/healthz")
     assert down.status_code == 503 and down.get_json()["database"].startswith("error")
+
+
+def test_credentials_in_headers_are_not_stored(app):
+    from connectors.base import InboundEvent
+    from integration import inbox
+
+    runtime = app.extensions["undertone"]
+    event = InboundEvent("EVheaders", "call.completed", b"{}")
+    inbox.accept(runtime.db, "quo", [event], lambda _t: True,
+                 {"Authorization": "Basic c2VjcmV0", "X-Undertone-Token": "s3cret", "User-Agent": "Freshdesk"})
+    [stored] = stored_events(app)
+    assert stored.headers == {"user-agent": "Freshdesk"}

@@ -49,3 +49,9 @@ def test_urls_on_other_hosts_are_refused_before_any_request(api):
     with pytest.raises(ProviderError, match="not the provider's API host"):
         client(api).get_json("http://169.254.169.254/latest/meta-data")
     assert api.requests == []
+
+
+def test_error_list_messages_are_reported(api):
+    api.fail_next("/users/", 401, body={"type": "error.list", "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}]})
+    with pytest.raises(ProviderError, match="Access Token Invalid"):
+        client(api).get_json("/users/1.json")

@@ -149,3 +149,20 @@ def test_unexpected_error_is_retried_then_lands_in_failed_registry(client, db, r
     assert jobs.sweep()["failed_events"] == 1
     with db.session() as session:
         assert session.scalar(select(WebhookEvent.status)) == "failed"
+
+
+def test_contact_merge_moves_crm_links_to_the_survivor(db, worker_env):
+    from connectors.base import ContactMerge
+    from integration.processing import _apply_merge
+
+    with db.session() as session:
+        cached = Contact(crm_id="hubspot:111")
+        linked = Contact()
+        session.add_all([cached, linked])
+        session.flush()
+        session.add(ContactIdentity(contact_id=linked.id, kind="hubspot:contact", value="222"))
+        session.flush()
+        touched = _apply_merge(session, ContactMerge("hubspot", "999", ("111", "222")))
+        assert touched == {cached.id, linked.id}
+        assert cached.crm_id == "hubspot:999" and cached.needs_sync_at is not None
+        assert session.scalar(select(ContactIdentity.value).where(ContactIdentity.kind == "hubspot:contact")) == "999"
