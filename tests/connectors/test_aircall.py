@@ -134,33 +134,16 @@ def test_a_changed_byte_outside_the_token_still_verifies_because_aircall_signs_n
     assert item.turns[0].text.endswith("this is wonderful!.")
 
 
-@pytest.mark.parametrize(
-    ("offset_s", "accepted"),
-    [(0, True), (-300, True), (300, True), (-301, False), (301, False), (-3600, False), (86400, False)],
-)
-def test_timestamps_are_accepted_only_within_the_window_both_ways(offset_s, accepted):
-    body = body_of(payload("call_ended"), timestamp=NOW + offset_s)
-    if accepted:
-        connector().verify(request(body))
-    else:
-        with pytest.raises(SignatureInvalid, match="timestamp"):
-            connector().verify(request(body))
+@pytest.mark.parametrize("offset_s", [0, -301, 301, -12 * 3600, 86400])
+def test_the_timestamp_is_not_a_replay_window(offset_s):
+    """A static token proves nothing about time (whoever holds it can write any timestamp), and a
+    late retry refused with 401 would be an event lost: dedupe on the event id stops replays."""
+    connector().verify(request(body_of(payload("call_ended"), timestamp=NOW + offset_s)))
 
 
-def test_the_window_is_the_configured_tolerance():
-    body = body_of(payload("call_ended"), timestamp=NOW - 100)
-    connector(tolerance_s=100).verify(request(body))
-    with pytest.raises(SignatureInvalid):
-        connector(tolerance_s=99).verify(request(body))
-
-
-@pytest.mark.parametrize("stamp", [None, str(NOW), float(NOW), True, NOW * 1000, [NOW]],
-                         ids=["missing", "string", "float", "boolean", "milliseconds", "list"])
-def test_a_missing_or_mistyped_timestamp_fails(stamp):
-    document = payload("call_ended")
-    body = body_of(document, timestamp=stamp) if stamp is not None else body_of(document, timestamp=None)
-    with pytest.raises(SignatureInvalid, match="timestamp"):
-        connector().verify(request(body))
+@pytest.mark.parametrize("stamp", [None, str(NOW), True])
+def test_a_missing_or_odd_timestamp_does_not_refuse_a_tokened_event(stamp):
+    connector().verify(request(body_of(payload("call_ended"), timestamp=stamp)))
 
 
 def test_without_tokens_nothing_verifies():
