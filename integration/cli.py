@@ -109,6 +109,25 @@ def _runtime():
 
 
 @main.command()
+@click.option("--days", default=30, show_default=True, help="Look back this many days.")
+@click.option("--top", default=5, show_default=True, help="How many to show.")
+def themes(days: int, top: int) -> None:
+    """What customers talk about: the taxonomy's top themes, and recurring topics in their own words."""
+    from integration import insights
+
+    runtime, since = _runtime(), insights.since_days(days)
+    counted = insights.top_themes(runtime.db, since, top)
+    click.echo(f"Top themes, last {days} days (interactions, of which negative):")
+    for row in counted or []:
+        click.echo(f"  {row.theme:<16}{row.interactions:>6}{row.negative:>6}")
+    if not counted:
+        click.echo("  none yet")
+    click.echo("Recurring topics in customers' own words:")
+    for topic in insights.recurring_topics(runtime.db, since, top):
+        click.echo(f"  {topic.label:<32}{topic.interactions:>6}  e.g. \"{topic.examples[0][:80]}\"")
+
+
+@main.command()
 @click.option("--url", default=None, help="Service base URL (default http://127.0.0.1:$PORT).")
 @click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for the results.")
 def demo(url: str | None, wait: float) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from datetime import datetime, timezone
@@ -11,14 +12,14 @@ from tests import keys
 from tests.connectors.signing import sign_quo_classic, sign_standard
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quo"
-FIXTURE_DAY = "2026-03-02T"
+FIXTURE_DAYS = re.compile(rb"20\d\d-\d\d-\d\dT")
 
 
 def fixture_body(name: str, *, recent: bool = True, event_id: str | None = None) -> bytes:
-    """A fixture's raw bytes; `recent` moves its day to today (follow-up tasks ignore old history)."""
+    """A fixture's raw bytes; `recent` moves its dates to today (follow-up tasks ignore old history)."""
     raw = (FIXTURES / name).read_bytes()
     if recent:
-        raw = raw.replace(FIXTURE_DAY.encode(), datetime.now(timezone.utc).strftime("%Y-%m-%dT").encode())
+        raw = FIXTURE_DAYS.sub(datetime.now(timezone.utc).strftime("%Y-%m-%dT").encode(), raw)
     if event_id is not None:
         document = json.loads(raw)
         document["id"] = event_id
