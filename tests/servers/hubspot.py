@@ -22,6 +22,10 @@ fixtures; "UNCONFIRMED" marks what no source confirmed):
   ``X-HubSpot-RateLimit-*`` headers, 429 ``policyName: TEN_SECONDLY_ROLLING``; optional daily limit.
 - Property definitions: writing an undefined property is a 400 ``PROPERTY_DOESNT_EXIST`` (body as in
   HubSpot's docs), an enumeration value outside its options a 400 ``INVALID_OPTION``.
+- Conversations API (legacy v3 paths, read only): ``GET /conversations/v3/conversations/threads/
+  {threadId}`` and ``.../threads/{threadId}/messages/{messageId}`` answer what the test seeded with
+  ``add_conversation_thread`` / ``add_conversation_message``, as is; anything else is a 404
+  ``OBJECT_NOT_FOUND`` (category as for CRM objects; the messages are UNCONFIRMED).
 - ``fail_next`` forces the next responses of a path, to test retry logic.
 """
 
@@ -69,6 +73,7 @@ DEFAULT_PROPERTIES = {"contacts": ["createdate", "email", "firstname", "hs_objec
 CALLING_CODES = ("1", "7", "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43",
                  "44", "45", "46", "47", "48", "49", "52", "55", "61", "64", "65", "81", "82",
                  "86", "91", "351", "352", "353", "358", "852", "971", "972")
+THREADS_PATH = "/conversations/v3/conversations/threads"
 DEFAULT_OWNERS = ({"id": "501", "email": "owner@example.com", "firstName": "Olive",
                    "lastName": "Owner", "userId": 9001},)
 
@@ -351,6 +356,8 @@ class HubSpotTestServer:
             self._groups[object_type][group] = {"name": group, "label": label, "displayOrder": -1,
                                                 "archived": False}
         self._associations: list[dict] = []
+        self._threads: dict[str, dict] = {}  # Conversations: thread id -> thread
+        self._messages: dict[tuple[str, str], dict] = {}  # (thread id, message id) -> message
         self._requests: list[RecordedRequest] = []
         self._forced: list[Forced] = []
         self._next_id = 1001
@@ -373,6 +380,9 @@ class HubSpotTestServer:
             Rule("/crm/v3/properties/<object_type>/<name>", methods=["PATCH"],
                  endpoint="update_property"),
             Rule("/crm/v3/owners/", methods=["GET"], endpoint="owners", strict_slashes=False),
+            Rule(f"{THREADS_PATH}/<thread_id>", methods=["GET"], endpoint="read_thread"),
+            Rule(f"{THREADS_PATH}/<thread_id>/messages/<message_id>", methods=["GET"],
+                 endpoint="read_message"),
         ])
 
     # ------------------------------------------------------------------ lifecycle
@@ -464,6 +474,23 @@ class HubSpotTestServer:
             if indexed:
                 record.versions[-1] = (self._clock(), record.versions[-1][1])
             return record.id
+
+    def add_conversation_thread(self, thread: dict) -> str:
+        """Seed a Conversations thread: the JSON its GET answers, with at least ``id``."""
+        thread_id = str(thread["id"])
+        with self._lock:
+            self._threads[thread_id] = copy.deepcopy({**thread, "id": thread_id})
+        return thread_id
+
+    def add_conversation_message(self, thread_id: str, message: dict) -> str:
+        """Seed a message of a seeded thread: the JSON its GET answers, with at least ``id``."""
+        thread_id, message_id = str(thread_id), str(message["id"])
+        with self._lock:
+            if thread_id not in self._threads:
+                raise KeyError(f"seed thread {thread_id} with add_conversation_thread first")
+            self._messages[(thread_id, message_id)] = copy.deepcopy(
+                {**message, "id": message_id, "conversationsThreadId": thread_id})
+        return message_id
 
     def define_property(self, name: str, prop_type: str = "string", field_type: str = "text", *,
                         options: list[str] | None = None, object_type: str = "contacts") -> None:
@@ -1067,6 +1094,23 @@ class HubSpotTestServer:
                  "displayOrder": body.get("displayOrder", -1), "archived": False}
         self._groups[object_type][body["name"]] = group
         return 201, group
+
+    def _do_read_thread(self, request, body, thread_id):
+        """GET /conversations/v3/conversations/threads/{threadId}."""
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            raise HubSpotError(404, f"Thread {thread_id} not found", "OBJECT_NOT_FOUND")
+        return 200, copy.deepcopy(thread)
+
+    def _do_read_message(self, request, body, thread_id, message_id):
+        """GET .../threads/{threadId}/messages/{messageId}: 404 unless the message is in that thread."""
+        if thread_id not in self._threads:
+            raise HubSpotError(404, f"Thread {thread_id} not found", "OBJECT_NOT_FOUND")
+        message = self._messages.get((thread_id, message_id))
+        if message is None:
+            raise HubSpotError(404, f"Message {message_id} not found in thread {thread_id}",
+                               "OBJECT_NOT_FOUND")
+        return 200, copy.deepcopy(message)
 
     def _do_owners(self, request, body):
         """GET /crm/v3/owners/: the configured owners, filtered by ``email``, paged by ``after``."""

@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from hubspot import HubSpot
 from hubspot.crm.contacts import ApiException as ContactsApiException
 from hubspot.crm.contacts import (
@@ -517,3 +518,59 @@ def test_requests_records_exactly_the_calls_received(client, server):
                      ("GET", f"/crm/v3/objects/contacts/{contact}", 200)]
     assert server.requests[0].json == {"properties": {"firstname": "Rae"}}
     assert server.requests[1].query["properties"] == ["firstname"]
+
+
+# ----------------------------------------------------------------------------- conversations (read only)
+
+
+def conversations_get(server, path: str, token: str = "test-token") -> requests.Response:
+    """GET a Conversations API path with a bearer token (hubspot-api-client has no conversations API)."""
+    return requests.get(f"{server.base_url}/conversations/v3/conversations/threads/{path}",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+
+def test_seeded_conversation_thread_and_message_are_answered_as_seeded(server):
+    """A seeded thread and its message come back as seeded; the message names its thread."""
+    thread_id = server.add_conversation_thread({"id": 7480127731, "associatedContactId": "1001",
+                                                "createdAt": "2026-03-31T23:28:58.120Z", "status": "OPEN"})
+    message_id = server.add_conversation_message(thread_id, {
+        "type": "MESSAGE", "id": "9b38dc6d", "text": "Where is my refund?", "direction": "INCOMING",
+        "senders": [{"actorId": "V-1", "deliveryIdentifier": {"type": "HS_EMAIL_ADDRESS",
+                                                              "value": "maria@example.com"}}]})
+    assert (thread_id, message_id) == ("7480127731", "9b38dc6d")
+    thread = conversations_get(server, thread_id)
+    assert thread.status_code == 200 and thread.headers["Content-Type"].startswith("application/json")
+    assert thread.json() == {"id": "7480127731", "associatedContactId": "1001",
+                             "createdAt": "2026-03-31T23:28:58.120Z", "status": "OPEN"}
+    message = conversations_get(server, f"{thread_id}/messages/{message_id}").json()
+    assert message["conversationsThreadId"] == thread_id and message["text"] == "Where is my refund?"
+    assert message["senders"][0]["deliveryIdentifier"]["value"] == "maria@example.com"
+    assert [(r.method, r.path, r.status) for r in server.requests] == [
+        ("GET", "/conversations/v3/conversations/threads/7480127731", 200),
+        ("GET", "/conversations/v3/conversations/threads/7480127731/messages/9b38dc6d", 200)]
+
+
+def test_unknown_threads_and_messages_are_404_with_hubspot_body(server):
+    """A missing thread, a missing message and a message asked for under another thread are 404s."""
+    server.add_conversation_thread({"id": "1"})
+    server.add_conversation_thread({"id": "2"})
+    server.add_conversation_message("1", {"id": "m1", "text": "hi"})
+    for path in ("404404", "404404/messages/m1", "1/messages/nope", "2/messages/m1"):
+        answer = conversations_get(server, path)
+        assert answer.status_code == 404, path
+        body = answer.json()
+        assert body["status"] == "error" and body["category"] == "OBJECT_NOT_FOUND", body
+        assert body["correlationId"] == answer.headers["X-HubSpot-Correlation-Id"]
+    assert conversations_get(server, "1/messages/m1").status_code == 200
+    with pytest.raises(KeyError):
+        server.add_conversation_message("3", {"id": "m2"})
+
+
+def test_conversations_need_the_bearer_token_and_seeds_are_copies(server):
+    """A wrong token is a 401; changing a seeded dict afterwards does not change the answer."""
+    thread = {"id": "5", "status": "OPEN"}
+    server.add_conversation_thread(thread)
+    thread["status"] = "CLOSED"
+    denied = conversations_get(server, "5", token="wrong")
+    assert denied.status_code == 401 and denied.json()["category"] == "INVALID_AUTHENTICATION"
+    assert conversations_get(server, "5").json()["status"] == "OPEN"
