@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import CustomerRef
 from connectors.crm import ContactKeys
+from integration.contact_merge import merge_into
 from integration.db import add_unless_exists
 from integration.models import Contact, ContactIdentity
 
@@ -49,12 +50,16 @@ def contact_keys(contact: Contact) -> ContactKeys:
 
 
 def _match(session: Session, pairs: list[tuple[str, str]]) -> Contact | None:
+    """The contact holding the highest-priority identity; others these identities point at are the
+    same person and are merged into it (a phone-only and an e-mail-only contact, say)."""
     condition = or_(*(and_(ContactIdentity.kind == k, ContactIdentity.value == v) for k, v in pairs))
     found = {(i.kind, i.value): i.contact for i in session.scalars(select(ContactIdentity).where(condition))}
-    for pair in pairs:  # priority order: a phone match wins over an email match
-        if pair in found:
-            return found[pair]
-    return None
+    ranked = [found[pair] for pair in pairs if pair in found]  # priority order: phone, email, provider id
+    if not ranked:
+        return None
+    survivor = ranked[0]
+    merge_into(session, survivor, ranked[1:])
+    return survivor
 
 
 def _create(session: Session, customer: CustomerRef) -> Contact:

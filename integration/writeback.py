@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.crm import CRMWriter, TaskSpec
 from integration import defaults
+from integration.contact_merge import merge_into
 from integration.contacts import contact_keys
 from integration.db import Database, add_unless_exists
 from integration.models import Contact, CrmWrite, FollowUpTask, Interaction, InteractionScore, utcnow
@@ -38,17 +39,18 @@ def sync_contact(db: Database, writer: CRMWriter, contact_id: int, now: datetime
         contact = session.get(Contact, contact_id)
         if contact is None:
             return SyncOutcome("missing")
-        covered = contact.needs_sync_at
-        latest, negatives = _latest_and_negatives(session, contact_id, now)
-        keys = contact_keys(contact)
-        crm_id = _known_crm_id(contact, writer.name)
-    if latest is None:
+        keys, crm_id = contact_keys(contact), _known_crm_id(contact, writer.name)
+        has_scores = _latest_and_negatives(session, contact_id, now)[0] is not None
+    if not has_scores:
         return SyncOutcome("nothing")
     crm_id = crm_id or writer.find_contact(keys)
     if crm_id is None:
         _log_once(db, contact_id, writer.name, "find_contact", f"unmatched:{_digest(keys.__dict__)}", {"keys": keys.__dict__}, "unmatched")
         return SyncOutcome("unmatched")
-    _remember_crm_id(db, contact_id, writer.name, crm_id)
+    _remember_crm_id(db, contact_id, writer.name, crm_id)  # may fold in local duplicates of this person
+    with db.session() as session:  # read after any merge, so every interaction of the person counts
+        covered = session.get(Contact, contact_id).needs_sync_at
+        latest, negatives = _latest_and_negatives(session, contact_id, now)
     outcome = SyncOutcome("synced")
     properties = contact_properties(latest, negatives)
     outcome.properties_written = _write_properties(db, writer, contact_id, crm_id, properties)
@@ -172,10 +174,14 @@ def _log_once(db: Database, contact_id: int, crm: str, operation: str, key: str,
 
 
 def _remember_crm_id(db: Database, contact_id: int, crm: str, crm_id: str) -> None:
+    """Store the CRM id; local contacts already linked to the same CRM record are this person too."""
+    link = f"{crm}:{crm_id}"
     with db.session() as session:
         contact = session.get(Contact, contact_id)
-        if contact.crm_id != f"{crm}:{crm_id}":
-            contact.crm_id = f"{crm}:{crm_id}"
+        twins = list(session.scalars(select(Contact).where(Contact.crm_id == link, Contact.id != contact_id)))
+        merge_into(session, contact, twins)
+        if contact.crm_id != link:
+            contact.crm_id = link
 
 
 def _known_crm_id(contact: Contact, crm: str) -> str | None:
