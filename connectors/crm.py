@@ -1,9 +1,16 @@
-"""The outbound CRM interface: the few operations the sync job needs, and the error it understands."""
+"""The outbound CRM interface: the few batched operations the sync needs, and the error it understands.
+
+Every operation takes many records at once (HubSpot's batch endpoints take 100), so a sync of a
+hundred contacts costs a handful of calls. Every operation must be safe to repeat.
+"""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Mapping, Sequence
+
+BATCH = 100  # HubSpot's batch limit; the sink has none but follows it
 
 
 @dataclass(frozen=True)
@@ -17,8 +24,27 @@ class ContactKeys:
 
 
 @dataclass(frozen=True)
+class CrmContact:
+    """A contact record found in (or created in) the CRM."""
+
+    id: str
+    owner_id: str | None = None
+    owner_known: bool = False  # True when `owner_id` came with the record (None then means no owner)
+
+
+@dataclass(frozen=True)
+class NoteSpec:
+    """A timeline note on a contact; `ref` is our marker, written into the body, to recognise it."""
+
+    crm_contact_id: str
+    body: str
+    at: datetime
+    ref: str
+
+
+@dataclass(frozen=True)
 class TaskSpec:
-    """A follow-up task to open in the CRM."""
+    """A follow-up task to open in the CRM, associated with a contact."""
 
     subject: str
     body: str
@@ -26,6 +52,8 @@ class TaskSpec:
     priority: str = "MEDIUM"  # LOW | MEDIUM | HIGH
     task_type: str = "CALL"  # CALL | EMAIL | TODO
     owner_id: str | None = None
+    crm_contact_id: str = ""
+    ref: str = ""
 
 
 @dataclass
@@ -42,19 +70,62 @@ class CRMError(Exception):
         return f"{self.status or '-'}: {self.message}"
 
 
+@dataclass
+class UpdateResult:
+    """Per-record outcome of a batch update: ids that failed, with why; `missing` were not found."""
+
+    failed: dict[str, CRMError] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+
+
 class CRMWriter(ABC):
-    """A CRM we write sentiment into. Every operation must be safe to repeat."""
+    """A CRM we write sentiment into."""
 
     name: str
 
     @abstractmethod
-    def find_contact(self, keys: ContactKeys) -> str | None:
-        """The CRM's id for this contact, or None when the CRM has no matching record."""
+    def find_contacts(self, keys: Sequence[ContactKeys]) -> dict[int, CrmContact]:
+        """CRM records for as many of these contacts as it has (keyed by our contact id)."""
 
     @abstractmethod
-    def update_contact(self, crm_id: str, properties: dict[str, str]) -> None:
-        """Set properties on a contact (same values twice is a no-op in effect)."""
+    def create_contacts(self, keys: Sequence[ContactKeys]) -> dict[int, CrmContact]:
+        """Create records for contacts the CRM lacks (used when the setting says so)."""
 
     @abstractmethod
-    def create_task(self, crm_id: str, task: TaskSpec) -> str:
-        """Open a task associated with the contact; returns the CRM's task id."""
+    def owners(self, crm_ids: Sequence[str]) -> dict[str, str | None]:
+        """The owner of each contact record (for follow-up tasks)."""
+
+    @abstractmethod
+    def update_contacts(self, updates: Mapping[str, dict[str, str]]) -> UpdateResult:
+        """Set properties on many contacts; per-record failures come back, nothing is raised for them."""
+
+    @abstractmethod
+    def create_notes(self, notes: Sequence[NoteSpec]) -> dict[str, str]:
+        """Create timeline notes; returns our `ref` -> the CRM's note id."""
+
+    @abstractmethod
+    def update_notes(self, bodies: Mapping[str, str]) -> None:
+        """Replace the body of existing notes (CRM note id -> body)."""
+
+    @abstractmethod
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
+        """Open tasks associated with their contacts; returns our `ref` -> the CRM's task id."""
+
+    @abstractmethod
+    def append_to_task(self, task_id: str, text: str) -> None:
+        """Add a line to an open task's body (e.g. "a later call suggests this is resolved")."""
+
+    def find_refs(self, kind: str, crm_contact_id: str, refs: Sequence[str]) -> dict[str, str]:
+        """Notes or tasks ("notes" | "tasks") of a contact already carrying these refs: recovers the
+        ids of records created by a run that died before it could store them. Default: none."""
+        return {}
+
+
+def ref_line(ref: str) -> str:
+    """The marker line written at the end of every note and task body we create."""
+    return f"(Undertone ref {ref})"
+
+
+def chunks(items: Sequence, size: int = BATCH):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

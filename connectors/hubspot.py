@@ -1,171 +1,249 @@
-"""HubSpot CRM writer over `hubspot-api-client`: find a contact, set its properties, open a task.
+"""HubSpot CRM writer: find contacts, set their properties, add notes, open tasks — all in batches.
 
-The client's own urllib3 Retry does not retry POST/PATCH, so 429 and 5xx are handled here: a short
-bounded retry in-call (honouring Retry-After), then CRMError(retryable=True) for the job's retry.
-Batching, the shared rate limiter, notes and setup belong to the HubSpot write-back issue.
+A hundred contacts cost a handful of calls: searches with IN filters (many phones and emails per
+request), batch update, batch create for notes and tasks. Rate limits and retries are in
+`connectors.hubspot_api`. Unconfirmed facts are marked where they are used:
+- the calculated phone property seems to hold the national number's digits;
+- how many values an IN filter takes (we send at most ~100: HUBSPOT_SEARCH_CONTACTS x 3);
+- batch create answers with each record's properties, so results are matched to inputs by the
+  ref line in their bodies (HubSpot does not promise result order).
 """
 from __future__ import annotations
 
-import json
 import logging
-import random
 import re
-import time
-from typing import Callable, TypeVar
+from typing import Mapping, Sequence
 
 import phonenumbers
-from hubspot import HubSpot
-from hubspot.crm.contacts import Filter, FilterGroup, PublicObjectSearchRequest, SimplePublicObjectInput
-from hubspot.crm.objects.tasks import (
-    AssociationSpec,
-    PublicAssociationsForObject,
-    PublicObjectId,
-    SimplePublicObjectInputForCreate,
-)
+from hubspot.crm import contacts as hs_contacts
+from hubspot.crm.objects import notes as hs_notes
+from hubspot.crm.objects import tasks as hs_tasks
 
-from connectors.crm import ContactKeys, CRMError, CRMWriter, TaskSpec
+from connectors.crm import (
+    ContactKeys, CrmContact, CRMError, CRMWriter, NoteSpec, TaskSpec, UpdateResult, chunks, ref_line,
+)
+from connectors.hubspot_api import Budgets, HubSpotAPI
+from connectors.phones import to_e164
 from integration import defaults
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-TASK_TO_CONTACT = 204  # HUBSPOT_DEFINED association type: task -> contact
-NOT_RETRYABLE = {400, 401, 403, 404, 405, 410, 415, 422}
+NOTE_TO_CONTACT = 202  # HUBSPOT_DEFINED association types
+TASK_TO_CONTACT = 204
+SEARCHED = ["email", "phone", "mobilephone", "hs_searchable_calculated_phone_number", "hubspot_owner_id", "createdate"]
+_REF = re.compile(r"\(Undertone ref ([\w-]+)\)")
+_EXISTING_ID = re.compile(r"Existing ID: (\d+)")
 
 
 class HubSpotWriter(CRMWriter):
-    """Writes through the official client; `host` points it at a local server in tests."""
-
     name = "hubspot"
 
-    def __init__(self, access_token: str, host: str = defaults.HUBSPOT_API_BASE, sleep: Callable[[float], None] = time.sleep):
-        self.client = HubSpot(access_token=access_token, host=host.rstrip("/"))
-        self.sleep = sleep
-        self.timeout = (defaults.HTTP_CONNECT_TIMEOUT_S, defaults.HTTP_READ_TIMEOUT_S)
+    def __init__(self, access_token: str, host: str = defaults.HUBSPOT_API_BASE, budgets: Budgets | None = None, **kw):
+        self.api = HubSpotAPI(access_token, host, budgets, **kw)
+        self.client = self.api.client
 
-    def find_contact(self, keys: ContactKeys) -> str | None:
-        """Search phone, mobilephone and the calculated phone digits, then email (groups are OR'd)."""
-        groups = _search_groups(keys)
-        if not groups:
-            return None
-        request = PublicObjectSearchRequest(
-            filter_groups=groups[:5],  # HubSpot allows at most 5 filter groups per search
-            properties=["email", "phone", "mobilephone"],
-            sorts=["createdate"],
-            limit=10,
-        )
-        page = self._call(lambda: self.client.crm.contacts.search_api.do_search(
-            public_object_search_request=request, _request_timeout=self.timeout))
-        return page.results[0].id if page.results else None
+    # --- contacts
 
-    def update_contact(self, crm_id: str, properties: dict[str, str]) -> None:
-        body = SimplePublicObjectInput(properties=properties)
-        self._call(lambda: self.client.crm.contacts.basic_api.update(
-            crm_id, simple_public_object_input=body, _request_timeout=self.timeout))
+    def find_contacts(self, keys: Sequence[ContactKeys]) -> dict[int, CrmContact]:
+        found: dict[int, CrmContact] = {}
+        for batch in chunks(list(keys), defaults.HUBSPOT_SEARCH_CONTACTS):
+            records = self._search_contacts(batch)
+            for key in batch:
+                match = _best_match(key, records)
+                if match is not None:
+                    found[key.contact_id] = match
+        return found
 
-    def create_task(self, crm_id: str, task: TaskSpec) -> str:
-        properties = {
-            "hs_timestamp": task.due_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            "hs_task_subject": task.subject,
-            "hs_task_body": task.body,
-            "hs_task_status": "NOT_STARTED",
-            "hs_task_priority": task.priority,
-            "hs_task_type": task.task_type,
-        }
-        if task.owner_id:
-            properties["hubspot_owner_id"] = task.owner_id
-        association = PublicAssociationsForObject(
-            to=PublicObjectId(id=crm_id),
-            types=[AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=TASK_TO_CONTACT)],
-        )
-        body = SimplePublicObjectInputForCreate(properties=properties, associations=[association])
-        created = self._call(lambda: self.client.crm.objects.tasks.basic_api.create(
-            simple_public_object_input_for_create=body, _request_timeout=self.timeout))
-        return created.id
-
-    def _call(self, fn: Callable[[], T]) -> T:
-        """Run one API call with bounded retries for 429/5xx/timeouts; raise CRMError otherwise."""
-        for attempt in range(1, defaults.HTTP_MAX_ATTEMPTS + 1):
+    def create_contacts(self, keys: Sequence[ContactKeys]) -> dict[int, CrmContact]:
+        created = {}
+        for key in keys:  # one by one: a 409 names the record that already has the e-mail
+            body = hs_contacts.SimplePublicObjectInputForCreate(properties=_new_contact_properties(key))
             try:
-                return fn()
-            except Exception as exc:  # the client raises ApiException subclasses and urllib3 errors
-                error = _to_crm_error(exc)
-            wait = _wait_before_retry(error, attempt)
-            if wait is None:
-                raise error
-            log.info("hubspot %s, retrying in %.1fs (attempt %d)", error, wait, attempt)
-            self.sleep(wait)
-        raise AssertionError("unreachable")
+                record = self.api.call(lambda **kw: self.client.crm.contacts.basic_api.create_with_http_info(body, **kw))
+                created[key.contact_id] = CrmContact(record.id)
+            except CRMError as exc:
+                existing = _EXISTING_ID.search(exc.message or "") if exc.status == 409 else None
+                if existing is None:
+                    raise
+                created[key.contact_id] = CrmContact(existing.group(1))
+        return created
 
+    def owners(self, crm_ids: Sequence[str]) -> dict[str, str | None]:
+        owners: dict[str, str | None] = {}
+        for batch in chunks(list(crm_ids)):
+            body = hs_contacts.BatchReadInputSimplePublicObjectId(
+                properties=["hubspot_owner_id"], properties_with_history=[],
+                inputs=[hs_contacts.SimplePublicObjectId(id=i) for i in batch])
+            page = self.api.call(lambda **kw: self.client.crm.contacts.batch_api.read_with_http_info(body, **kw))
+            owners.update({r.id: (r.properties or {}).get("hubspot_owner_id") or None for r in page.results})
+        return owners
 
-def _wait_before_retry(error: CRMError, attempt: int) -> float | None:
-    """Seconds to wait before the next in-call attempt, or None to give up to the job's retry."""
-    if not error.retryable or attempt >= defaults.HTTP_MAX_ATTEMPTS:
-        return None
-    if error.retry_after_s is not None:
-        return error.retry_after_s if error.retry_after_s <= defaults.HTTP_MAX_INLINE_WAIT_S else None
-    return min(defaults.HTTP_MAX_INLINE_WAIT_S, (2 ** attempt) * (0.5 + random.random() / 2))
+    def update_contacts(self, updates: Mapping[str, dict[str, str]]) -> UpdateResult:
+        result = UpdateResult()
+        for batch in chunks(list(updates.items())):
+            self._update_batch(dict(batch), result)
+        return result
 
+    # --- notes and tasks
 
-def _to_crm_error(exc: Exception) -> CRMError:
-    """Translate a client or transport exception; every field of HubSpot's error body is optional."""
-    status = getattr(exc, "status", None)
-    if not isinstance(status, int):
-        return CRMError(f"transport error: {type(exc).__name__}: {exc}", retryable=True)
-    body = _json_body(getattr(exc, "body", None))
-    headers = {k.lower(): v for k, v in dict(getattr(exc, "headers", None) or {}).items()}
-    message = body.get("message") or getattr(exc, "reason", None) or "HubSpot error"
-    error = CRMError(message, status=status, retryable=status not in NOT_RETRYABLE, details=body)
-    if status == 429:
-        error.retry_after_s = _retry_after(headers, body)
-    return error
+    def create_notes(self, notes: Sequence[NoteSpec]) -> dict[str, str]:
+        made = {}
+        for batch in chunks(list(notes)):
+            inputs = [hs_notes.SimplePublicObjectInputForCreate(
+                properties={"hs_timestamp": _iso(n.at), "hs_note_body": f"{n.body}\n{ref_line(n.ref)}"},
+                associations=[_association(hs_notes, n.crm_contact_id, NOTE_TO_CONTACT)]) for n in batch]
+            body = hs_notes.BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs)
+            page = self.api.call(lambda **kw: self.client.crm.objects.notes.batch_api.create_with_http_info(body, **kw))
+            made.update(_refs_of(page.results, "hs_note_body"))
+        return made
 
+    def update_notes(self, bodies: Mapping[str, str]) -> None:
+        for batch in chunks(list(bodies.items())):
+            inputs = [hs_notes.SimplePublicObjectBatchInput(id=i, properties={"hs_note_body": b}) for i, b in batch]
+            body = hs_notes.BatchInputSimplePublicObjectBatchInput(inputs=inputs)
+            self.api.call(lambda **kw: self.client.crm.objects.notes.batch_api.update_with_http_info(body, **kw))
 
-def _retry_after(headers: dict, body: dict) -> float:
-    """Retry-After when sent; a DAILY policy waits long (the job retry handles it); else the 10 s window."""
-    if "retry-after" in headers:
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
+        made = {}
+        for batch in chunks(list(tasks)):
+            inputs = [hs_tasks.SimplePublicObjectInputForCreate(
+                properties=_task_properties(t), associations=[_association(hs_tasks, t.crm_contact_id, TASK_TO_CONTACT)])
+                for t in batch]
+            body = hs_tasks.BatchInputSimplePublicObjectBatchInputForCreate(inputs=inputs)
+            page = self.api.call(lambda **kw: self.client.crm.objects.tasks.batch_api.create_with_http_info(body, **kw))
+            made.update(_refs_of(page.results, "hs_task_body"))
+        return made
+
+    def append_to_task(self, task_id: str, text: str) -> None:
+        task = self.api.call(lambda **kw: self.client.crm.objects.tasks.basic_api.get_by_id_with_http_info(
+            task_id, properties=["hs_task_body"], **kw))
+        body = f"{(task.properties or {}).get('hs_task_body') or ''}\n{text}".strip()
+        update = hs_tasks.SimplePublicObjectInput(properties={"hs_task_body": body})
+        self.api.call(lambda **kw: self.client.crm.objects.tasks.basic_api.update_with_http_info(task_id, update, **kw))
+
+    def find_refs(self, kind: str, crm_contact_id: str, refs: Sequence[str]) -> dict[str, str]:
+        """Search the contact's notes or tasks for our ref lines (recovers ids after a crash)."""
+        module = hs_notes if kind == "notes" else hs_tasks
+        prop = "hs_note_body" if kind == "notes" else "hs_task_body"
+        request = module.PublicObjectSearchRequest(
+            filter_groups=[module.FilterGroup(filters=[module.Filter(property_name="associations.contact", operator="EQ",
+                                                                      value=crm_contact_id)])],
+            properties=[prop], limit=100)
+        api = self.client.crm.objects.notes if kind == "notes" else self.client.crm.objects.tasks
+        page = self.api.call(lambda **kw: api.search_api.do_search_with_http_info(request, **kw), search=True)
+        found = _refs_of(page.results, prop)
+        return {ref: found[ref] for ref in refs if ref in found}
+
+    # --- internals
+
+    def _search_contacts(self, keys: Sequence[ContactKeys]) -> list:
+        phones = sorted({p for k in keys for p in k.phones})
+        digits = sorted({d for p in phones if (d := _national_digits(p))})
+        emails = sorted({e for k in keys for e in k.emails})
+        groups = [_in(prop, values) for prop, values in (("phone", phones), ("mobilephone", phones),
+                  ("hs_searchable_calculated_phone_number", digits), ("email", emails)) if values]
+        results, after = [], None
+        for _ in range(defaults.HUBSPOT_SEARCH_PAGES):
+            request = hs_contacts.PublicObjectSearchRequest(filter_groups=groups, properties=SEARCHED,
+                                                            sorts=["createdate"], limit=100, after=after)
+            page = self.api.call(lambda **kw: self.client.crm.contacts.search_api.do_search_with_http_info(request, **kw),
+                                 search=True)
+            results.extend(page.results)
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if after is None:
+                break
+        return results
+
+    def _update_batch(self, batch: dict[str, dict], result: UpdateResult) -> None:
+        """One batch update; a 400 for the whole batch is split to find the bad record (binary search)."""
+        inputs = [hs_contacts.SimplePublicObjectBatchInput(id=i, properties=p) for i, p in batch.items()]
+        body = hs_contacts.BatchInputSimplePublicObjectBatchInput(inputs=inputs)
         try:
-            return float(headers["retry-after"])
-        except ValueError:
-            pass
-    if body.get("policyName") == "DAILY":
-        return 3600.0
-    interval_ms = headers.get("x-hubspot-ratelimit-interval-milliseconds")
-    return float(interval_ms) / 1000 if interval_ms and interval_ms.isdigit() else 10.0
+            page = self.api.call(lambda **kw: self.client.crm.contacts.batch_api.update_with_http_info(body, **kw))
+        except CRMError as exc:
+            if exc.status != 400 or len(batch) == 1:
+                if exc.retryable:
+                    raise
+                result.failed.update({i: exc for i in batch})
+                return
+            items = list(batch.items())
+            for half in (items[: len(items) // 2], items[len(items) // 2:]):
+                self._update_batch(dict(half), result)
+            return
+        for error in getattr(page, "errors", None) or []:  # 207: some inputs failed
+            ids = [str(i) for i in ((error.context or {}).get("ids") or []) if str(i) in batch]
+            if error.category == "OBJECT_NOT_FOUND":
+                result.missing.update(ids or [i for i in batch if i not in {r.id for r in page.results}])
+            else:
+                result.failed.update({i: CRMError(error.message or "batch error", 400, False) for i in ids})
 
 
-def _json_body(raw) -> dict:
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+def _best_match(key: ContactKeys, records: list) -> CrmContact | None:
+    """The oldest record matching one of the contact's phones (any phone property), else its email."""
+    phones, emails = set(key.phones), set(key.emails)
+    digits = {d for p in phones if (d := _national_digits(p))}
+    by_phone = [r for r in records if _record_phones(r) & phones or (r.properties or {}).get(
+        "hs_searchable_calculated_phone_number") in digits]
+    by_email = [r for r in records if ((r.properties or {}).get("email") or "").lower() in emails]
+    for candidates in (by_phone, by_email):
+        if candidates:
+            record = candidates[0]  # results are sorted by createdate: the oldest wins
+            return CrmContact(record.id, (record.properties or {}).get("hubspot_owner_id") or None, owner_known=True)
+    return None
 
 
-def _search_groups(keys: ContactKeys) -> list[FilterGroup]:
-    groups = []
-    for phone in keys.phones:
-        groups.append(_eq("phone", phone))
-        groups.append(_eq("mobilephone", phone))
-        digits = _national_digits(phone)
-        if digits:
-            # Unconfirmed: this calculated property appears to hold the national number's digits.
-            groups.append(_eq("hs_searchable_calculated_phone_number", digits))
-    groups.extend(_eq("email", email) for email in keys.emails)
-    if len(groups) > 5 and keys.emails:  # keep email in the five allowed groups
-        groups = groups[:4] + [_eq("email", keys.emails[0])]
-    return groups
+def _record_phones(record) -> set[str]:
+    props = record.properties or {}
+    return {p for p in (to_e164(props.get("phone")), to_e164(props.get("mobilephone"))) if p}
 
 
-def _eq(prop: str, value: str) -> FilterGroup:
-    return FilterGroup(filters=[Filter(property_name=prop, operator="EQ", value=value)])
+def _new_contact_properties(key: ContactKeys) -> dict[str, str]:
+    properties = {}
+    if key.emails:
+        properties["email"] = key.emails[0]
+    if key.phones:
+        properties["phone"] = key.phones[0]
+    if key.name:
+        first, _, last = key.name.partition(" ")
+        properties.update({"firstname": first, **({"lastname": last} if last else {})})
+    return properties
+
+
+def _task_properties(task: TaskSpec) -> dict[str, str]:
+    properties = {
+        "hs_timestamp": _iso(task.due_at), "hs_task_subject": task.subject, "hs_task_body": f"{task.body}\n{ref_line(task.ref)}",
+        "hs_task_status": "NOT_STARTED", "hs_task_priority": task.priority, "hs_task_type": task.task_type,
+    }
+    if task.owner_id:
+        properties["hubspot_owner_id"] = task.owner_id
+    return properties
+
+
+def _association(module, contact_id: str, type_id: int):
+    return module.PublicAssociationsForObject(
+        to=module.PublicObjectId(id=contact_id),
+        types=[module.AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=type_id)])
+
+
+def _refs_of(results, prop: str) -> dict[str, str]:
+    refs = {}
+    for record in results or []:
+        match = _REF.search((record.properties or {}).get(prop) or "")
+        if match:
+            refs[match.group(1)] = record.id
+    return refs
+
+
+def _in(prop: str, values: list[str]):
+    return hs_contacts.FilterGroup(filters=[hs_contacts.Filter(property_name=prop, operator="IN", values=values)])
 
 
 def _national_digits(e164: str) -> str | None:
     try:
-        number = phonenumbers.parse(e164, None)
+        return str(phonenumbers.parse(e164, None).national_number)
     except phonenumbers.NumberParseException:
         return None
-    return re.sub(r"\D", "", str(number.national_number)) or None
+
+
+def _iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -21,6 +21,13 @@ CONTACT_PROPERTIES: list[dict] = [
      "description": "Why the latest interaction was escalated."},
     {"name": "undertone_negative_count_30d", "label": "Negative interactions (30 days)", "type": "number",
      "fieldType": "number", "description": "Negative interactions in the last 30 days."},
+    {"name": "undertone_score_30d", "label": "Sentiment score (30 days)", "type": "number", "fieldType": "number",
+     "description": "Mean score of the interactions in the last 30 days, from -1 to 1."},
+    {"name": "undertone_trend", "label": "Sentiment trend", "type": "enumeration", "fieldType": "select",
+     "options": ["improving", "steady", "declining"],
+     "description": "The last 14 days against the 16 before them (a change of 0.15 in mean score or more)."},
+    {"name": "undertone_top_theme", "label": "Top theme (30 days)", "type": "string", "fieldType": "text",
+     "description": "What this contact's interactions in the last 30 days were most often about."},
 ]
 
 

@@ -24,6 +24,14 @@ INBOUND = {
 }
 
 
+# Help desks whose tickets get sentiment tags written back: source name -> its tag writer.
+TAG_WRITERS = {
+    "zendesk": "connectors.zendesk_tags:ZendeskTagWriter",
+    "intercom": "connectors.intercom_tags:IntercomTagWriter",
+    "freshdesk": "connectors.freshdesk_tags:FreshdeskTagWriter",
+}
+
+
 class UnknownSource(LookupError):
     """No connector has this name."""
 
@@ -40,3 +48,12 @@ def inbound_class(source: str) -> type[InboundConnector]:
 def inbound(source: str, secrets: Sequence[str] = (), **options) -> InboundConnector:
     """A connector instance; `secrets` may be empty where only parse() will be called (workers)."""
     return inbound_class(source)(secrets, **options)
+
+
+def tag_writer(source: str, api: dict):
+    """The tag writer of a help desk (ValueError from it when credentials are missing); None for others."""
+    target = TAG_WRITERS.get(source)
+    if target is None:
+        return None
+    module_name, _, class_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)(api)

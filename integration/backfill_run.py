@@ -4,7 +4,8 @@ from __future__ import annotations
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from integration import processing, writeback
+from integration import crm_sync, processing
+from integration.crm_cache import ContactCache
 from integration.backfill import SOURCE
 from integration.db import Database
 from integration.models import WebhookEvent
@@ -37,7 +38,8 @@ def finish_inline(runtime: Runtime, ids: list[int], progress) -> str:
     for row_id in ids:
         contacts |= processing.process_event(runtime.db, row_id, analyzer, connector_for).contacts
         progress.update(1)
-    writer = context.crm_writer(runtime)
-    for contact_id in sorted(contacts):
-        writeback.sync_contact(runtime.db, writer, contact_id)
+    writer, options = context.crm_writer(runtime), context.sync_options()
+    cache = ContactCache(None, writer.name)
+    while due := crm_sync.due_contacts(runtime.db):
+        crm_sync.sync_round(runtime.db, writer, cache, options, due)
     return f"{len(ids)} scored; {len(contacts)} contacts synced to the {writer.name} CRM."

@@ -16,8 +16,7 @@ SYNC_RETRY_INTERVALS_S = (15, 60, 300, 900, 1800)
 RETRY_JITTER_FRACTION = 0.2
 JOB_RESULT_TTL_S = 3600
 JOB_FAILURE_TTL_S = 14 * 24 * 3600  # failed jobs stay visible (and requeueable) for two weeks
-SYNC_COALESCE_TTL_S = 600  # a contact's "sync already queued" marker expires after this
-SYNC_LOCK_TIMEOUT_S = 120  # one sync per contact at a time across workers
+SYNC_COALESCE_TTL_S = 60  # the "CRM flush already requested" marker expires after this (a lost job is replaced)
 
 # Scheduler
 SWEEP_INTERVAL_S = 30
@@ -40,3 +39,14 @@ HUBSPOT_API_BASE = "https://api.hubapi.com"
 # Embedded services for `make run`
 EMBEDDED_REDIS_PORT = 6380
 TASK_MAX_AGE_DAYS = 7  # an interaction older than this (e.g. imported history) opens no task
+
+# HubSpot write-back
+HUBSPOT_SEARCHES_PER_S = 4  # HubSpot allows about 5 per second per account; keep one spare
+HUBSPOT_MAX_SLOT_WAIT_S = 20  # a worker waits this long for a rate-limit slot before its job retries later
+HUBSPOT_DAILY_LIMIT_WAIT_S = 3600  # after a DAILY 429, when no Retry-After says otherwise
+HUBSPOT_SEARCH_CONTACTS = 30  # contacts looked up per search request (their phones and emails in IN filters)
+HUBSPOT_SEARCH_PAGES = 5  # pages of 100 results followed per search at most
+CONTACT_CACHE_TTL_S = 24 * 3600  # phone/email -> HubSpot id cache in Redis (the database keeps the link)
+CRM_FLUSH_DELAY_S = 2  # a CRM flush waits this long after the first change, to batch what follows
+CRM_FLUSH_BATCH = 100  # contacts per round of a flush (HubSpot's batch size)
+CRM_FLUSH_MAX_S = 240  # a flush hands over to a fresh job after this long (stays under the job timeout)

@@ -79,6 +79,8 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     needs_sync_at: Mapped[datetime | None]  # set when something to write back changed
     synced_at: Mapped[datetime | None]  # the needs_sync_at value the last completed sync covered
+    crm_status: Mapped[str | None] = mapped_column(String(16))  # matched | created | unmatched | error
+    crm_error: Mapped[str | None] = mapped_column(Text)  # the CRM's own message, for the admin page
 
     identities: Mapped[list["ContactIdentity"]] = relationship(back_populates="contact", lazy="selectin")
 
@@ -117,6 +119,7 @@ class Interaction(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     source_ids: Mapped[dict] = mapped_column(default=dict)
     url: Mapped[str | None] = mapped_column(String(1024))
+    helpdesk_tags: Mapped[list] = mapped_column(default=list)  # tags we set on the source ticket
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -191,6 +194,46 @@ class FollowUpTask(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     subject: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[datetime]
+    priority: Mapped[str | None] = mapped_column(String(16))
+    task_type: Mapped[str | None] = mapped_column(String(16))
+    owner_id: Mapped[str | None] = mapped_column(String(64))
+    resolution_noted_for: Mapped[int | None]  # the later interaction already noted on this task as a resolution
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def ref(self) -> str:
+        return f"task-{self.id}"
+
+
+class CrmNote(Base):
+    """The timeline note written for an interaction: one per interaction and CRM, updated in place."""
+
+    __tablename__ = "crm_notes"
+    __table_args__ = (UniqueConstraint("crm", "interaction_id", name="uq_crm_notes_crm_interaction"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crm: Mapped[str] = mapped_column(String(32))
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    crm_note_id: Mapped[str | None] = mapped_column(String(64))  # None until the CRM confirmed it
+    body_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def ref(self) -> str:
+        return f"note-{self.id}"
+
+
+class SinkNote(Base):
+    """The built-in CRM sink: timeline notes."""
+
+    __tablename__ = "sink_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     hubspot_access_token: SecretStr | None = None
     hubspot_api_base: str = defaults.HUBSPOT_API_BASE
+    hubspot_tier: str = "starter"  # starter/free: 100 requests per 10 s; professional/enterprise: 190
+    hubspot_default_owner_id: str | None = None  # owner of follow-up tasks when the contact has none
+    crm_flush_delay_s: float = defaults.CRM_FLUSH_DELAY_S  # wait after a change so later ones join its batch
+    crm_create_contacts: bool = False  # no match in the CRM: create the contact (else: recorded as unmatched)
+    follow_up_rules_path: Path | None = None  # default: integration/data/follow_up_rules.json
     max_webhook_bytes: int = defaults.MAX_WEBHOOK_BYTES
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
     escalation_rules_path: Path | None = None  # default: scoring/data/escalation_rules.json

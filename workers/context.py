@@ -42,15 +42,29 @@ def connector_for(rt: Runtime):
 
 
 def crm_writer(rt: Runtime) -> CRMWriter:
-    """HubSpot when a token is configured, otherwise the built-in sink."""
+    """HubSpot when a token is configured (rate-limited through Redis), otherwise the built-in sink."""
     settings = rt.settings
     if settings.hubspot_access_token is not None:
         from connectors.hubspot import HubSpotWriter
+        from connectors.hubspot_api import Budgets
 
-        return HubSpotWriter(settings.hubspot_access_token.get_secret_value(), host=settings.hubspot_api_base)
+        budgets = Budgets.shared(rt.worker_redis, settings.hubspot_tier)
+        return HubSpotWriter(settings.hubspot_access_token.get_secret_value(), host=settings.hubspot_api_base,
+                             budgets=budgets)
     from connectors.crm_sink import SinkWriter
 
     return SinkWriter(rt.db)
+
+
+def sync_options():
+    """How the CRM sync behaves where the CRM has no match, who owns tasks, which follow-up rules."""
+    from integration.crm_content import follow_up_rules
+    from integration.crm_sync import SyncOptions
+
+    settings = runtime().settings
+    rules = follow_up_rules(str(settings.follow_up_rules_path)) if settings.follow_up_rules_path else None
+    return SyncOptions(create_contacts=settings.crm_create_contacts, default_owner_id=settings.hubspot_default_owner_id,
+                       rules=rules)
 
 
 def reset() -> None:

@@ -2,57 +2,68 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from redis.exceptions import RedisError
 from rq import get_current_job
-from sqlalchemy import func, select
 
 from connectors.crm import CRMError
-from integration import defaults, inbox, processing, writeback
-from integration.models import Contact, utcnow
+from connectors.http import ProviderError
+from integration import crm_sync, defaults, helpdesk_tags, inbox, processing
+from integration.crm_cache import ContactCache
+from integration.models import utcnow
 from workers import context, queues
 
 log = logging.getLogger(__name__)
-
-
-class SyncBusy(Exception):
-    """Another worker is syncing this contact; the retry comes back later."""
+FLUSH_LOCK = "undertone:lock:crm-flush"
 
 
 def process_event(event_row_id: int) -> dict:
-    """Parse, score and store one event, then ask for a CRM sync of each contact it touched."""
+    """Parse, score and store one event, then ask for a CRM flush and help-desk tags."""
     rt = context.runtime()
     try:
         outcome = processing.process_event(rt.db, event_row_id, context.analyzer(), context.connector_for(rt))
     except Exception as exc:
         processing.record_failure(rt.db, event_row_id, f"{type(exc).__name__}: {exc}")
         raise
-    for contact_id in sorted(outcome.contacts):
-        _request_sync(rt, contact_id)
+    if outcome.contacts:
+        _request_flush(rt)
+    for interaction_id in helpdesk_tags.taggable(rt.db, outcome.interactions, rt.settings):
+        _quietly(lambda i=interaction_id: queues.enqueue_tagging(rt.worker_redis, i))
     return {"status": outcome.status, "interactions": outcome.interactions, "contacts": sorted(outcome.contacts)}
 
 
-def sync_contact(contact_id: int) -> dict:
-    """Write one contact's sentiment to the CRM; one sync per contact at a time across all workers."""
+def flush_crm() -> dict:
+    """Write every pending contact change to the CRM in batches; one flush at a time across workers."""
     rt = context.runtime()
     redis = rt.worker_redis
-    redis.delete(queues.sync_marker_key(contact_id))  # changes from now on queue a fresh sync
-    lock = redis.lock(f"undertone:lock:sync:{contact_id}", timeout=defaults.SYNC_LOCK_TIMEOUT_S, blocking_timeout=30)
-    if not lock.acquire():
-        raise SyncBusy(f"contact {contact_id} is being synced by another worker")
+    redis.delete(queues.FLUSH_MARKER)  # changes from now on ask for another flush
+    lock = redis.lock(FLUSH_LOCK, timeout=defaults.CRM_FLUSH_MAX_S + 60)
+    if not lock.acquire(blocking=False):
+        _request_flush(rt)  # the running flush may have looked already: make sure one follows it
+        return {"status": "busy"}
     try:
-        outcome = writeback.sync_contact(rt.db, context.crm_writer(rt), contact_id)
+        return _flush(rt, redis)
     except CRMError as exc:
         _apply_retry_policy(exc)
         raise
     finally:
         lock.release()
-    return {"status": outcome.status, "properties_written": outcome.properties_written, "tasks": outcome.tasks_opened}
+
+
+def tag_ticket(interaction_id: int) -> dict:
+    """Set sentiment and escalation tags on the help-desk ticket this interaction came from."""
+    rt = context.runtime()
+    try:
+        return helpdesk_tags.tag_interaction(rt.db, rt.settings, interaction_id)
+    except ProviderError as exc:
+        _apply_retry_policy(exc)
+        raise
 
 
 def sweep() -> dict:
-    """Enqueue what Redis lost or never got: pending events, and contacts whose sync never ran."""
+    """Enqueue what Redis lost or never got: pending events, and contact changes never flushed."""
     rt = context.runtime()
     redis = rt.worker_redis
     requeued = failed = 0
@@ -66,30 +77,43 @@ def sweep() -> dict:
             continue
         queues.enqueue_event(redis, row_id)
         requeued += 1
-    syncs = sum(_request_sync(rt, cid) for cid in _contacts_behind(rt))
-    return {"requeued_events": requeued, "failed_events": failed, "requested_syncs": syncs}
+    behind = [cid for cid, at in crm_sync.due_contacts(rt.db) if at <= utcnow() - timedelta(seconds=defaults.SWEEP_GRACE_S)]
+    flush = bool(behind) and _request_flush(rt, delay_s=0)
+    return {"requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind), "flush_requested": flush}
 
 
-def _contacts_behind(rt) -> list[int]:
-    cutoff = utcnow() - timedelta(seconds=defaults.SWEEP_GRACE_S)
-    with rt.db.session() as session:
-        stmt = select(Contact.id).where(
-            Contact.needs_sync_at.is_not(None),
-            Contact.needs_sync_at <= cutoff,
-            func.coalesce(Contact.synced_at < Contact.needs_sync_at, True),
-        ).limit(defaults.SWEEP_BATCH)
-        return list(session.scalars(stmt))
+def _flush(rt, redis) -> dict:
+    writer = context.crm_writer(rt)
+    cache, options = ContactCache(redis, writer.name), context.sync_options()
+    totals = {"rounds": 0, "contacts": 0, "updated": 0, "notes": 0, "tasks": 0, "unmatched": 0}
+    started = time.monotonic()
+    while due := crm_sync.due_contacts(rt.db):
+        if time.monotonic() - started > defaults.CRM_FLUSH_MAX_S:
+            _request_flush(rt, delay_s=0)  # hand the rest to a fresh job
+            break
+        result = crm_sync.sync_round(rt.db, writer, cache, options, due)
+        totals["rounds"] += 1
+        for name in ("contacts", "updated", "notes", "tasks", "unmatched"):
+            totals[name] += getattr(result, name)
+    return {"status": "flushed", **totals}
 
 
-def _request_sync(rt, contact_id: int) -> bool:
+def _request_flush(rt, delay_s: float | None = None) -> bool:
     try:
-        return queues.request_sync(rt.worker_redis, contact_id)
-    except RedisError as exc:  # the contact stays marked; the sweep asks again
-        log.warning("could not queue sync of contact %s: %s", contact_id, exc)
+        return queues.request_flush(rt.worker_redis, rt.settings.crm_flush_delay_s if delay_s is None else delay_s)
+    except RedisError as exc:  # the contacts stay due in the database; the sweep asks again
+        log.warning("could not request a CRM flush: %s", exc)
         return False
 
 
-def _apply_retry_policy(exc: CRMError) -> None:
+def _quietly(action) -> None:
+    try:
+        action()
+    except RedisError as exc:
+        log.warning("could not queue: %s", exc)
+
+
+def _apply_retry_policy(exc: CRMError | ProviderError) -> None:
     """A permanent error is not retried; a Retry-After longer than the next interval stretches it."""
     job = get_current_job()
     if job is None or job.retries_left is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import timedelta
 from typing import Sequence
 
 from redis import Redis
@@ -15,7 +16,8 @@ from rq.job import Job, JobStatus
 from integration import defaults
 
 PROCESS_EVENT = "workers.jobs.process_event"
-SYNC_CONTACT = "workers.jobs.sync_contact"
+FLUSH_CRM = "workers.jobs.flush_crm"
+TAG_TICKET = "workers.jobs.tag_ticket"
 SWEEP = "workers.jobs.sweep"
 
 ACTIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -56,26 +58,47 @@ def event_job_status(redis: Redis, event_row_id: int) -> JobStatus | None:
         return None
 
 
-def sync_marker_key(contact_id: int) -> str:
-    return f"undertone:sync-queued:{contact_id}"
+FLUSH_MARKER = "undertone:crm-flush-requested"
 
 
-def request_sync(redis: Redis, contact_id: int) -> bool:
-    """Queue a CRM sync for a contact unless one is already waiting (coalescing). True when queued."""
-    if not redis.set(sync_marker_key(contact_id), "1", nx=True, ex=defaults.SYNC_COALESCE_TTL_S):
+def request_flush(redis: Redis, delay_s: float | None = None) -> bool:
+    """Make sure a CRM flush is coming (coalescing: one pending flush for any number of changes).
+
+    The flush waits `delay_s` (CRM_FLUSH_DELAY_S) so that changes arriving together go out in one
+    batch. True when this call queued it. The marker expires, so a lost job is replaced by the sweep.
+    """
+    delay_s = defaults.CRM_FLUSH_DELAY_S if delay_s is None else delay_s
+    if not redis.set(FLUSH_MARKER, "1", nx=True, ex=defaults.SYNC_COALESCE_TTL_S):
         return False
+    options = dict(
+        job_id=f"flush-{uuid.uuid4().hex[:12]}",
+        retry=Retry(max=len(defaults.SYNC_RETRY_INTERVALS_S), interval=jittered(defaults.SYNC_RETRY_INTERVALS_S)),
+        job_timeout=defaults.SYNC_JOB_TIMEOUT_S,
+        result_ttl=defaults.JOB_RESULT_TTL_S,
+        failure_ttl=defaults.JOB_FAILURE_TTL_S,
+        description="flush CRM changes",
+    )
+    crm = queue(redis, defaults.CRM_QUEUE)
     try:
-        queue(redis, defaults.CRM_QUEUE).enqueue(
-            SYNC_CONTACT,
-            contact_id,
-            job_id=f"sync-{contact_id}-{uuid.uuid4().hex[:12]}",
-            retry=Retry(max=len(defaults.SYNC_RETRY_INTERVALS_S), interval=jittered(defaults.SYNC_RETRY_INTERVALS_S)),
-            job_timeout=defaults.SYNC_JOB_TIMEOUT_S,
-            result_ttl=defaults.JOB_RESULT_TTL_S,
-            failure_ttl=defaults.JOB_FAILURE_TTL_S,
-            description=f"sync contact {contact_id}",
-        )
+        if delay_s > 0:
+            crm.enqueue_in(timedelta(seconds=delay_s), FLUSH_CRM, **options)
+        else:
+            crm.enqueue(FLUSH_CRM, **options)
     except Exception:
-        redis.delete(sync_marker_key(contact_id))
+        redis.delete(FLUSH_MARKER)
         raise
     return True
+
+
+def enqueue_tagging(redis: Redis, interaction_id: int) -> Job:
+    """Queue writing sentiment tags onto the help-desk ticket an interaction came from."""
+    return queue(redis, defaults.CRM_QUEUE).enqueue(
+        TAG_TICKET,
+        interaction_id,
+        job_id=f"tag-{interaction_id}-{uuid.uuid4().hex[:8]}",
+        retry=Retry(max=len(defaults.SYNC_RETRY_INTERVALS_S), interval=jittered(defaults.SYNC_RETRY_INTERVALS_S)),
+        job_timeout=defaults.SYNC_JOB_TIMEOUT_S,
+        result_ttl=defaults.JOB_RESULT_TTL_S,
+        failure_ttl=defaults.JOB_FAILURE_TTL_S,
+        description=f"tag ticket of interaction {interaction_id}",
+    )

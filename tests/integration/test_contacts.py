@@ -4,7 +4,8 @@ from sqlalchemy import func, select
 from connectors.base import CustomerRef
 from integration.contacts import resolve_contact
 from integration.models import Contact, ContactIdentity, FollowUpTask, Interaction, utcnow
-from integration.writeback import _remember_crm_id
+from connectors.crm import CrmContact
+from integration.crm_sync import _link
 
 PHONE, EMAIL = "+13125550147", "maria@example.com"
 
@@ -47,7 +48,7 @@ def test_two_local_contacts_on_one_crm_record_are_merged_with_one_open_task_per_
                          FollowUpTask(contact_id=b.id, reason="negative_sentiment", crm="hubspot", subject="b", due_at=due, crm_task_id="t2"),
                          FollowUpTask(contact_id=b.id, reason="escalation", crm="hubspot", subject="c", due_at=due, crm_task_id="t3")])
         a_id, b_id = a.id, b.id
-    _remember_crm_id(db, b_id, "hubspot", "1001")  # the CRM search answered with a's record for b
+    _link(db, "hubspot", {b_id: CrmContact("1001")}, {})  # the CRM search answered with a's record for b
     with db.session() as session:
         assert [c.id for c in session.scalars(select(Contact))] == [b_id]
         tasks = {t.subject: t.status for t in session.scalars(select(FollowUpTask))}

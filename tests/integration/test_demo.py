@@ -42,4 +42,4 @@ def test_demo_against_a_running_service_shows_scores_and_tasks(app, settings, re
     assert result["status"] == 0, out
     assert out.count("-> 200") == 6
     assert "All 3 interactions scored and synced" in out
-    assert "Follow up with +13125550147" in out
+    assert "Call +13125550147 back today" in out

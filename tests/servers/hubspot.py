@@ -369,6 +369,7 @@ class HubSpotTestServer:
                  endpoint="batch_update"),
             Rule("/crm/v3/objects/<object_type>/batch/create", methods=["POST"],
                  endpoint="batch_create"),
+            Rule("/crm/v3/objects/<object_type>/batch/read", methods=["POST"], endpoint="batch_read"),
             Rule("/crm/v3/objects/<object_type>", methods=["POST"], endpoint="create"),
             Rule("/crm/v3/objects/<object_type>/<object_id>", methods=["GET"], endpoint="read"),
             Rule("/crm/v3/objects/<object_type>/<object_id>", methods=["PATCH"], endpoint="update"),
@@ -816,6 +817,26 @@ class HubSpotTestServer:
         results = [self._create_one(object_type, item) for item in inputs]
         return 201, {"status": "COMPLETE", "results": results, "startedAt": iso(started),
                      "completedAt": iso(time.time())}
+
+    def _do_batch_read(self, request, body, object_type):
+        """POST .../batch/read: the named properties of each id; 207 with OBJECT_NOT_FOUND for missing ones."""
+        object_type, inputs = self._object_type(object_type), self._inputs(body)
+        names = list((body or {}).get("properties") or []) or DEFAULT_PROPERTIES[object_type]
+        started, results, missing = time.time(), [], []
+        for item in inputs:
+            record = self._records[object_type].get(str((item or {}).get("id", "")))
+            if record is None:
+                missing.append(str((item or {}).get("id", "")))
+            else:
+                results.append(self._public(object_type, record, names))
+        payload = {"status": "COMPLETE", "results": results, "startedAt": iso(started), "completedAt": iso(time.time())}
+        if not missing:
+            return 200, payload
+        payload.update(numErrors=1, errors=[{"status": "error", "category": "OBJECT_NOT_FOUND",
+                                             "message": f"Could not get some {object_type[:-1].upper()} objects, "
+                                                        "they may be deleted or not exist.",
+                                             "context": {"ids": missing}}])
+        return 207, payload
 
     def _do_read(self, request, body, object_type, object_id):
         """GET /crm/v3/objects/{type}/{id}: properties, idProperty and associations query params."""

@@ -574,3 +574,15 @@ def test_conversations_need_the_bearer_token_and_seeds_are_copies(server):
     denied = conversations_get(server, "5", token="wrong")
     assert denied.status_code == 401 and denied.json()["category"] == "INVALID_AUTHENTICATION"
     assert conversations_get(server, "5").json()["status"] == "OPEN"
+
+
+def test_batch_read_returns_named_properties_and_207_for_missing(client, server):
+    from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+
+    owned = server.add_contact({"email": "a@example.com", "hubspot_owner_id": "501"})
+    body = BatchReadInputSimplePublicObjectId(properties=["hubspot_owner_id"], properties_with_history=[],
+                                              inputs=[SimplePublicObjectId(id=owned), SimplePublicObjectId(id="999")])
+    data, status, _ = client.crm.contacts.batch_api.read_with_http_info(body)
+    assert status == 207
+    assert [(r.id, r.properties["hubspot_owner_id"]) for r in data.results] == [(owned, "501")]
+    assert data.errors[0].category == "OBJECT_NOT_FOUND" and data.errors[0].context == {"ids": ["999"]}

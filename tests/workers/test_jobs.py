@@ -56,7 +56,8 @@ def test_frustrated_transcript_ends_as_sink_update_and_task(client, db, redis_co
         assert float(sink.properties["undertone_sentiment_score"]) < 0
         assert sink.properties["undertone_negative_count_30d"] == "1"
         task = session.scalar(select(SinkTask))
-        assert task.task_type == "CALL" and "Follow up" in task.subject
+        assert task.task_type == "CALL" and task.subject.startswith("Call +13125550147 back today: ")
+        assert "refund" in task.subject and "(Undertone ref task-" in task.body
         assert session.scalar(select(WebhookEvent.status)) == "processed"
 
 
@@ -96,8 +97,10 @@ def test_running_a_job_twice_changes_nothing(client, db, redis_conn, worker_env)
         session.get(WebhookEvent, event_id).status = "pending"  # even a re-run of the work itself
     again = processing.process_event(db, event_id, context.analyzer())
     assert again.status == "processed" and again.contacts == set()
-    result = jobs.sync_contact(contact_id)
-    assert result == {"status": "synced", "properties_written": False, "tasks": []}
+    with db.session() as session:
+        session.get(Contact, contact_id).synced_at = None  # as if the flush had died before finishing
+    result = jobs.flush_crm()
+    assert result["status"] == "flushed" and (result["updated"], result["notes"], result["tasks"]) == (0, 0, 0)
     after = {m.__name__: count(db, m) for m in (Interaction, InteractionScore, CrmWrite, FollowUpTask, SinkTask)}
     assert after == before
     with db.session() as session:
