@@ -160,3 +160,13 @@ def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
     if isinstance(b, str):
         b = b.encode()
     return hmac.compare_digest(a, b)
+
+
+class TagWriter(ABC):
+    """A help desk we write sentiment tags back to (implemented in connectors/<desk>_tags.py)."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def apply_tags(self, source_ids: Mapping[str, str], add: Sequence[str], remove: Sequence[str]) -> None:
+        """Make the ticket carry every tag in `add` and none in `remove`, leaving other tags alone; idempotent."""
