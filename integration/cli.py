@@ -68,6 +68,38 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
+@main.group()
+def hubspot() -> None:
+    """HubSpot commands."""
+
+
+@hubspot.command("setup")
+def hubspot_setup() -> None:
+    """Create the `undertone` property group and properties (idempotent) and check the token's scopes."""
+    from connectors.crm import CRMError
+    from connectors.hubspot_api import HubSpotAPI
+    from connectors.hubspot_setup import REQUIRED_SCOPES, setup
+
+    settings = Settings()
+    if settings.hubspot_access_token is None:
+        raise click.ClickException("set HUBSPOT_ACCESS_TOKEN (a private app's access token) first")
+    token = settings.hubspot_access_token.get_secret_value()
+    try:
+        report = setup(HubSpotAPI(token, settings.hubspot_api_base), token, settings.hubspot_api_base)
+    except CRMError as exc:
+        raise click.ClickException(f"HubSpot refused: {exc}") from None
+    for label, names in (("created", report.created), ("updated", report.updated), ("unchanged", report.unchanged)):
+        if names:
+            click.echo(f"{label:<10}{', '.join(names)}")
+    if report.scopes is None:
+        click.echo(f"scopes    could not be read; make sure the token has {', '.join(REQUIRED_SCOPES)}")
+    elif report.missing_scopes:
+        raise click.ClickException(f"the token lacks required scopes: {', '.join(report.missing_scopes)}")
+    else:
+        click.echo("scopes    ok" + (f" (recommended, missing: {', '.join(report.missing_recommended)})"
+                                     if report.missing_recommended else ""))
+
+
 @main.command()
 def sweep() -> None:
     """Run one sweep now (the scheduler runs it every few seconds)."""

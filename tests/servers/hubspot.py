@@ -337,8 +337,11 @@ class HubSpotTestServer:
                  window_s: float = 10.0, daily_limit: int | None = None,
                  search_per_second: int | None = 5, search_lag_s: float = 0.0,
                  owners: list[dict] | None = None, portal_id: int = 12345678,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, scopes: list[str] | None = None):
         self.access_token = access_token
+        self.scopes = list(scopes) if scopes is not None else [
+            "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.schemas.contacts.write",
+            "crm.objects.owners.read", "conversations.read"]
         self.search_lag_s = search_lag_s
         self.portal_id = portal_id
         self._clock = clock
@@ -381,6 +384,7 @@ class HubSpotTestServer:
             Rule("/crm/v3/properties/<object_type>/<name>", methods=["PATCH"],
                  endpoint="update_property"),
             Rule("/crm/v3/owners/", methods=["GET"], endpoint="owners", strict_slashes=False),
+            Rule("/oauth/v2/private-apps/get/access-token-info", methods=["POST"], endpoint="token_info"),
             Rule(f"{THREADS_PATH}/<thread_id>", methods=["GET"], endpoint="read_thread"),
             Rule(f"{THREADS_PATH}/<thread_id>/messages/<message_id>", methods=["GET"],
                  endpoint="read_message"),
@@ -817,6 +821,12 @@ class HubSpotTestServer:
         results = [self._create_one(object_type, item) for item in inputs]
         return 201, {"status": "COMPLETE", "results": results, "startedAt": iso(started),
                      "completedAt": iso(time.time())}
+
+    def _do_token_info(self, request, body):
+        """POST /oauth/v2/private-apps/get/access-token-info: the token's scopes (shape UNCONFIRMED)."""
+        if (body or {}).get("tokenKey") != self.access_token:
+            raise HubSpotError(404, "token not found", "OBJECT_NOT_FOUND")
+        return 200, {"userId": 1, "hubId": self.portal_id, "appId": 2, "scopes": list(self.scopes)}
 
     def _do_batch_read(self, request, body, object_type):
         """POST .../batch/read: the named properties of each id; 207 with OBJECT_NOT_FOUND for missing ones."""
