@@ -480,6 +480,15 @@ class HubSpotTestServer:
                 record.versions[-1] = (self._clock(), record.versions[-1][1])
             return record.id
 
+    def merge_contacts(self, primary_id: str, merged_id: str) -> None:
+        """Merge like HubSpot's UI does: the merged record disappears (its id answers 404), the
+        primary keeps its own values and gains the merged one's where it had none."""
+        with self._lock:
+            merged = self._records["contacts"].pop(str(merged_id))
+            primary = self._records["contacts"][str(primary_id)]
+            changes = {k: v for k, v in merged.properties.items() if k not in primary.properties and v}
+            self._write("contacts", primary, changes)
+
     def add_conversation_thread(self, thread: dict) -> str:
         """Seed a Conversations thread: the JSON its GET answers, with at least ``id``."""
         thread_id = str(thread["id"])
