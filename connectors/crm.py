@@ -112,8 +112,8 @@ class CRMWriter(ABC):
         """Open tasks associated with their contacts; returns our `ref` -> the CRM's task id."""
 
     @abstractmethod
-    def append_to_task(self, task_id: str, text: str) -> None:
-        """Add a line to an open task's body (e.g. "a later call suggests this is resolved")."""
+    def append_to_tasks(self, lines: Mapping[str, str]) -> None:
+        """Add a line to each open task's body (task id -> line), e.g. "a later call was positive"."""
 
     def find_refs(self, kind: str, crm_contact_id: str, refs: Sequence[str]) -> dict[str, str]:
         """Notes or tasks ("notes" | "tasks") of a contact already carrying these refs: recovers the

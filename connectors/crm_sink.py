@@ -69,8 +69,9 @@ class SinkWriter(CRMWriter):
             session.flush()
             return {ref: str(row.id) for ref, row in rows}
 
-    def append_to_task(self, task_id: str, text: str) -> None:
+    def append_to_tasks(self, lines: Mapping[str, str]) -> None:
         with self.db.session() as session:
-            row = session.get(SinkTask, int(task_id))
-            if row is not None:
-                row.body = f"{row.body}\n{text}"
+            for task_id, text in lines.items():
+                row = session.get(SinkTask, int(task_id))
+                if row is not None:
+                    row.body = f"{row.body}\n{text}"

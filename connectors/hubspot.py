@@ -114,12 +114,19 @@ class HubSpotWriter(CRMWriter):
             made.update(_refs_of(page.results, "hs_task_body"))
         return made
 
-    def append_to_task(self, task_id: str, text: str) -> None:
-        task = self.api.call(lambda **kw: self.client.crm.objects.tasks.basic_api.get_by_id_with_http_info(
-            task_id, properties=["hs_task_body"], **kw))
-        body = f"{(task.properties or {}).get('hs_task_body') or ''}\n{text}".strip()
-        update = hs_tasks.SimplePublicObjectInput(properties={"hs_task_body": body})
-        self.api.call(lambda **kw: self.client.crm.objects.tasks.basic_api.update_with_http_info(task_id, update, **kw))
+    def append_to_tasks(self, lines: Mapping[str, str]) -> None:
+        """Two calls per hundred tasks: read their bodies, then write them back with the line added."""
+        for batch in chunks(list(lines.items())):
+            read = hs_tasks.BatchReadInputSimplePublicObjectId(
+                properties=["hs_task_body"], properties_with_history=[],
+                inputs=[hs_tasks.SimplePublicObjectId(id=i) for i, _ in batch])
+            page = self.api.call(lambda **kw: self.client.crm.objects.tasks.batch_api.read_with_http_info(read, **kw))
+            bodies = {r.id: (r.properties or {}).get("hs_task_body") or "" for r in page.results}
+            inputs = [hs_tasks.SimplePublicObjectBatchInput(id=i, properties={"hs_task_body": f"{bodies[i]}\n{line}".strip()})
+                      for i, line in batch if i in bodies]
+            if inputs:
+                body = hs_tasks.BatchInputSimplePublicObjectBatchInput(inputs=inputs)
+                self.api.call(lambda **kw: self.client.crm.objects.tasks.batch_api.update_with_http_info(body, **kw))
 
     def find_refs(self, kind: str, crm_contact_id: str, refs: Sequence[str]) -> dict[str, str]:
         """Search the contact's notes or tasks for our ref lines (recovers ids after a crash)."""

@@ -53,6 +53,27 @@ class ContactCache:
         except RedisError:
             pass
 
+    def owners(self, crm_ids: list[str]) -> dict[str, str | None]:
+        """Cached owners of CRM records ('' stored for "no owner"); absent ids are unknown."""
+        if self.redis is None or not crm_ids:
+            return {}
+        try:
+            values = self.redis.mget([self._key("owner", i) for i in crm_ids])
+        except RedisError:
+            return {}
+        return {i: (v.decode() or None) for i, v in zip(crm_ids, values) if v is not None}
+
+    def remember_owners(self, owners: dict[str, str | None]) -> None:
+        if self.redis is None or not owners:
+            return
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for crm_id, owner in owners.items():
+                    pipe.set(self._key("owner", crm_id), owner or "", ex=self.ttl_s)
+                pipe.execute()
+        except RedisError:
+            pass
+
     def _key(self, kind: str, value: str) -> str:
         return f"undertone:crm:{self.crm}:{kind}:{value}"
 

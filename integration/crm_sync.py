@@ -63,7 +63,7 @@ def sync_round(db: Database, writer: CRMWriter, cache: ContactCache, options: Sy
     _write_properties(db, writer, cache, records, views, now, result)
     live = {cid: rec for cid, rec in records.items() if cid not in result.retry}
     _write_notes(db, writer, live, result)
-    _write_tasks(db, writer, live, views, options, now, result)
+    _write_tasks(db, writer, cache, live, views, options, now, result)
     _mark_synced(db, [(cid, at) for cid, at in due if cid not in result.retry])
     return result
 
@@ -82,6 +82,7 @@ def _resolve(db, writer, cache, options, ids, result) -> dict[int, CrmContact]:
     created = writer.create_contacts(missing) if missing and options.create_contacts else {}
     cache.remember([(k, found.get(k.contact_id, created.get(k.contact_id)).id) for k in searching
                     if k.contact_id in found or k.contact_id in created])
+    cache.remember_owners({r.id: r.owner_id for r in found.values() if r.owner_known})
     records.update(found)
     records.update(created)
     _link(db, writer.name, records, created)
@@ -220,20 +221,26 @@ def _recover(writer, kind, specs) -> dict[str, str]:
 
 # --- tasks
 
-def _write_tasks(db, writer, records, views, options, now, result) -> None:
-    new: list[tuple[int, TaskSpec]] = []
+def _write_tasks(db, writer, cache, records, views, options, now, result) -> None:
+    new: list[tuple[int, bool, TaskSpec]] = []
+    resolved: dict[int, tuple[str, str, int]] = {}  # task row -> (CRM task id, line to add, interaction)
     for contact_id, view in views.items():
         if contact_id not in records:
             continue
         decided = crm_content.follow_up(view.latest, _who(db, contact_id), now, options.rules)
         if decided is None:
-            _note_resolution(db, writer, contact_id, view.latest)
+            resolved.update(_resolutions(db, contact_id, view.latest))
             continue
         row_id, stale, spec = _task_row(db, writer.name, contact_id, view.latest.id, *decided)
         if row_id is not None:
             new.append((row_id, stale, spec))
     if new:
-        _create_tasks(db, writer, records, new, options, result)
+        _create_tasks(db, writer, cache, records, new, options, result)
+    if resolved:  # one read and one write per hundred tasks, then remember it was said
+        writer.append_to_tasks({crm_task_id: line for crm_task_id, line, _ in resolved.values()})
+        with db.session() as session:
+            for row_id, (_, _, interaction_id) in resolved.items():
+                session.get(FollowUpTask, row_id).resolution_noted_for = interaction_id
 
 
 def _task_row(db, crm, contact_id, interaction_id, reason, spec) -> tuple[int | None, bool, TaskSpec]:
@@ -250,11 +257,17 @@ def _task_row(db, crm, contact_id, interaction_id, reason, spec) -> tuple[int | 
         return row.id, False, spec
 
 
-def _create_tasks(db, writer, records, new, options, result) -> None:
-    """Owner = the contact's owner in the CRM, else the configured default; then one batch create."""
+def _create_tasks(db, writer, cache, records, new, options, result) -> None:
+    """Owner = the contact's owner in the CRM (cached), else the configured default; one batch create."""
     contacts = {row_id: records[_contact_of(db, row_id)] for row_id, _, _ in new}
+    cache.remember_owners({c.id: c.owner_id for c in contacts.values() if c.owner_known})
     unknown = sorted({c.id for c in contacts.values() if not c.owner_known})
-    owners = writer.owners(unknown) if unknown else {}
+    owners = cache.owners(unknown)
+    missing = [i for i in unknown if i not in owners]
+    if missing:
+        fetched = writer.owners(missing)
+        cache.remember_owners(fetched)
+        owners.update(fetched)
     specs = []
     for row_id, stale, spec in new:
         crm_contact = contacts[row_id]
@@ -272,19 +285,16 @@ def _create_tasks(db, writer, records, new, options, result) -> None:
                 result.tasks += 1
 
 
-def _note_resolution(db, writer, contact_id, latest) -> None:
-    """A positive interaction after an open task: say so on the task, once per interaction."""
+def _resolutions(db, contact_id, latest) -> dict[int, tuple[str, str, int]]:
+    """Open tasks to tell about a later positive interaction (once per interaction)."""
     if latest.score.label != "positive":
-        return
+        return {}
     with db.session() as session:
         tasks = list(session.scalars(select(FollowUpTask).where(
             FollowUpTask.contact_id == contact_id, FollowUpTask.status == "open", FollowUpTask.crm_task_id.is_not(None),
             FollowUpTask.interaction_id != latest.id)))
-        todo = [(t.id, t.crm_task_id) for t in tasks if t.resolution_noted_for != latest.id]
-    for row_id, crm_task_id in todo:
-        writer.append_to_task(crm_task_id, crm_content.resolution_line(latest))
-        with db.session() as session:
-            session.get(FollowUpTask, row_id).resolution_noted_for = latest.id
+        line = crm_content.resolution_line(latest)
+        return {t.id: (t.crm_task_id, line, latest.id) for t in tasks if t.resolution_noted_for != latest.id}
 
 
 # --- bookkeeping

@@ -67,6 +67,32 @@ def sync_options():
                        rules=rules)
 
 
+def warm() -> None:
+    """Load everything a job needs before the worker forks, so each work horse starts ready.
+
+    RQ forks a work horse per job; whatever the parent has not imported or built, every job pays for
+    again (the connector modules, phone metadata, the ORM's mapper set-up, the HubSpot client).
+    """
+    import importlib
+
+    import phonenumbers
+    from sqlalchemy.orm import configure_mappers
+
+    from connectors import registry
+
+    analyzer()
+    for target in (*registry.INBOUND.values(), *registry.TAG_WRITERS.values()):
+        importlib.import_module(target.partition(":")[0])
+    for module in ("connectors.hubspot", "integration.crm_sync", "integration.processing", "integration.helpdesk_tags"):
+        importlib.import_module(module)
+    phonenumbers.parse("+14155550100")
+    configure_mappers()
+    engine = runtime().db.engine
+    with engine.connect():  # the dialect learns the server once, here...
+        pass
+    engine.dispose()  # ...and no connection crosses the fork: each work horse opens its own
+
+
 def reset() -> None:
     """Forget cached state (tests change the environment between cases)."""
     runtime.cache_clear()

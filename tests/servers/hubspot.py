@@ -94,6 +94,7 @@ class RecordedRequest:
     query: dict
     json: Any
     status: int
+    at: float = 0.0  # wall-clock time it was answered (benchmarks measure delays with it)
 
 
 class HubSpotError(Exception):
@@ -534,7 +535,7 @@ class HubSpotTestServer:
             response, body = self._answer(request)
             self._requests.append(RecordedRequest(request.method, request.path,
                                                   dict(request.args.lists()), body,
-                                                  response.status_code))
+                                                  response.status_code, time.time()))
         return response(environ, start_response)
 
     def _answer(self, request: Request) -> tuple[Response, Any]:

@@ -119,9 +119,9 @@ def test_escalation_opens_one_high_priority_task_for_the_owner_and_a_later_good_
     say(client, HAPPY, email="ana@example.com", channel="email")
     drain(redis_conn)
     assert "the issue may be resolved" in hubspot.tasks[task_id]["hs_task_body"]
-    assert len(calls(hubspot, "/crm/v3/objects/tasks/", "PATCH")) == 1
+    assert len(calls(hubspot, "/crm/v3/objects/tasks/batch/update")) == 1
     jobs.flush_crm()  # nothing new: the resolution is noted once
-    assert len(calls(hubspot, "/crm/v3/objects/tasks/", "PATCH")) == 1
+    assert len(calls(hubspot, "/crm/v3/objects/tasks/batch/update")) == 1
     with db.session() as session:
         assert session.scalars(select(FollowUpTask.status)).all() == ["open"]
 
