@@ -39,9 +39,18 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import quote
 
-from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest)
+from connectors.base import (
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+)
 from connectors.http import ProviderAPI, ProviderError
+from connectors.payload import iso_time as _iso
 from connectors.phones import to_e164
 
 log = logging.getLogger(__name__)
@@ -283,17 +292,6 @@ def _epoch(value: Any) -> datetime | None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e11:
         return None
     return datetime.fromtimestamp(value, tz=timezone.utc)
-
-
-def _iso(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime (naive means UTC); None if absent or bad."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 def _call_customer(data: dict) -> CustomerRef:

@@ -9,7 +9,15 @@ from typing import Mapping, Sequence
 
 from sqlalchemy import select
 
-from connectors.crm import ContactKeys, CrmContact, CRMWriter, NoteSpec, TaskSpec, UpdateResult, ref_line
+from connectors.crm import (
+    ContactKeys,
+    CrmContact,
+    CRMWriter,
+    NoteSpec,
+    TaskSpec,
+    UpdateResult,
+    ref_line,
+)
 from integration.db import Database
 from integration.models import SinkContact, SinkNote, SinkTask, utcnow
 

@@ -50,9 +50,18 @@ from urllib.parse import quote
 
 import jwt
 
-from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest)
+from connectors.base import (
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+)
 from connectors.http import ProviderAPI, ProviderError
+from connectors.payload import iso_time as _iso
 from connectors.phones import to_e164
 
 log = logging.getLogger(__name__)
@@ -257,17 +266,6 @@ def _epoch(value: Any) -> datetime | None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 10**14:
         return None
     return datetime.fromtimestamp(value / 1000 if value >= MS_THRESHOLD else value, tz=timezone.utc)
-
-
-def _iso(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime (naive means UTC); None if absent or bad."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 def _customer(claims: dict, number: Any) -> CustomerRef:

@@ -38,8 +38,17 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest, constant_time_equal)
+from connectors.base import (
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+    constant_time_equal,
+)
 from connectors.http import ProviderAPI, ProviderError
 from connectors.phones import to_e164
 from connectors.text import clean_message

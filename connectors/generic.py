@@ -6,7 +6,6 @@ The shape is documented in docs/sources/generic.md.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +21,7 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
+from connectors.payload import json_object
 from connectors.phones import to_e164
 
 EVENT_TYPE = "interaction"
@@ -58,12 +58,7 @@ class GenericConnector(InboundConnector):
 
 def load(raw: bytes) -> dict:
     """The JSON object of one delivery; MalformedPayload for anything else."""
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        raise MalformedPayload("generic: body is not JSON") from None
-    if not isinstance(document, dict):
-        raise MalformedPayload("generic: body is not a JSON object")
+    document = json_object(raw, "generic")
     return document
 
 

@@ -20,7 +20,15 @@ from hubspot.crm.objects import notes as hs_notes
 from hubspot.crm.objects import tasks as hs_tasks
 
 from connectors.crm import (
-    ContactKeys, CrmContact, CRMError, CRMWriter, NoteSpec, TaskSpec, UpdateResult, chunks, ref_line,
+    ContactKeys,
+    CrmContact,
+    CRMError,
+    CRMWriter,
+    NoteSpec,
+    TaskSpec,
+    UpdateResult,
+    chunks,
+    ref_line,
 )
 from connectors.hubspot_api import Budgets, HubSpotAPI
 from connectors.phones import to_e164

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import requests
-from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
+from hubspot.crm.properties import (
+    OptionInput,
+    PropertyCreate,
+    PropertyGroupCreate,
+    PropertyUpdate,
+)
 
 from connectors.crm import CRMError
 from connectors.hubspot_api import HubSpotAPI

@@ -47,8 +47,17 @@ from urllib.parse import quote
 
 from hubspot.utils.signature import Signature
 
-from connectors.base import (ContactMerge, CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest)
+from connectors.base import (
+    ContactMerge,
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+)
 from connectors.http import ProviderAPI, ProviderError
 from connectors.phones import to_e164
 from connectors.text import clean_message, html_to_text, latest_reply

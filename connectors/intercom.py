@@ -42,8 +42,16 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
 
-from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest)
+from connectors.base import (
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+)
 from connectors.http import ProviderAPI, ProviderError
 from connectors.phones import to_e164
 from connectors.text import clean_message, html_to_text

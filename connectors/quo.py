@@ -40,13 +40,22 @@ Doc facts ("unconfirmed" = inferred from examples or third-party write-ups; watc
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
 from connectors import standard_webhooks
-from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest)
+from connectors.base import (
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+)
+from connectors.payload import iso_time as _time
+from connectors.payload import json_object
 from connectors.phones import to_e164
 
 CLASSIC_HEADER = "openphone-signature"
@@ -195,12 +204,7 @@ def _scheme(request: WebhookRequest) -> str | None:
 
 def _load(raw: bytes) -> dict:
     """The JSON envelope with a `type` and a `data.object`/`data.resource`; else MalformedPayload."""
-    try:
-        body = json.loads(raw)
-    except ValueError:  # includes UnicodeDecodeError
-        raise MalformedPayload("quo: body is not JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedPayload("quo: body is not a JSON object")
+    body = json_object(raw, "quo")
     if not isinstance(body.get("type"), str) or not body["type"]:
         raise MalformedPayload("quo: type missing")
     _parts(body)
@@ -225,17 +229,6 @@ def _required(resource: dict, key: str) -> str:
     if not isinstance(value, str) or not value:
         raise MalformedPayload(f"quo: {key} missing")
     return value
-
-
-def _time(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime (naive means UTC); None if absent or bad."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 def _first_time(*values: Any) -> datetime | None:

@@ -49,11 +49,24 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
+from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
+    RequestValidator,
+    get_signature_algorithm,
+)
 from werkzeug.datastructures import MultiDict
 
-from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest)
+from connectors.base import (
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+)
 from connectors.http import ProviderAPI, ProviderError
 from connectors.phones import to_e164
 

@@ -32,7 +32,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -40,9 +39,18 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from connectors.base import (CustomerRef, InboundConnector, InboundEvent, Interaction, MalformedPayload,
-                             SignatureInvalid, Turn, WebhookRequest)
+from connectors.base import (
+    CustomerRef,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    Turn,
+    WebhookRequest,
+)
 from connectors.http import ProviderAPI, ProviderError
+from connectors.payload import json_object
 from connectors.phones import to_e164
 from connectors.text import clean_message
 
@@ -209,12 +217,7 @@ def _b64(value: str) -> bytes | None:
 
 def _load(raw: bytes) -> dict:
     """The event envelope with a string `type` and `id`; else MalformedPayload."""
-    try:
-        body = json.loads(raw)
-    except ValueError:  # includes UnicodeDecodeError
-        raise MalformedPayload("zendesk: body is not JSON") from None
-    if not isinstance(body, dict):
-        raise MalformedPayload("zendesk: body is not a JSON object")
+    body = json_object(raw, "zendesk")
     for key in ("type", "id"):
         if not isinstance(body.get(key), str) or not body[key].strip():
             raise MalformedPayload(f"zendesk: {key} missing (trigger webhooks are not supported)")
