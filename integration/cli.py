@@ -18,6 +18,14 @@ def main(log_level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _register_scoring_commands() -> None:
+    """`undertone train`, `score` and `evaluate` (they load torch only when they run)."""
+    from scoring.commands import evaluate, score, train
+
+    for command in (train, score, evaluate):
+        main.add_command(command)
+
+
 @main.command()
 def run() -> None:
     """Migrate, then start web + worker + scheduler (embedded Redis when REDIS_URL is unset)."""
@@ -179,3 +187,6 @@ def demo(url: str | None, wait: float) -> None:
 
     settings = Settings()
     raise SystemExit(run_demo(settings, url or f"http://127.0.0.1:{settings.port}", wait))
+
+
+_register_scoring_commands()

@@ -122,7 +122,8 @@ def _show_results(db: Database, thread_keys: list[str], wait_s: float) -> int:
     print(f"\n{'customer':<16}{'channel':<9}{'sentiment':<15}{'score':>7}  {'escalation':<34}open follow-up task")
     for r in rows:
         score = "pending" if r["score"] is None else f"{r['score']:.2f}"
-        print(f"{r['who']:<16}{r['channel']:<9}{r['intensity']:<15}{score:>7}  {r['escalation']:<34}{r['task']}")
+        print(f"{r['who']:<16}{r['channel']:<9}{r['intensity']:<15}{score:>7}  {_cut(r['escalation'], 32):<34}"
+              f"{_cut(r['task'], 60)}")
     done = sum(r["done"] for r in rows)
     if done < len(thread_keys):
         print(f"\n{done} of {len(thread_keys)} interactions scored and synced. Is the worker running (`make run`)?")
@@ -154,6 +155,10 @@ def _row(session, interaction: Interaction) -> dict:
         "task": task or "-",
         "done": score is not None and synced,
     }
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _iso(moment: datetime) -> str:

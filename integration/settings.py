@@ -6,6 +6,7 @@ never prints; a secret variable may hold several comma-separated values so it ca
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     follow_up_rules_path: Path | None = None  # default: integration/data/follow_up_rules.json
     max_webhook_bytes: int = defaults.MAX_WEBHOOK_BYTES
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
+    scorer: Literal["lexicon", "flair", "ensemble"] = "ensemble"  # ensemble: flair labels plus the lexicon's signals
+    scorer_model_dir: Path | None = None  # default: the shipped scoring/model
     escalation_rules_path: Path | None = None  # default: scoring/data/escalation_rules.json
     competitors: str = ""  # comma-separated names that raise the "mentioned a competitor" flag
     themes_path: Path | None = None  # default: scoring/data/themes.json

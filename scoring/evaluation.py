@@ -9,9 +9,13 @@ Formats understood by `read_labelled`:
   SST-5 maps 0,1 -> negative, 2 -> neutral, 3,4 -> positive, or with ``levels=5`` to the
   five intensity bands of `scoring.base.INTENSITIES`; binary sets map 0/1 -> negative/positive.
   Rows with no text (custrev.all has four) are skipped.
+* JSON Lines: one object per line with ``text`` and ``label`` (a label name: negative/neutral/positive,
+  or with ``levels=5`` one of `scoring.base.INTENSITIES`); other keys (``id``...) are ignored.
+* Two-column TSV: ``label<TAB>text`` or ``text<TAB>label`` with label names as for JSON Lines.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -36,6 +40,10 @@ def read_labelled(path: str | Path, levels: int = 3) -> tuple[list[str], list[st
     """Texts and gold labels from one labelled file, format detected from its content."""
     lines = [line.rstrip("\r\n") for line in Path(path).read_text(encoding="utf-8").splitlines()]
     lines = [line for line in lines if line.strip()]
+    if lines and lines[0].lstrip().startswith("{"):
+        return _read_named(_jsonl_rows(lines), levels)
+    if lines and lines[0].count("\t") == 1:
+        return _read_named(_tsv_rows(lines, levels), levels)
     if lines and lines[0].count("\t") >= 2:
         if levels != 3:
             raise ValueError("SemEval data has three classes only")
@@ -55,6 +63,42 @@ def _read_semeval(lines: Iterable[str]) -> tuple[list[str], list[str]]:
         seen.add(row_id)
         texts.append(decode_escapes(text.strip()))
         labels.append(label)
+    return texts, labels
+
+
+def _jsonl_rows(lines: Sequence[str]) -> Iterable[tuple[int, str, str]]:
+    """(line number, label, text) of JSON Lines rows; ValueError naming the line if one is malformed."""
+    for number, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"row {number}: not JSON ({error.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("label"), str):
+            raise ValueError(f"row {number}: need an object with string 'text' and 'label'")
+        yield number, row["label"], row["text"]
+
+
+def _tsv_rows(lines: Sequence[str], levels: int) -> Iterable[tuple[int, str, str]]:
+    """(line number, label, text) of two-column TSV rows, label first or last (told by the first row)."""
+    names = set(LABELS if levels == 3 else INTENSITIES)
+    label_first = lines[0].split("\t", 1)[0].strip() in names
+    for number, line in enumerate(lines, 1):
+        first, _, second = line.partition("\t")
+        yield (number, first.strip(), second) if label_first else (number, second.strip(), first)
+
+
+def _read_named(rows: Iterable[tuple[int, str, str]], levels: int) -> tuple[list[str], list[str]]:
+    """Texts and labels from rows whose labels are names; rows with no text are skipped."""
+    names = LABELS if levels == 3 else INTENSITIES if levels == 5 else ()
+    if not names:
+        raise ValueError(f"levels={levels} not meaningful for named labels")
+    texts, labels = [], []
+    for number, label, text in rows:
+        if label not in names:
+            raise ValueError(f"row {number}: label {label!r} not in {names}")
+        if text.strip():
+            texts.append(text.strip())
+            labels.append(label)
     return texts, labels
 
 

@@ -107,6 +107,7 @@ def worker_env(monkeypatch, settings):
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     monkeypatch.setenv("QUO_WEBHOOK_SECRET", settings.quo_webhook_secret.get_secret_value())
     monkeypatch.setenv("CRM_FLUSH_DELAY_S", "0")  # burst workers in tests do not wait for scheduled jobs
+    monkeypatch.setenv("SCORER", "lexicon")  # pipeline tests assert lexicon results; the AI scorer has its own
     context.reset()
     yield monkeypatch
     context.reset()

@@ -169,3 +169,17 @@ def test_contact_merge_moves_crm_links_to_the_survivor(db, worker_env):
         assert touched == {cached.id, linked.id}
         assert cached.crm_id == "hubspot:999" and cached.needs_sync_at is not None
         assert session.scalar(select(ContactIdentity.value).where(ContactIdentity.kind == "hubspot:contact")) == "999"
+
+
+@pytest.mark.parametrize("scorer", ["flair", "ensemble"])
+def test_the_pipeline_uses_the_configured_ai_scorer(client, db, redis_conn, worker_env, scorer):
+    pytest.importorskip("flair")
+    worker_env.setenv("SCORER", scorer)
+    context.reset()
+    send(client, "call_transcript_completed.json")
+    drain(redis_conn)
+    with db.session() as session:
+        score = session.scalar(select(InteractionScore))
+        assert score.scorer == scorer
+        assert score.label == "negative" and score.basis == "customer_turns"
+        assert len(score.turn_scores) == 4  # the customer's turns only
