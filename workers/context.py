@@ -16,10 +16,12 @@ def runtime() -> Runtime:
 
 @lru_cache(maxsize=1)
 def scorer() -> Scorer:
-    """Loaded once per worker process (warmed before forking, so work horses share it)."""
-    from scoring.lexicon import LexiconScorer
+    """The configured scorer (SCORER), loaded once per worker process."""
+    from scoring.commands import make_scorer
 
-    return LexiconScorer().load()
+    settings = runtime().settings
+    model_dir = str(settings.scorer_model_dir) if settings.scorer_model_dir else None
+    return make_scorer(settings.scorer, model_dir).load()
 
 
 @lru_cache(maxsize=1)
