@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     escalation_rules_path: Path | None = None  # default: scoring/data/escalation_rules.json
     competitors: str = ""  # comma-separated names that raise the "mentioned a competitor" flag
     themes_path: Path | None = None  # default: scoring/data/themes.json
+    theme_embeddings: bool = True  # with the AI scorer, also match themes by sentence-embedding similarity
 
     quo_webhook_secret: SecretStr | None = None
     twilio_auth_token: SecretStr | None = None

@@ -33,7 +33,10 @@ def analyzer():
 
     settings = runtime().settings
     rules = EscalationRules.load(settings.escalation_rules_path, settings.competitors.split(","))
-    return Analyzer(scorer(), rules, ThemeMatcher.load(settings.themes_path))
+    embed = None
+    if settings.theme_embeddings and settings.scorer != "lexicon":  # the AI extra is in use: torch is loaded anyway
+        from scoring.embeddings import encode as embed
+    return Analyzer(scorer(), rules, ThemeMatcher.load(settings.themes_path, embed=embed))
 
 
 def connector_for(rt: Runtime):

@@ -254,3 +254,15 @@ def test_records_a_crashed_run_created_are_recovered_not_duplicated(client, redi
     assert len(hubspot.notes) == 1
     with db.session() as session:
         assert session.scalar(select(CrmNote.crm_note_id)) == next(iter(hubspot.notes))
+
+
+def test_a_contact_we_created_is_not_searched_again_while_search_lags(client, redis_conn, hubspot, worker_env):
+    worker_env.setenv("CRM_CREATE_CONTACTS", "true")
+    context.reset()
+    hubspot.search_lag_s = 30.0  # HubSpot's search lags behind writes
+    say(client, UNHAPPY, email="new@example.com")
+    drain(redis_conn)
+    say(client, HAPPY, email="new@example.com")
+    drain(redis_conn)
+    assert len(hubspot.contacts) == 1  # the stored link is used, not a search that cannot see it yet
+    assert len(calls(hubspot, f"{CONTACTS}/search")) == 1

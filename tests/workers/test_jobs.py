@@ -183,3 +183,13 @@ def test_the_pipeline_uses_the_configured_ai_scorer(client, db, redis_conn, work
         assert score.scorer == scorer
         assert score.label == "negative" and score.basis == "customer_turns"
         assert len(score.turn_scores) == 4  # the customer's turns only
+
+
+def test_with_the_ai_scorer_themes_are_also_found_by_meaning(client, db, redis_conn, worker_env):
+    pytest.importorskip("flair")
+    worker_env.setenv("SCORER", "ensemble")
+    context.reset()
+    assert context.analyzer().themes.embed is not None
+    worker_env.setenv("THEME_EMBEDDINGS", "false")
+    context.reset()
+    assert context.analyzer().themes.embed is None
