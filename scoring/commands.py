@@ -164,7 +164,8 @@ def _report(name: str, scorer: str, result: dict) -> str:
 def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, as_json: bool,
              files: tuple[str, ...]) -> None:
     """Accuracy, macro-F1, per-class precision/recall and confusion matrix for labelled TSV/JSONL FILES."""
-    from scoring.evaluation import evaluate as run_evaluation, read_labelled
+    from scoring.evaluation import evaluate as run_evaluation
+    from scoring.evaluation import read_labelled
 
     field = "label" if levels == "3" else "intensity"
     try:
