@@ -29,7 +29,3 @@ CONTACT_PROPERTIES: list[dict] = [
     {"name": "undertone_top_theme", "label": "Top theme (30 days)", "type": "string", "fieldType": "text",
      "description": "What this contact's interactions in the last 30 days were most often about."},
 ]
-
-
-def option_values(definition: dict) -> list[str]:
-    return list(definition.get("options", []))

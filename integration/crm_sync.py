@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from connectors.crm import ContactKeys, CrmContact, CRMError, CRMWriter, TaskSpec
+from connectors.crm import ContactKeys, CrmContact, CRMWriter, TaskSpec
 from integration import crm_content, defaults
 from integration.contact_merge import merge_into
 from integration.contacts import contact_keys
@@ -335,6 +335,3 @@ def _mark_synced(db, covered: list[tuple[int, datetime]]) -> None:
             contact = session.get(Contact, contact_id)
             if contact is not None and at is not None and (contact.synced_at is None or contact.synced_at < at):
                 contact.synced_at = at
-
-
-__all__ = ["SyncOptions", "RoundResult", "due_contacts", "sync_round", "CRMError"]

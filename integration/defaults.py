@@ -3,7 +3,6 @@
 # Ingest
 MAX_WEBHOOK_BYTES = 1024 * 1024  # larger bodies get 413 before anything parses them
 SIGNATURE_TOLERANCE_S = 300  # replay window for timestamped signature schemes, both directions
-DEDUPE_RETENTION_DAYS = 30  # inbox rows (the dedupe record) are kept at least this long; senders retry for days
 
 # Queues and jobs
 EVENTS_QUEUE = "events"
@@ -23,10 +22,7 @@ SWEEP_INTERVAL_S = 30
 SWEEP_GRACE_S = 30  # a pending event younger than this is probably still being enqueued by the web process
 SWEEP_BATCH = 500
 
-# Scoring and follow-up
-NEGATIVE_TASK_THRESHOLD = -0.05  # an interaction scoring at or below this opens a follow-up task
-TASK_DUE_HOURS = 24
-TASK_DUE_HOURS_ESCALATION = 4
+# Scoring and follow-up (task rules, SLAs and thresholds are data: integration/data/follow_up_rules.json)
 NEGATIVE_WINDOW_DAYS = 30
 
 # Outbound HTTP (CRM, help desks, Slack)
@@ -38,7 +34,6 @@ HUBSPOT_API_BASE = "https://api.hubapi.com"
 
 # Embedded services for `make run`
 EMBEDDED_REDIS_PORT = 6380
-TASK_MAX_AGE_DAYS = 7  # an interaction older than this (e.g. imported history) opens no task
 
 # HubSpot write-back
 HUBSPOT_SEARCHES_PER_S = 4  # HubSpot allows about 5 per second per account; keep one spare
