@@ -15,7 +15,8 @@ import requests
 
 from integration import defaults
 
-RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+# 409 Conflict is not here: re-sending the same request cannot succeed; the caller re-reads (Zendesk safe_update).
+RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
 @dataclass

@@ -8,8 +8,7 @@ the OpenAPI copy in botbrains-io/python-zendesk openapi-src.yaml):
   happens only when the ticket has not changed since; otherwise 409 Conflict. Zendesk recommends
   this because simultaneous updates of one ticket can lose tags. We read the ticket first
   (`GET /api/v2/tickets/{id}.json`: tags, updated_at, status), write one step, and after a 409 read
-  again. ProviderAPI counts 409 as retryable and re-sends the same stamp a few times before we
-  see it: harmless (each one answers 409), and conflicts are rare.
+  again (ProviderAPI does not re-send a 409: the same stamp would only conflict again).
 - Reading first also makes a repeat call a single GET: tags already there are not PUT again and
   removals are sent only for tags the ticket carries.
 - The tag endpoints refuse closed tickets (docs' "Tag Endpoint Limitations"; the status code is not

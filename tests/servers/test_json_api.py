@@ -30,7 +30,7 @@ def test_429_with_retry_after_then_success(api):
     assert [r.status for r in api.requests] == [429, 200]
 
 
-@pytest.mark.parametrize("status, retryable", [(401, False), (404, False), (500, True), (503, True)])
+@pytest.mark.parametrize("status, retryable", [(401, False), (404, False), (409, False), (500, True), (503, True)])
 def test_errors_are_classified(api, status, retryable):
     api.fail_next("/users/", status, count=5)
     with pytest.raises(ProviderError) as caught:
