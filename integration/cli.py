@@ -127,6 +127,14 @@ def sweep() -> None:
     click.echo(json.dumps(run_sweep()))
 
 
+@main.command("prune-events")
+def prune_events() -> None:
+    """Delete processed and ignored events older than EVENT_RETENTION_DAYS now (the scheduler runs it hourly)."""
+    from workers.jobs import prune_events as run_prune
+
+    click.echo(json.dumps(run_prune()))
+
+
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--inline", is_flag=True, help="Score and sync here, without workers or Redis.")

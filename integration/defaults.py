@@ -21,6 +21,11 @@ SYNC_COALESCE_TTL_S = 60  # the "CRM flush already requested" marker expires aft
 SWEEP_INTERVAL_S = 30
 SWEEP_GRACE_S = 30  # a pending event younger than this is probably still being enqueued by the web process
 SWEEP_BATCH = 500
+PRUNE_INTERVAL_S = 3600
+PRUNE_BATCH = 1000  # rows deleted per statement, so a prune never holds a long lock
+
+# Retention of raw event bodies once processed or ignored (EVENT_RETENTION_DAYS overrides)
+EVENT_RETENTION_DAYS = 30
 
 # Scoring and follow-up (task rules, SLAs and thresholds are data: integration/data/follow_up_rules.json)
 NEGATIVE_WINDOW_DAYS = 30

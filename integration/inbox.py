@@ -1,7 +1,9 @@
 """The inbox: store each verified event once (the dedupe record), then hand it to the queue.
 
 Store first, enqueue second: if Redis is down the row stays 'pending' and the sweep enqueues it
-later. The (source, event_id) unique key recognises a redelivery however late it comes.
+later. The (source, event_id) unique key recognises a redelivery for as long as the row is kept:
+processed and ignored rows are pruned after EVENT_RETENTION_DAYS (what they said lives on in the
+interactions); pending and failed rows are never pruned.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from connectors.base import InboundEvent
@@ -98,3 +100,25 @@ def mark_failed(db: Database, event_id: int, error: str) -> None:
         if row is not None and row.status == "pending":
             row.status = "failed"
             row.last_error = error[:4000]
+
+
+PRUNABLE = ("processed", "ignored")
+
+
+def prune(db: Database, older_than: timedelta, batch: int) -> int:
+    """Delete processed and ignored events received before now - `older_than`, `batch` rows per transaction."""
+    cutoff = utcnow() - older_than
+    total = 0
+    while True:
+        with db.session() as session:
+            ids = list(session.scalars(
+                select(WebhookEvent.id)
+                .where(WebhookEvent.status.in_(PRUNABLE), WebhookEvent.received_at < cutoff)
+                .order_by(WebhookEvent.id)
+                .limit(batch)
+            ))
+            if ids:
+                session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(ids), WebhookEvent.status.in_(PRUNABLE)))
+        total += len(ids)
+        if len(ids) < batch:
+            return total

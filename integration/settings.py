@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from integration import defaults
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     crm_create_contacts: bool = False  # no match in the CRM: create the contact (else: recorded as unmatched)
     follow_up_rules_path: Path | None = None  # default: integration/data/follow_up_rules.json
     max_webhook_bytes: int = defaults.MAX_WEBHOOK_BYTES
+    # Raw bodies of processed and ignored events are deleted after this many days (0 keeps them forever).
+    # The dedupe record goes with them: providers stop redelivering within days, far inside this window.
+    event_retention_days: int = Field(default=defaults.EVENT_RETENTION_DAYS, ge=0)
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
     scorer: Literal["lexicon", "flair", "ensemble"] = "ensemble"  # ensemble: flair labels plus the lexicon's signals
     scorer_model_dir: Path | None = None  # default: the shipped scoring/model

@@ -82,6 +82,18 @@ def sweep() -> dict:
     return {"requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind), "flush_requested": flush}
 
 
+def prune_events() -> dict:
+    """Delete raw bodies of processed and ignored events older than EVENT_RETENTION_DAYS (0: keep all)."""
+    rt = context.runtime()
+    days = rt.settings.event_retention_days
+    if not days:
+        return {"pruned_events": 0, "retention_days": 0}
+    pruned = inbox.prune(rt.db, timedelta(days=days), defaults.PRUNE_BATCH)
+    if pruned:
+        log.info("pruned %d events older than %d days", pruned, days)
+    return {"pruned_events": pruned, "retention_days": days}
+
+
 def _flush(rt, redis) -> dict:
     writer = context.crm_writer(rt)
     cache, options = ContactCache(redis, writer.name), context.sync_options()
