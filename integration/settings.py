@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     zendesk_api_token: SecretStr | None = None
     zendesk_api_base: str | None = None  # default https://<ZENDESK_SUBDOMAIN>.zendesk.com
     intercom_access_token: SecretStr | None = None
+    intercom_admin_id: str | None = None  # the admin tags are applied as; default: the token's own (GET /me)
     intercom_api_base: str = "https://api.intercom.io"
     freshdesk_domain: str | None = None  # e.g. acme.freshdesk.com
     freshdesk_api_key: SecretStr | None = None
@@ -113,7 +114,8 @@ class Settings(BaseSettings):
             "zendesk": {"base_url": self.zendesk_api_base or (f"https://{self.zendesk_subdomain}.zendesk.com"
                                                               if self.zendesk_subdomain else ""),
                         "email": self.zendesk_email, "api_token": self.zendesk_api_token},
-            "intercom": {"base_url": self.intercom_api_base, "access_token": self.intercom_access_token},
+            "intercom": {"base_url": self.intercom_api_base, "access_token": self.intercom_access_token,
+                         "admin_id": self.intercom_admin_id},
             "freshdesk": {"base_url": self.freshdesk_api_base or (f"https://{self.freshdesk_domain}"
                                                                   if self.freshdesk_domain else ""),
                           "api_key": self.freshdesk_api_key},

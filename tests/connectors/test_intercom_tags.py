@@ -183,6 +183,16 @@ def test_settings_source_api_is_what_the_writer_takes():
     assert tags._api.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
+def test_intercom_admin_id_setting_reaches_the_writer(intercom, monkeypatch):
+    monkeypatch.setenv("INTERCOM_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("INTERCOM_API_BASE", intercom.server.base_url)
+    monkeypatch.setenv("INTERCOM_ADMIN_ID", "814860")
+    tags = IntercomTagWriter(Settings(_env_file=None).source_api("intercom"))
+    tags.apply_tags({"conversation_id": CONVERSATION}, add=["sentiment_negative"], remove=[])
+    assert ("GET", "/me") not in calls(intercom)
+    assert intercom.server.requests[-1].json["admin_id"] == "814860"
+
+
 @pytest.mark.parametrize("source_ids", [{}, {"contact_id": "6650f1a2c3d4e5f601234567"}, {"conversation_id": " "},
                                         {"conversation_id": "1/../../admins"}])
 def test_source_ids_without_a_conversation_id_are_refused(intercom, source_ids):
