@@ -28,7 +28,7 @@ def quick_model(tmp_path_factory) -> Path:
     from scoring.train import run
 
     out = tmp_path_factory.mktemp("model")
-    run(DATA_DIR, out, seed=13, quick=True, log=lambda line: None)
+    run(DATA_DIR, out, seed=13, quick=True, lora_r=8, log=lambda line: None)
     return out
 
 
@@ -38,7 +38,9 @@ def test_quick_artifact_is_small_and_records_its_making(quick_model):
     assert config["training"]["seed"] == 13 and config["training"]["quick"] is True
     assert len(config["bias"]) == 3 and set(config["strong"]) == {"negative", "positive"}
     assert "semeval dev (3 files)" in config["dev"]
-    assert "Reproduce" in (quick_model / "MODEL_CARD.md").read_text()
+    assert config["lora"]["r"] == 8 and config["lora"]["alpha"] == 16
+    card = (quick_model / "MODEL_CARD.md").read_text()
+    assert "undertone train --data-dir ../shared/data --out scoring/model --seed 13 --quick --lora-r 8\n" in card
 
 
 def test_scores_are_valid_in_order_and_batch_independent(quick_model):
@@ -79,7 +81,7 @@ def test_missing_or_mismatched_artifact_is_a_clear_error(tmp_path, quick_model):
     with pytest.raises(ArtifactMissing, match="undertone train"):
         FlairScorer(tmp_path).score(["hello"])
     config = read_config(quick_model)
-    config["lora"]["r"] = 8  # adapters of rank 4 do not fit rank-8 slots
+    config["lora"]["r"] = 4  # adapters of rank 8 do not fit rank-4 slots
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "config.json").write_text(json.dumps(config))
