@@ -183,6 +183,8 @@ and a linear head over mean-pooled {config['base_model']}, trained with flair
   SemEval tweets whose id or text occurs in a dev file were dropped.
 - Seed {t['seed']}; {t['epochs']} epoch(s), best epoch on SemEval dev: {t['best_epoch']}; AdamW lr {t['lr']},
   weight decay 0.01, 6% warm-up then linear decay, batch {t['batch_size']}, bf16 autocast, max {config['max_tokens']} tokens.
+- Text normalised (links to `http`, user handles to `@user`, HTML entities decoded; `scoring/model_text.py`)
+  in training and scoring: {config.get('normalise_text', False)}.
 - Training and calibration took {t.get('seconds', '?')} s on this machine ({t['versions']}).
 - Chosen on dev: decision bias {config['bias']} (best macro-F1 on the union of SemEval 2013dev, 2016dev,
   2016devtest with negative recall >= {config['min_negative_recall']}); intensity thresholds {config['strong']}

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scoring.base import LABELS, Score
+from scoring.model_text import normalise
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 CONFIG_FILE = "config.json"
@@ -223,7 +224,9 @@ class FlairScorer:
 
         if not self._loaded:
             self.load()
-        classifier, _ = load_classifier(self.model_dir, self.quantize)
+        classifier, config = load_classifier(self.model_dir, self.quantize)
+        if config.get("normalise_text"):
+            texts = [normalise(text) if text else text for text in texts]
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
         order = sorted((i for i, text in enumerate(texts) if text and not text.isspace()), key=lambda i: len(texts[i]))
         columns = [classifier.label_dictionary.get_idx_for_item(label) for label in LABELS]

@@ -19,6 +19,7 @@ from typing import Callable
 from scoring.base import LABELS
 from scoring.calibration import calibrate, model_card, raw_f1
 from scoring.flair_scorer import build_classifier, save_artifact, trainable_state
+from scoring.model_text import normalise
 from scoring.training_data import (
     CUSTREV,
     FULL,
@@ -117,6 +118,10 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
         pairs = random.Random(seed).sample(pairs[:counts["semeval train"]], settings["n_train"])
         dev = _subsample(dev, settings["n_dev"], seed)
     dev = with_unions(dev)
+    union = dev["semeval dev (3 files)"]
+    if settings["normalise"]:  # what the model reads; the saved config makes the scorer do the same
+        pairs = [(normalise(text), label) for text, label in pairs]
+        union = ([normalise(text) for text in union[0]], union[1])
     log(f"training on {len(pairs)} texts {counts if not quick else '(quick)'}, {threads} threads, settings {settings}")
     flair.set_seed(seed)
     torch.manual_seed(seed)
@@ -127,9 +132,10 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
         "max_tokens": settings["max_tokens"],
         "lora": {"r": settings["r"], "alpha": settings["alpha"], "dropout": 0.0, "target_modules": list(TARGET_MODULES)},
         "quantize": quantize,
+        "normalise_text": settings["normalise"],
     }
     classifier = build_classifier(config)
-    fitted = fit(classifier, pairs, settings, seed, dev["semeval dev (3 files)"], log)
+    fitted = fit(classifier, pairs, settings, seed, union, log)
     config["training"] = {
         "seed": seed, "quick": quick, "sources": list(sources),
         "data_files": TRAIN_FILES + [SST5_TRAIN] * ("sst5" in sources) + [f"{CUSTREV} (seeded 80%)"] * ("custrev" in sources),

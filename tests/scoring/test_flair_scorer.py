@@ -56,6 +56,14 @@ def test_scores_are_valid_in_order_and_batch_independent(quick_model):
         assert (empty.label, empty.score, empty.confidence) == ("neutral", 0.0, 0.0)
 
 
+def test_the_scorer_reads_text_normalised_as_in_training(quick_model):
+    assert read_config(quick_model)["normalise_text"] is True
+    scorer = FlairScorer(quick_model, quantize=False)
+    raw, normalised = scorer.probabilities(["thanks @BobSmith, see https://t.co/xyz &amp; more",
+                                             "thanks @user, see http & more"])
+    assert abs(raw - normalised).max() < 1e-6
+
+
 def test_probabilities_rows_sum_to_one_and_empty_input(quick_model):
     scorer = FlairScorer(quick_model, quantize=False)
     probs = scorer.probabilities(["fine", "awful", ""])
