@@ -20,9 +20,9 @@ def main(log_level: str) -> None:
 
 def _register_scoring_commands() -> None:
     """`undertone train`, `score` and `evaluate` (they load torch only when they run)."""
-    from scoring.commands import evaluate, score, train
+    from scoring.commands import calibrate, evaluate, score, train
 
-    for command in (train, score, evaluate):
+    for command in (train, calibrate, score, evaluate):
         main.add_command(command)
 
 

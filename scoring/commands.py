@@ -74,6 +74,22 @@ def train(data_dir: str, out: str | None, seed: int, epochs: int | None, quick: 
         min_negative_recall=min_negative_recall, quantize=quantize, log=lambda line: click.echo(line, err=True))
 
 
+@click.command()
+@click.option("--data-dir", default="../shared/data", show_default=True,
+              type=click.Path(exists=True, file_okay=False), help="The shared labelled data.")
+@click.option("--model-dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Artifact directory [default: the package's scoring/model].")
+@click.option("--min-negative-recall", default=0.85, show_default=True, type=float,
+              help="Negative recall the decision bias must reach on each SemEval dev file.")
+def calibrate(data_dir: str, model_dir: str | None, min_negative_recall: float) -> None:
+    """Choose a trained model's decision bias and intensity thresholds on dev again; print the dev figures."""
+    from scoring.flair_scorer import MODEL_DIR
+    from scoring.train import recalibrate
+
+    recalibrate(data_dir, model_dir or MODEL_DIR, min_negative_recall=min_negative_recall,
+                log=lambda line: click.echo(line, err=True))
+
+
 def parse_line(number: int, line: str) -> tuple[object, str]:
     """(id, text) from one JSON line; BadLine says why not."""
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scoring.commands import evaluate, score, train
+from scoring.commands import calibrate, evaluate, score, train
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO.parent / "shared" / "data"
@@ -40,6 +40,24 @@ def test_train_quick_writes_a_small_artifact(model_dir):
     files = {p.name: p.stat().st_size for p in Path(model_dir).iterdir()}
     assert {"adapter.safetensors", "config.json", "MODEL_CARD.md"} <= set(files)
     assert json.loads(Path(model_dir, "config.json").read_text())["training"]["seed"] == 7
+
+
+def test_calibrate_chooses_again_and_keeps_the_weights(model_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    weights = (copy / "adapter.safetensors").read_bytes()
+    result = CliRunner().invoke(calibrate, ["--data-dir", str(DATA_DIR), "--model-dir", str(copy),
+                                            "--min-negative-recall", "1.0"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((copy / "config.json").read_text())
+    assert config["min_negative_recall"] == 1.0 and config["training"]["seed"] == 7
+    assert (copy / "adapter.safetensors").read_bytes() == weights
+    assert "--min-negative-recall 1.0" in (copy / "MODEL_CARD.md").read_text()
+    # The floor of 1.0 pushes the bias towards negative at least as far as the default 0.85 did.
+    original = json.loads(Path(model_dir, "config.json").read_text())
+    assert config["bias"][0] - config["bias"][2] >= original["bias"][0] - original["bias"][2]
 
 
 @pytest.mark.parametrize("scorer", ["lexicon", "flair", "ensemble"])
