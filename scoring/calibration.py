@@ -1,8 +1,8 @@
 """Choosing the flair scorer's decision settings on dev, and reporting its dev figures (the model card).
 
 The per-class decision bias (best macro-F1 on the SemEval dev union whose negative recall reaches the
-minimum on each of the three dev files), the intensity thresholds (best five-level macro-F1 on SST-5 dev) and the ensemble's lexicon
-weight. Nothing here looks at a test split.
+minimum on each of the three dev files), the intensity thresholds (best five-level macro-F1 on SST-5
+dev) and the ensemble's lexicon weight. Nothing here looks at a test split.
 """
 from __future__ import annotations
 
