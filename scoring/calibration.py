@@ -178,6 +178,7 @@ def model_card(config: dict) -> str:
                  + " --quick" * t["quick"] + f" --epochs {t['epochs']}" * (t["epochs"] != base["epochs"])
                  + f" --lr {t['lr']}" * (t["lr"] != base["lr"])
                  + f" --lora-r {t['r']}" * (t["r"] != base["r"])
+                 + " --no-normalise" * (not config.get("normalise_text", False))
                  + f" --sources {','.join(t['sources'])}" * (tuple(t["sources"]) != SOURCES)
                  + f" --min-negative-recall {config['min_negative_recall']}" * (config["min_negative_recall"] != 0.85)
                  + " --quantize" * config["quantize"])

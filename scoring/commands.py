@@ -56,6 +56,8 @@ def make_scorer(name: str, model_dir: str | None = None):
 @click.option("--quick", is_flag=True, help="A tiny run (48 tweets, small dev samples) for tests.")
 @click.option("--lr", default=None, type=float, help="Learning rate [default: 5e-4, or 2e-3 with --quick].")
 @click.option("--lora-r", default=None, type=click.IntRange(1), help="LoRA rank (alpha is twice it) [default: 16, or 4 with --quick].")
+@click.option("--normalise/--no-normalise", default=None,
+              help="Train and score on normalised text (links, handles, HTML entities) [default: yes].")
 @click.option("--sources", default="semeval,sst5,custrev", show_default=True,
               help="Training sets, comma-separated (semeval is required).")
 @click.option("--min-negative-recall", default=0.85, show_default=True, type=float,
@@ -64,14 +66,16 @@ def make_scorer(name: str, model_dir: str | None = None):
               help="Score with the encoder quantised to int8 (recorded in the artifact; about 2x faster, "
                    "but a text's score then depends slightly on the other texts in its batch).")
 def train(data_dir: str, out: str | None, seed: int, epochs: int | None, quick: bool, lr: float | None,
-          lora_r: int | None, sources: str, min_negative_recall: float, quantize: bool) -> None:
+          lora_r: int | None, normalise: bool | None, sources: str, min_negative_recall: float,
+          quantize: bool) -> None:
     """Train the flair scorer from the shared data, choose its settings on dev, print the dev figures."""
     from scoring.flair_scorer import MODEL_DIR
     from scoring.train import run
 
     names = tuple(name.strip() for name in sources.split(",") if name.strip())
-    run(data_dir, out or MODEL_DIR, seed=seed, epochs=epochs, quick=quick, lr=lr, lora_r=lora_r, sources=names,
-        min_negative_recall=min_negative_recall, quantize=quantize, log=lambda line: click.echo(line, err=True))
+    run(data_dir, out or MODEL_DIR, seed=seed, epochs=epochs, quick=quick, lr=lr, lora_r=lora_r, normalise_text=normalise,
+        sources=names, min_negative_recall=min_negative_recall, quantize=quantize,
+        log=lambda line: click.echo(line, err=True))
 
 
 @click.command()

@@ -99,8 +99,9 @@ def fit(classifier, pairs: list, settings: dict, seed: int, dev: tuple[list, lis
 
 
 def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | None = None, quick: bool = False,
-        lr: float | None = None, lora_r: int | None = None, sources: tuple[str, ...] = SOURCES, min_negative_recall: float = 0.85,
-        quantize: bool = False, log: Callable = print) -> dict:
+        lr: float | None = None, lora_r: int | None = None, normalise_text: bool | None = None,
+        sources: tuple[str, ...] = SOURCES, min_negative_recall: float = 0.85, quantize: bool = False,
+        log: Callable = print) -> dict:
     """Train, save, calibrate on dev and save again; returns the artifact's config (with its dev figures)."""
     import flair
     import torch
@@ -112,6 +113,8 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
     settings.update({key: value for key, value in (("epochs", epochs), ("lr", lr)) if value})
     if lora_r:
         settings.update(r=lora_r, alpha=2 * lora_r)
+    if normalise_text is not None:
+        settings["normalise"] = normalise_text
     threads = set_threads()
     pairs, dev, counts = load_data(data_dir, seed, sources)
     if quick:

@@ -42,6 +42,14 @@ def test_train_quick_writes_a_small_artifact(model_dir):
     assert json.loads(Path(model_dir, "config.json").read_text())["training"]["seed"] == 7
 
 
+def test_train_without_normalising_records_it(model_dir, tmp_path):
+    assert json.loads(Path(model_dir, "config.json").read_text())["normalise_text"] is True
+    result = CliRunner().invoke(train, ["--data-dir", str(DATA_DIR), "--out", str(tmp_path), "--quick", "--no-normalise"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "config.json").read_text())["normalise_text"] is False
+    assert "--seed 13 --quick --no-normalise\n" in (tmp_path / "MODEL_CARD.md").read_text()
+
+
 def test_calibrate_chooses_again_and_keeps_the_weights(model_dir, tmp_path):
     import shutil
 
