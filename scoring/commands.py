@@ -54,7 +54,7 @@ def make_scorer(name: str, model_dir: str | None = None):
 @click.option("--seed", default=13, show_default=True, type=int)
 @click.option("--epochs", default=None, type=int, help="Epochs [default: 2, or 1 with --quick].")
 @click.option("--quick", is_flag=True, help="A tiny run (48 tweets, small dev samples) for tests.")
-@click.option("--lr", default=None, type=float, help="Learning rate [default: 5e-4, or 2e-3 with --quick].")
+@click.option("--lr", default=None, type=float, help="Learning rate [default: 1e-3, or 2e-3 with --quick].")
 @click.option("--lora-r", default=None, type=click.IntRange(1), help="LoRA rank (alpha is twice it) [default: 16, or 4 with --quick].")
 @click.option("--normalise/--no-normalise", default=None,
               help="Train and score on normalised text (links, handles, HTML entities) [default: yes].")

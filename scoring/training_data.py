@@ -21,7 +21,7 @@ CUSTREV_DEV_SHARE = 0.2
 SOURCES = ("semeval", "sst5", "custrev")
 # Training settings: the shipped model (FULL) and the seconds-long run the tests use (QUICK).
 # `normalise`: train and score on scoring.model_text.normalise(text) (links, handles, entities).
-FULL = {"epochs": 2, "lr": 5e-4, "batch_size": 32, "r": 16, "alpha": 32, "max_tokens": 128, "normalise": True}
+FULL = {"epochs": 2, "lr": 1e-3, "batch_size": 32, "r": 16, "alpha": 32, "max_tokens": 128, "normalise": True}
 QUICK = {"epochs": 1, "lr": 2e-3, "batch_size": 16, "r": 4, "alpha": 8, "max_tokens": 64, "normalise": True,
          "n_train": 48, "n_dev": 24}
 
