@@ -153,3 +153,15 @@ def test_importing_the_scoring_modules_does_not_import_torch():
     code = ("import sys, scoring.flair_scorer, scoring.embeddings, scoring.commands, scoring.train; "
             "assert 'torch' not in sys.modules and 'flair' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_batches_keep_every_text_once_in_order_and_shrink_for_long_texts():
+    from scoring.flair_scorer import _batches
+
+    texts = ["ok"] * 100 + ["x" * 400] * 30  # 2 tokens each, then 102 tokens each
+    order = list(range(len(texts)))
+    batches = _batches(order, texts, size=64, max_tokens=128)
+    assert [i for batch in batches for i in batch] == order
+    assert [len(b) for b in batches[:2]] == [64, 36]  # short texts: the size cap
+    assert all(len(b) * 102 <= 64 * 40 for b in batches[2:]) and len(batches[2]) == 25  # long: the token budget
+    assert _batches([], texts, size=64, max_tokens=128) == []
