@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     follow_up_rules_path: Path | None = None  # default: integration/data/follow_up_rules.json
     max_webhook_bytes: int = defaults.MAX_WEBHOOK_BYTES
     # Raw bodies of processed and ignored events are deleted after this many days (0 keeps them forever).
-    # The dedupe record goes with them: providers stop redelivering within days, far inside this window.
+    # The dedupe record goes with them; providers' retry windows (hours to a few days) are far inside this.
     event_retention_days: int = Field(default=defaults.EVENT_RETENTION_DAYS, ge=0)
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
     scorer: Literal["lexicon", "flair", "ensemble"] = "ensemble"  # ensemble: flair labels plus the lexicon's signals

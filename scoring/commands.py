@@ -55,7 +55,8 @@ def make_scorer(name: str, model_dir: str | None = None):
 @click.option("--epochs", default=None, type=int, help="Epochs [default: 2, or 1 with --quick].")
 @click.option("--quick", is_flag=True, help="A tiny run (48 tweets, small dev samples) for tests.")
 @click.option("--lr", default=None, type=float, help="Learning rate [default: 1e-3, or 2e-3 with --quick].")
-@click.option("--lora-r", default=None, type=click.IntRange(1), help="LoRA rank (alpha is twice it) [default: 16, or 4 with --quick].")
+@click.option("--lora-r", default=None, type=click.IntRange(1),
+              help="LoRA rank (alpha is twice it) [default: 16, or 4 with --quick].")
 @click.option("--normalise/--no-normalise", default=None,
               help="Train and score on normalised text (links, handles, HTML entities) [default: yes].")
 @click.option("--sources", default="semeval,sst5,custrev", show_default=True,
@@ -73,8 +74,8 @@ def train(data_dir: str, out: str | None, seed: int, epochs: int | None, quick: 
     from scoring.train import run
 
     names = tuple(name.strip() for name in sources.split(",") if name.strip())
-    run(data_dir, out or MODEL_DIR, seed=seed, epochs=epochs, quick=quick, lr=lr, lora_r=lora_r, normalise_text=normalise,
-        sources=names, min_negative_recall=min_negative_recall, quantize=quantize,
+    run(data_dir, out or MODEL_DIR, seed=seed, epochs=epochs, quick=quick, lr=lr, lora_r=lora_r,
+        normalise_text=normalise, sources=names, min_negative_recall=min_negative_recall, quantize=quantize,
         log=lambda line: click.echo(line, err=True))
 
 

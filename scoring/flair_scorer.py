@@ -14,7 +14,10 @@ and the intensity is neutral for a neutral label, else very_* once |score| passe
 chosen on SST-5 dev. `EnsembleScorer` adds the lexicon scorer's value (VADER + customer-service
 rules) to the logits with a weight chosen on dev, and passes the rules' signals through.
 
-torch and flair are imported lazily, inside functions, so importing this module is cheap.
+The model reads text normalised as in training (scoring/model_text.py) when its config says so.
+Mini-batches are bounded by tokens as well as by texts, and freed heap memory is handed back after
+each, so a worker's memory stays flat. torch and flair are imported lazily, inside functions, so
+importing this module is cheap.
 """
 from __future__ import annotations
 
@@ -269,8 +272,8 @@ def release_freed_memory() -> None:
     """Hand the heap's free memory back to the OS (glibc's malloc_trim; skipped elsewhere).
 
     A batch's activations are large blocks that glibc keeps on the heap once freed: without this,
-    a worker's RSS grew from about 690 MB to over 1 GB after scoring 2,000 tweets, and stayed
-    there (bench/scorer_speed.py). Trimming takes a few milliseconds.
+    a process's RSS grew from about 690 MB to about 1 GB while scoring 2,000 tweets and stayed
+    there (bench/scorer_speed.py). A trim with little to hand back takes well under a millisecond.
     """
     import ctypes
 
