@@ -33,6 +33,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.webhook_ack import wait_up  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"bench-hubspot-sync-key-0123456789").decode()
 TEXTS = [
@@ -88,7 +89,7 @@ def main() -> None:
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.workers)]
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_up(base)
+            wait_up(base)
             sent = _replay(base, phones, args.interactions)
             drained = _wait_drained(database_url, args.contacts, started=min(t for _, t in sent))
             _report(hubspot, ids, sent, drained, args)
@@ -159,16 +160,6 @@ def _report(hubspot, ids: dict, sent: list[tuple[str, float]], drained: float, a
         print(f"webhook -> contact update:     p50 {statistics.median(ordered):.1f} s, "
               f"p95 {ordered[int(len(ordered) * 0.95) - 1]:.1f} s, max {ordered[-1]:.1f} s "
               f"({len(delays)} of {len(sent)} matched to an update)")
-
-
-def _wait_up(base: str) -> None:
-    for _ in range(100):
-        try:
-            requests.get(f"{base}/healthz", timeout=5)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit("web process did not start")
 
 
 if __name__ == "__main__":

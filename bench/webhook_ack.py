@@ -104,7 +104,7 @@ def main() -> None:
              "bench.webhook_ack:bench_app()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_up(base)
+            wait_up(base)
             fire(f"{base}/_bench/bare", [(b"{}", {})] * 200, args.concurrency)  # warm both paths
             fire(f"{base}/webhooks/quo", [signed_request(-i - 1) for i in range(200)], args.concurrency)
             print(f"{args.requests} requests, {args.concurrency} concurrent senders, gunicorn --workers {args.workers},"
@@ -120,14 +120,15 @@ def main() -> None:
             server.wait(timeout=10)
 
 
-def _wait_up(base: str) -> None:
+def wait_up(base: str) -> None:
+    """Return once the service at `base` answers /healthz (about 10 s at most)."""
     for _ in range(100):
         try:
             requests.get(f"{base}/healthz", timeout=5)
             return
         except requests.RequestException:
             time.sleep(0.1)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"nothing answered at {base}/healthz")
 
 
 if __name__ == "__main__":

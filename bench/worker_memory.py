@@ -19,13 +19,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def memory() -> dict[str, int]:
-    """VmRSS and VmHWM of this process, in MB."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
-                  if line.startswith(("VmRSS", "VmHWM")))
-    return {name: int(value.split()[0]) // 1024 for name, value in fields.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", default=str(REPO.parent / "shared" / "data"))
@@ -36,6 +29,7 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.gettempdir()}/undertone-bench-memory.db")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
+    from bench.scorer_speed import memory
     from scoring.escalation import History
     from scoring.evaluation import read_labelled
     from workers import context

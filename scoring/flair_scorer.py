@@ -275,12 +275,20 @@ def release_freed_memory() -> None:
     a process's RSS grew from about 690 MB to about 1 GB while scoring 2,000 tweets and stayed
     there (bench/scorer_speed.py). A trim with little to hand back takes well under a millisecond.
     """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's malloc_trim, or None where the C library is not glibc."""
     import ctypes
 
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 def _logits(classifier, texts: list[str]):
