@@ -64,9 +64,9 @@ def main() -> None:
     args = parser.parse_args()
     random.seed(args.seed)
 
-    from connectors.hubspot_schema import CONTACT_PROPERTIES
-    from integration.embedded_redis import EmbeddedRedis, free_port
-    from integration.migrate import upgrade
+    from connectors.hubspot.schema import CONTACT_PROPERTIES
+    from integration.cli.embedded_redis import EmbeddedRedis, free_port
+    from integration.store.migrate import upgrade
     from tests.servers.hubspot import HubSpotTestServer
 
     phones = [f"+1415555{i:04d}" for i in range(args.contacts)]
@@ -83,7 +83,7 @@ def main() -> None:
         port = free_port()
         bin_dir = Path(sys.executable).parent
         processes = [subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                       "integration.app:create_app()"], env=env, cwd=ROOT,
+                                       "integration.web.app:create_app()"], env=env, cwd=ROOT,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
         processes += [subprocess.Popen([str(bin_dir / "undertone"), "--log-level", "WARNING", "worker"], env=env, cwd=ROOT,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.workers)]

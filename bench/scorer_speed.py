@@ -19,7 +19,7 @@ from typing import Sequence
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scoring.evaluation import read_labelled  # noqa: E402
+from scoring.training.evaluation import read_labelled  # noqa: E402
 from scoring.lexicon import LexiconScorer  # noqa: E402
 
 SHORT_MESSAGES = [

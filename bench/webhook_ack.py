@@ -33,7 +33,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "quo" / "call_transcript_completed.json"
 
 def bench_app():
     """The real app plus one bare route: the floor that Flask and gunicorn cost on this machine."""
-    from integration.app import create_app
+    from integration.web.app import create_app
 
     app = create_app()
     app.add_url_rule("/_bench/bare", "bare", lambda: ("ok", 200), methods=["POST"])
@@ -90,8 +90,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an empty, migratable database (default: a temporary SQLite file)")
     args = parser.parse_args()
 
-    from integration.embedded_redis import EmbeddedRedis, free_port
-    from integration.migrate import upgrade
+    from integration.cli.embedded_redis import EmbeddedRedis, free_port
+    from integration.store.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis() as redis:
         database_url = args.database_url or f"sqlite:///{tmp}/bench.db"

@@ -31,7 +31,7 @@ def main() -> None:
 
     from bench.scorer_speed import memory
     from scoring.escalation import History
-    from scoring.evaluation import read_labelled
+    from scoring.training.evaluation import read_labelled
     from workers import context
 
     context.warm()

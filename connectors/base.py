@@ -147,7 +147,7 @@ class InboundConnector(ABC):
     def hydrate(self, items: list["Interaction | ContactMerge"], event: InboundEvent) -> list["Interaction | ContactMerge"]:
         """Fetch from the provider's API what the webhook only names by id (worker side).
 
-        The default fetches nothing. Raise `connectors.http.ProviderError` (retryable or not) when
+        The default fetches nothing. Raise `connectors.common.http.ProviderError` (retryable or not) when
         the fetch fails in a way the job should see; degrade to what the webhook carried otherwise.
         """
         return items

@@ -11,24 +11,24 @@ from typing import Sequence
 from connectors.base import InboundConnector
 
 INBOUND = {
-    "quo": "connectors.quo:QuoConnector",
-    "twilio": "connectors.twilio:TwilioConnector",
-    "aircall": "connectors.aircall:AircallConnector",
-    "dialpad": "connectors.dialpad:DialpadConnector",
-    "zendesk": "connectors.zendesk:ZendeskConnector",
-    "intercom": "connectors.intercom:IntercomConnector",
-    "freshdesk": "connectors.freshdesk:FreshdeskConnector",
-    "hubspot": "connectors.hubspot_webhooks:HubSpotWebhooksConnector",
-    "generic": "connectors.generic:GenericConnector",
-    "import": "connectors.generic:ImportConnector",  # backfill rows; has no secret, so the web refuses it
+    "quo": "connectors.quo.inbound:QuoConnector",
+    "twilio": "connectors.twilio.inbound:TwilioConnector",
+    "aircall": "connectors.aircall.inbound:AircallConnector",
+    "dialpad": "connectors.dialpad.inbound:DialpadConnector",
+    "zendesk": "connectors.zendesk.inbound:ZendeskConnector",
+    "intercom": "connectors.intercom.inbound:IntercomConnector",
+    "freshdesk": "connectors.freshdesk.inbound:FreshdeskConnector",
+    "hubspot": "connectors.hubspot.inbound:HubSpotWebhooksConnector",
+    "generic": "connectors.generic.inbound:GenericConnector",
+    "import": "connectors.generic.inbound:ImportConnector",  # backfill rows; has no secret, so the web refuses it
 }
 
 
 # Help desks whose tickets get sentiment tags written back: source name -> its tag writer.
 TAG_WRITERS = {
-    "zendesk": "connectors.zendesk_tags:ZendeskTagWriter",
-    "intercom": "connectors.intercom_tags:IntercomTagWriter",
-    "freshdesk": "connectors.freshdesk_tags:FreshdeskTagWriter",
+    "zendesk": "connectors.zendesk.tags:ZendeskTagWriter",
+    "intercom": "connectors.intercom.tags:IntercomTagWriter",
+    "freshdesk": "connectors.freshdesk.tags:FreshdeskTagWriter",
 }
 
 

@@ -27,7 +27,7 @@ PRUNE_BATCH = 1000  # rows deleted per statement, so a prune never holds a long 
 # Retention of raw event bodies once processed or ignored (EVENT_RETENTION_DAYS overrides)
 EVENT_RETENTION_DAYS = 30
 
-# Scoring and follow-up (task rules, SLAs and thresholds are data: integration/data/follow_up_rules.json)
+# Scoring and follow-up (task rules, SLAs and thresholds are data: integration/sync/follow_up_rules.json)
 NEGATIVE_WINDOW_DAYS = 30
 
 # Outbound HTTP (CRM, help desks, Slack)

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from integration.db import Database
-from integration.models import Interaction, InteractionScore, utcnow
+from integration.store.db import Database
+from integration.store.models import Interaction, InteractionScore, utcnow
 from scoring.theme_discovery import DiscoveredTheme, clusters, top_phrases
 
 

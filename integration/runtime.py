@@ -8,7 +8,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from integration.db import Database
+from integration.store.db import Database
 from integration.settings import Settings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

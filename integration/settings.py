@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     hubspot_default_owner_id: str | None = None  # owner of follow-up tasks when the contact has none
     crm_flush_delay_s: float = defaults.CRM_FLUSH_DELAY_S  # wait after a change so later ones join its batch
     crm_create_contacts: bool = False  # no match in the CRM: create the contact (else: recorded as unmatched)
-    follow_up_rules_path: Path | None = None  # default: integration/data/follow_up_rules.json
+    follow_up_rules_path: Path | None = None  # default: integration/sync/follow_up_rules.json
     max_webhook_bytes: int = defaults.MAX_WEBHOOK_BYTES
     # Raw bodies of processed and ignored events are deleted after this many days (0 keeps them forever).
     # The dedupe record goes with them; providers' retry windows (hours to a few days) are far inside this.
@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
     scorer: Literal["lexicon", "flair", "ensemble"] = "ensemble"  # ensemble: flair labels plus the lexicon's signals
     scorer_model_dir: Path | None = None  # default: the shipped scoring/model
-    escalation_rules_path: Path | None = None  # default: scoring/data/escalation_rules.json
+    escalation_rules_path: Path | None = None  # default: scoring/escalation_rules.json
     competitors: str = ""  # comma-separated names that raise the "mentioned a competitor" flag
-    themes_path: Path | None = None  # default: scoring/data/themes.json
+    themes_path: Path | None = None  # default: scoring/themes.json
     theme_embeddings: bool = True  # with the AI scorer, also match themes by sentence-embedding similarity
 
     quo_webhook_secret: SecretStr | None = None

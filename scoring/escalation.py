@@ -1,6 +1,6 @@
 """Escalation flags: when a customer's words need a person's attention now, why, and the evidence.
 
-Rules are data (`scoring/data/escalation_rules.json`, or a file named by ESCALATION_RULES_PATH); the
+Rules are data (`scoring/escalation_rules.json`, or a file named by ESCALATION_RULES_PATH); the
 competitor list comes from the file or the COMPETITORS setting. Patterns run on the customer's turns
 only, so an agent saying "let me get my manager" never escalates a call. They work with any scorer:
 the lexicon's signals are not needed.
@@ -15,7 +15,7 @@ from typing import Sequence
 
 from scoring.base import Score
 
-DEFAULT_PATH = Path(__file__).with_name("data") / "escalation_rules.json"
+DEFAULT_PATH = Path(__file__).with_name("escalation_rules.json")
 NEGATIONS = frozenset("not no never don't dont doesn't doesnt didn't didnt won't wont isn't isnt wasn't "
                       "wasnt can't cant cannot wouldn't wouldnt shouldn't shouldnt without".split())
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")

@@ -2,7 +2,7 @@
 
 VADER reads general social text well but misses what matters in support conversations
 ("still waiting", "charged twice", "third time I'm calling") and over-scores polite filler
-("no problem", "thank you for calling", "can you help me"). `scoring.cs_rules` supplies the
+("no problem", "thank you for calling", "can you help me"). `scoring.lexicon_rules` supplies the
 phrase rules as data; this module hides the masked filler from VADER, adds the weights of the
 rules that fired, and reports their names in `Score.signals`.
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scoring.base import NEUTRAL_BAND, STRONG_BAND, Score, intensity_for, label_for
-from scoring.cs_rules import Hit, RuleSet, masked, normalise
+from scoring.lexicon_rules import Hit, RuleSet, masked, normalise
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
 _EMPTY = Score(label="neutral", score=0.0, intensity="neutral", confidence=0.0)

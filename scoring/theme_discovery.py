@@ -28,7 +28,7 @@ class DiscoveredTheme:
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    return frozenset((Path(__file__).with_name("data") / "stopwords.txt").read_text().split())
+    return frozenset(Path(__file__).with_name("stopwords.txt").read_text().split())
 
 
 def key_phrases(text: str, max_words: int = 3) -> set[str]:

@@ -1,4 +1,4 @@
-"""Themes: what an interaction is about, from a configurable taxonomy (`scoring/data/themes.json`).
+"""Themes: what an interaction is about, from a configurable taxonomy (`scoring/themes.json`).
 
 Two matchers. Keywords are exact and explainable. Embedding similarity (sentence embeddings of the
 customer's sentences against each theme's example sentences) catches paraphrases the keywords miss.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-DEFAULT_PATH = Path(__file__).with_name("data") / "themes.json"
+DEFAULT_PATH = Path(__file__).with_name("themes.json")
 DEFAULT_SIMILARITY = 0.55  # cosine; chosen on banking77 train (bench/themes_eval.py: 0.76 top-1 on its test split)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 EVIDENCE_CHARS = 200

@@ -14,10 +14,10 @@ from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from integration.db import Database
-from integration.embedded_redis import EmbeddedRedis
-from integration.migrate import upgrade
-from integration.models import Base
+from integration.store.db import Database
+from integration.cli.embedded_redis import EmbeddedRedis
+from integration.store.migrate import upgrade
+from integration.store.models import Base
 from integration.settings import Settings
 from tests import keys
 
@@ -115,7 +115,7 @@ def worker_env(monkeypatch, settings):
 
 @pytest.fixture
 def app(settings):
-    from integration.app import create_app
+    from integration.web.app import create_app
 
     application = create_app(settings)
     application.config["TESTING"] = True

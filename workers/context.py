@@ -17,7 +17,7 @@ def runtime() -> Runtime:
 @lru_cache(maxsize=1)
 def scorer() -> Scorer:
     """The configured scorer (SCORER), loaded once per worker process."""
-    from scoring.commands import make_scorer
+    from scoring.factory import make_scorer
 
     settings = runtime().settings
     model_dir = str(settings.scorer_model_dir) if settings.scorer_model_dir else None
@@ -50,21 +50,21 @@ def crm_writer(rt: Runtime) -> CRMWriter:
     """HubSpot when a token is configured (rate-limited through Redis), otherwise the built-in sink."""
     settings = rt.settings
     if settings.hubspot_access_token is not None:
-        from connectors.hubspot import HubSpotWriter
-        from connectors.hubspot_api import Budgets
+        from connectors.hubspot.writer import HubSpotWriter
+        from connectors.hubspot.api import Budgets
 
         budgets = Budgets.shared(rt.worker_redis, settings.hubspot_tier)
         return HubSpotWriter(settings.hubspot_access_token.get_secret_value(), host=settings.hubspot_api_base,
                              budgets=budgets)
-    from connectors.crm_sink import SinkWriter
+    from integration.sync.sink import SinkWriter
 
     return SinkWriter(rt.db)
 
 
 def sync_options():
     """How the CRM sync behaves where the CRM has no match, who owns tasks, which follow-up rules."""
-    from integration.crm_content import follow_up_rules
-    from integration.crm_sync import SyncOptions
+    from integration.sync.content import follow_up_rules
+    from integration.sync.flush import SyncOptions
 
     settings = runtime().settings
     rules = follow_up_rules(str(settings.follow_up_rules_path)) if settings.follow_up_rules_path else None
@@ -88,7 +88,7 @@ def warm() -> None:
     analyzer()
     for target in (*registry.INBOUND.values(), *registry.TAG_WRITERS.values()):
         importlib.import_module(target.partition(":")[0])
-    for module in ("connectors.hubspot", "integration.crm_sync", "integration.processing", "integration.helpdesk_tags"):
+    for module in ("connectors.hubspot.writer", "integration.sync.flush", "integration.pipeline.processing", "integration.sync.helpdesk_tags"):
         importlib.import_module(module)
     phonenumbers.parse("+14155550100")
     configure_mappers()

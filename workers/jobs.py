@@ -9,11 +9,15 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 
 from connectors.crm import CRMError
-from connectors.http import ProviderError
-from integration import crm_sync, defaults, helpdesk_tags, inbox, processing
-from integration.crm_cache import ContactCache
-from integration.models import utcnow
-from workers import context, queues
+from connectors.common.http import ProviderError
+from integration.sync import flush, helpdesk_tags
+from integration import defaults
+from integration.store import inbox
+from integration.pipeline import processing
+from integration.sync.cache import ContactCache
+from integration.store.models import utcnow
+from workers import context
+from integration import queues
 
 log = logging.getLogger(__name__)
 FLUSH_LOCK = "undertone:lock:crm-flush"
@@ -77,9 +81,9 @@ def sweep() -> dict:
             continue
         queues.enqueue_event(redis, row_id)
         requeued += 1
-    behind = [cid for cid, at in crm_sync.due_contacts(rt.db) if at <= utcnow() - timedelta(seconds=defaults.SWEEP_GRACE_S)]
-    flush = bool(behind) and _request_flush(rt, delay_s=0)
-    return {"requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind), "flush_requested": flush}
+    behind = [cid for cid, at in flush.due_contacts(rt.db) if at <= utcnow() - timedelta(seconds=defaults.SWEEP_GRACE_S)]
+    requested = bool(behind) and _request_flush(rt, delay_s=0)
+    return {"requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind), "flush_requested": requested}
 
 
 def prune_events() -> dict:
@@ -99,11 +103,11 @@ def _flush(rt, redis) -> dict:
     cache, options = ContactCache(redis, writer.name), context.sync_options()
     totals = {"rounds": 0, "contacts": 0, "updated": 0, "notes": 0, "tasks": 0, "unmatched": 0}
     started = time.monotonic()
-    while due := crm_sync.due_contacts(rt.db):
+    while due := flush.due_contacts(rt.db):
         if time.monotonic() - started > defaults.CRM_FLUSH_MAX_S:
             _request_flush(rt, delay_s=0)  # hand the rest to a fresh job
             break
-        result = crm_sync.sync_round(rt.db, writer, cache, options, due)
+        result = flush.sync_round(rt.db, writer, cache, options, due)
         totals["rounds"] += 1
         for name in ("contacts", "updated", "notes", "tasks", "unmatched"):
             totals[name] += getattr(result, name)

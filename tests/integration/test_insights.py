@@ -1,7 +1,7 @@
 """Top themes and recurring topics from stored interactions (the `undertone themes` command)."""
 from click.testing import CliRunner
 
-from integration.cli import main
+from integration.cli.main import main
 from tests.workers.helpers import drain
 from tests.quo_requests import classic_headers
 

@@ -25,7 +25,7 @@ def quick_model(tmp_path_factory) -> Path:
     """A tiny artifact trained on 48 tweets (`--quick`): real training, saving and calibration."""
     if not (DATA_DIR / "semeval2017_task4A").is_dir():
         pytest.skip(f"labelled data not at {DATA_DIR}")
-    from scoring.train import run
+    from scoring.training.train import run
 
     out = tmp_path_factory.mktemp("model")
     run(DATA_DIR, out, seed=13, quick=True, lora_r=8, log=lambda line: None)
@@ -150,7 +150,7 @@ def test_embeddings_are_offline_normalised_and_meaningful():
 
 
 def test_importing_the_scoring_modules_does_not_import_torch():
-    code = ("import sys, scoring.flair_scorer, scoring.embeddings, scoring.commands, scoring.train; "
+    code = ("import sys, scoring.flair_scorer, scoring.embeddings, scoring.training.commands, scoring.training.train; "
             "assert 'torch' not in sys.modules and 'flair' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 

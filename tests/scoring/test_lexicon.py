@@ -6,7 +6,7 @@ import json
 import pytest
 
 from scoring.base import INTENSITIES, LABELS, Score
-from scoring.cs_rules import DEFAULT_PATH, RuleSet, expand_macros, masked, normalise
+from scoring.lexicon_rules import DEFAULT_PATH, RuleSet, expand_macros, masked, normalise
 from scoring.lexicon import LexiconScorer, chunks, confidence
 
 

@@ -1,7 +1,7 @@
 """The generic local JSON API server, exercised through the service's own ProviderAPI client."""
 import pytest
 
-from connectors.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderAPI, ProviderError
 from tests.servers.json_api import JsonAPIServer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import signal
 
-from integration import processing
+from integration.pipeline import processing
 from workers import context, jobs
 
 

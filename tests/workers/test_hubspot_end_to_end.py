@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from connectors.hubspot_schema import CONTACT_PROPERTIES
-from integration.models import Contact, CrmNote, CrmWrite, FollowUpTask
+from connectors.hubspot.schema import CONTACT_PROPERTIES
+from integration.store.models import Contact, CrmNote, CrmWrite, FollowUpTask
 from tests.quo_requests import classic_headers, fixture_body
 from tests.servers.hubspot import HubSpotTestServer
 

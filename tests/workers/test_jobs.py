@@ -7,8 +7,10 @@ import pytest
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from integration import defaults, processing
-from integration.models import (
+from integration import defaults
+
+from integration.pipeline import processing
+from integration.store.models import (
     Contact,
     ContactIdentity,
     CrmWrite,
@@ -156,7 +158,7 @@ def test_unexpected_error_is_retried_then_lands_in_failed_registry(client, db, r
 
 def test_contact_merge_moves_crm_links_to_the_survivor(db, worker_env):
     from connectors.base import ContactMerge
-    from integration.processing import _apply_merge
+    from integration.pipeline.processing import _apply_merge
 
     with db.session() as session:
         cached = Contact(crm_id="hubspot:111")

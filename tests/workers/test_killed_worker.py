@@ -12,7 +12,7 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 
 from integration import defaults
-from integration.models import FollowUpTask, Interaction, SinkTask, WebhookEvent
+from integration.store.models import FollowUpTask, Interaction, SinkTask, WebhookEvent
 from tests.quo_requests import classic_headers, fixture_body
 from workers import jobs
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from integration import inbox
-from integration.models import Interaction, WebhookEvent, utcnow
+from integration.store import inbox
+from integration.store.models import Interaction, WebhookEvent, utcnow
 from tests.quo_requests import classic_headers, fixture_body
 from tests.workers.helpers import drain
 from workers import context, jobs

@@ -1,0 +1,84 @@
+"""Find or create our contact for a customer, by any identity the source gave (phone, email, provider id)."""
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from connectors.base import CustomerRef
+from connectors.crm import ContactKeys
+from integration.pipeline.contact_merge import merge_into
+from integration.store.db import add_unless_exists
+from integration.store.models import Contact, ContactIdentity
+
+
+def identities_of(customer: CustomerRef, source: str) -> list[tuple[str, str]]:
+    """(kind, value) pairs in matching priority: phone, email, then the provider's own id."""
+    pairs = []
+    if customer.phone:
+        pairs.append(("phone", customer.phone))
+    if customer.email:
+        pairs.append(("email", customer.email.strip().lower()))
+    if customer.provider_id:
+        pairs.append((f"{source}:contact", str(customer.provider_id)))
+    return pairs
+
+
+def resolve_contact(session: Session, customer: CustomerRef, source: str) -> Contact | None:
+    """The contact for these identities, created when new; None when the source named nobody."""
+    pairs = identities_of(customer, source)
+    if not pairs:
+        return None
+    for _ in range(3):  # a concurrent worker may create the same contact between our read and write
+        contact = _match(session, pairs) or _create(session, customer)
+        if _attach(session, contact, pairs):
+            if customer.name and not contact.name:
+                contact.name = customer.name[:255]
+            return contact
+        session.delete(contact)  # lost the race for every identity: use the winner's contact
+        session.flush()
+    raise RuntimeError("could not resolve contact after concurrent updates")
+
+
+def contact_keys(contact: Contact) -> ContactKeys:
+    """What a CRM writer needs to find this contact."""
+    return ContactKeys(
+        contact_id=contact.id,
+        phones=tuple(i.value for i in contact.identities if i.kind == "phone"),
+        emails=tuple(i.value for i in contact.identities if i.kind == "email"),
+        name=contact.name,
+    )
+
+
+def _match(session: Session, pairs: list[tuple[str, str]]) -> Contact | None:
+    """The contact holding the highest-priority identity; others these identities point at are the
+    same person and are merged into it (a phone-only and an e-mail-only contact, say)."""
+    condition = or_(*(and_(ContactIdentity.kind == k, ContactIdentity.value == v) for k, v in pairs))
+    found = {(i.kind, i.value): i.contact for i in session.scalars(select(ContactIdentity).where(condition))}
+    ranked = [found[pair] for pair in pairs if pair in found]  # priority order: phone, email, provider id
+    if not ranked:
+        return None
+    survivor = ranked[0]
+    merge_into(session, survivor, ranked[1:])
+    return survivor
+
+
+def _create(session: Session, customer: CustomerRef) -> Contact:
+    contact = Contact(name=customer.name[:255] if customer.name else None)
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def _attach(session: Session, contact: Contact, pairs: list[tuple[str, str]]) -> bool:
+    """Add the identities this contact lacks; False when it ends up with none (a concurrent insert won)."""
+    have = {(i.kind, i.value) for i in contact.identities}
+    for kind, value in pairs:
+        if (kind, value) in have:
+            continue
+        if add_unless_exists(session, ContactIdentity(contact_id=contact.id, kind=kind, value=value)):
+            have.add((kind, value))
+        else:
+            # Held by another contact (a conflict to merge later) or inserted concurrently; keep going.
+            session.expire(contact, ["identities"])
+    session.refresh(contact, ["identities"])
+    return bool(contact.identities)

@@ -1,0 +1,338 @@
+"""Bring the CRM in line with the database, a hundred contacts at a time (the body of the flush job).
+
+A round takes the contacts whose `needs_sync_at` is newer than `synced_at` and, in batches:
+resolves their CRM records (database link, Redis cache, then search; create or mark unmatched),
+updates the properties that changed, writes one note per scored interaction, and opens follow-up
+tasks the rules call for. Every write is recorded before or right after the call, so a second run
+sends nothing new; records a crashed run created are found again by the ref line in their bodies.
+Only one flush runs at a time (a Redis lock in the job), so no two rounds race on a contact.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from connectors.crm import ContactKeys, CrmContact, CRMWriter, TaskSpec
+from integration.sync import content
+from integration import defaults
+from integration.pipeline.contact_merge import merge_into
+from integration.pipeline.contacts import contact_keys
+from integration.sync.cache import ContactCache
+from integration.store.db import Database
+from integration.store.models import Contact, CrmNote, CrmWrite, FollowUpTask, Interaction, InteractionScore, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncOptions:
+    create_contacts: bool = False  # no CRM match: create the contact, or record it as unmatched
+    default_owner_id: str | None = None
+    rules: dict | None = None  # follow-up rules; None = the packaged file
+
+
+@dataclass
+class RoundResult:
+    contacts: int = 0
+    updated: int = 0
+    notes: int = 0
+    tasks: int = 0
+    unmatched: int = 0
+    retry: list[int] = field(default_factory=list)  # contacts whose record vanished: resolve again
+
+
+def due_contacts(db: Database, limit: int = defaults.CRM_FLUSH_BATCH) -> list[tuple[int, datetime]]:
+    """(contact id, needs_sync_at) of contacts with changes not yet in the CRM, oldest change first."""
+    with db.session() as session:
+        stmt = select(Contact.id, Contact.needs_sync_at).where(
+            Contact.needs_sync_at.is_not(None),
+            func.coalesce(Contact.synced_at < Contact.needs_sync_at, True),
+        ).order_by(Contact.needs_sync_at).limit(limit)
+        return [(row.id, row.needs_sync_at) for row in session.execute(stmt)]
+
+
+def sync_round(db: Database, writer: CRMWriter, cache: ContactCache, options: SyncOptions,
+               due: list[tuple[int, datetime]], now: datetime | None = None) -> RoundResult:
+    """One batch: resolve, properties, notes, tasks, then mark what was covered as synced."""
+    now = now or utcnow()
+    result = RoundResult(contacts=len(due))
+    records = _resolve(db, writer, cache, options, [cid for cid, _ in due], result)
+    views = _views(db, list(records), now)
+    _write_properties(db, writer, cache, records, views, now, result)
+    live = {cid: rec for cid, rec in records.items() if cid not in result.retry}
+    _write_notes(db, writer, live, result)
+    _write_tasks(db, writer, cache, live, views, options, now, result)
+    _mark_synced(db, [(cid, at) for cid, at in due if cid not in result.retry])
+    return result
+
+
+# --- resolving CRM records
+
+def _resolve(db, writer, cache, options, ids, result) -> dict[int, CrmContact]:
+    """CRM record per contact: stored link, cache, search, then create (or record unmatched)."""
+    keys, records = _keys_and_links(db, ids, writer.name)
+    unresolved = [k for k in keys if k.contact_id not in records]
+    for contact_id, crm_id in cache.lookup(unresolved).items():
+        records[contact_id] = CrmContact(crm_id)
+    searching = [k for k in unresolved if k.contact_id not in records and (k.phones or k.emails)]
+    found = writer.find_contacts(searching) if searching else {}
+    missing = [k for k in searching if k.contact_id not in found]
+    created = writer.create_contacts(missing) if missing and options.create_contacts else {}
+    cache.remember([(k, found.get(k.contact_id, created.get(k.contact_id)).id) for k in searching
+                    if k.contact_id in found or k.contact_id in created])
+    cache.remember_owners({r.id: r.owner_id for r in found.values() if r.owner_known})
+    records.update(found)
+    records.update(created)
+    _link(db, writer.name, records, created)
+    unmatched = [k.contact_id for k in keys if k.contact_id not in records]
+    _set_status(db, unmatched, "unmatched", "no CRM contact has this phone or e-mail")
+    result.unmatched = len(unmatched)
+    return {cid: rec for cid, rec in records.items() if cid in ids}
+
+
+def _keys_and_links(db, ids, crm) -> tuple[list[ContactKeys], dict[int, CrmContact]]:
+    prefix = f"{crm}:"
+    with db.session() as session:
+        contacts = list(session.scalars(select(Contact).where(Contact.id.in_(ids))))
+        links = {c.id: CrmContact(c.crm_id[len(prefix):]) for c in contacts if (c.crm_id or "").startswith(prefix)}
+        return [contact_keys(c) for c in contacts], links
+
+
+def _link(db, crm: str, records: dict[int, CrmContact], created: dict[int, CrmContact]) -> None:
+    """Store each contact's CRM id; two local contacts on one CRM record are one person: merge them."""
+    with db.session() as session:
+        for contact_id, record in records.items():
+            contact = session.get(Contact, contact_id)
+            if contact is None:
+                continue
+            link = f"{crm}:{record.id}"
+            twins = list(session.scalars(select(Contact).where(Contact.crm_id == link, Contact.id != contact_id)))
+            merge_into(session, contact, twins)
+            contact.crm_id = link
+            contact.crm_status = "created" if contact_id in created else "matched"
+            contact.crm_error = None
+
+
+# --- what we know of each contact
+
+def _views(db, ids, now) -> dict[int, content.ContactView]:
+    since = now - timedelta(days=defaults.NEGATIVE_WINDOW_DAYS)
+    views = {}
+    with db.session() as session:
+        for contact_id in ids:
+            when = func.coalesce(Interaction.occurred_at, Interaction.created_at)
+            scored = list(session.scalars(select(Interaction).join(InteractionScore).where(
+                Interaction.contact_id == contact_id).order_by(when.desc(), Interaction.id.desc())))
+            if scored:
+                views[contact_id] = content.ContactView(scored[0], [i for i in scored if content.when(i) >= since])
+    return views
+
+
+# --- properties
+
+def _write_properties(db, writer, cache, records, views, now, result) -> None:
+    updates, keys = {}, {}
+    for contact_id, view in views.items():
+        properties = content.contact_properties(view, now)
+        key = f"{writer.name}:props:{contact_id}:{records[contact_id].id}:{content.digest(properties)}"
+        if not _written(db, key):
+            updates[records[contact_id].id] = properties
+            keys[records[contact_id].id] = (contact_id, key)
+    if not updates:
+        return
+    outcome = writer.update_contacts(updates)
+    for crm_id, (contact_id, key) in keys.items():
+        if crm_id in outcome.missing:  # merged or deleted in the CRM: look it up again next round
+            result.retry.append(contact_id)
+        elif crm_id in outcome.failed:
+            _set_status(db, [contact_id], "error", str(outcome.failed[crm_id]))
+        else:
+            _log(db, contact_id, writer.name, "update_contact", key, updates[crm_id])
+            result.updated += 1
+    _forget_links(db, cache, writer.name, result.retry)
+
+
+def _forget_links(db, cache, crm, contact_ids) -> None:
+    if not contact_ids:
+        return
+    with db.session() as session:
+        contacts = list(session.scalars(select(Contact).where(Contact.id.in_(contact_ids))))
+        cache.forget([contact_keys(c) for c in contacts])
+        for contact in contacts:
+            contact.crm_id = None
+
+
+# --- notes
+
+def _write_notes(db, writer, records, result) -> None:
+    """One note per scored interaction; a changed score updates the note instead of adding one."""
+    new, changed = [], {}
+    with db.session() as session:
+        for contact_id, record in records.items():
+            for interaction, note in _interactions_and_notes(session, writer.name, contact_id):
+                body_hash = content.digest(content.note_body(interaction))
+                stale = note is not None  # a pending row from a run that died before storing the id
+                if note is None:
+                    note = CrmNote(crm=writer.name, interaction_id=interaction.id, contact_id=contact_id, body_hash=body_hash)
+                    session.add(note)
+                    session.flush()
+                if note.crm_note_id is None:
+                    new.append((note.id, content.note_spec(interaction, record.id, note.ref), stale))
+                elif note.body_hash != body_hash:
+                    changed[note.id] = (note.crm_note_id, content.note_body(interaction), body_hash)
+    _create_notes(db, writer, new, result)
+    if changed:
+        writer.update_notes({crm_id: body for crm_id, body, _ in changed.values()})
+        with db.session() as session:
+            for note_id, (_, _, body_hash) in changed.items():
+                session.get(CrmNote, note_id).body_hash = body_hash
+
+
+def _interactions_and_notes(session, crm, contact_id):
+    stmt = (select(Interaction, CrmNote).join(InteractionScore)
+            .outerjoin(CrmNote, (CrmNote.interaction_id == Interaction.id) & (CrmNote.crm == crm))
+            .where(Interaction.contact_id == contact_id))
+    return list(session.execute(stmt))
+
+
+def _create_notes(db, writer, new, result) -> None:
+    if not new:
+        return
+    ids = _recover(writer, "notes", [spec for _, spec, stale in new if stale])
+    pending = [spec for _, spec, _ in new if spec.ref not in ids]
+    ids.update(writer.create_notes(pending) if pending else {})
+    with db.session() as session:
+        for note_id, spec, _ in new:
+            if spec.ref in ids:
+                session.get(CrmNote, note_id).crm_note_id = ids[spec.ref]
+                result.notes += 1
+
+
+def _recover(writer, kind, specs) -> dict[str, str]:
+    """Refs a crashed run may already have created in the CRM (searched only for rows it left pending)."""
+    found = {}
+    for crm_contact_id in {s.crm_contact_id for s in specs}:
+        refs = [s.ref for s in specs if s.crm_contact_id == crm_contact_id]
+        found.update(writer.find_refs(kind, crm_contact_id, refs))
+    return found
+
+
+# --- tasks
+
+def _write_tasks(db, writer, cache, records, views, options, now, result) -> None:
+    new: list[tuple[int, bool, TaskSpec]] = []
+    resolved: dict[int, tuple[str, str, int]] = {}  # task row -> (CRM task id, line to add, interaction)
+    for contact_id, view in views.items():
+        if contact_id not in records:
+            continue
+        decided = content.follow_up(view.latest, _who(db, contact_id), now, options.rules)
+        if decided is None:
+            resolved.update(_resolutions(db, contact_id, view.latest))
+            continue
+        row_id, stale, spec = _task_row(db, writer.name, contact_id, view.latest.id, *decided)
+        if row_id is not None:
+            new.append((row_id, stale, spec))
+    if new:
+        _create_tasks(db, writer, cache, records, new, options, result)
+    if resolved:  # one read and one write per hundred tasks, then remember it was said
+        writer.append_to_tasks({crm_task_id: line for crm_task_id, line, _ in resolved.values()})
+        with db.session() as session:
+            for row_id, (_, _, interaction_id) in resolved.items():
+                session.get(FollowUpTask, row_id).resolution_noted_for = interaction_id
+
+
+def _task_row(db, crm, contact_id, interaction_id, reason, spec) -> tuple[int | None, bool, TaskSpec]:
+    """(row id, left pending by a crashed run?, spec) for this reason; row id None when a task is open."""
+    with db.session() as session:
+        row = session.scalar(select(FollowUpTask).where(FollowUpTask.contact_id == contact_id,
+                                                        FollowUpTask.reason == reason, FollowUpTask.status == "open"))
+        if row is not None:
+            return (None if row.crm_task_id is not None else row.id), True, spec
+        row = FollowUpTask(contact_id=contact_id, interaction_id=interaction_id, reason=reason, crm=crm,
+                           subject=spec.subject, due_at=spec.due_at, priority=spec.priority, task_type=spec.task_type)
+        session.add(row)
+        session.flush()
+        return row.id, False, spec
+
+
+def _create_tasks(db, writer, cache, records, new, options, result) -> None:
+    """Owner = the contact's owner in the CRM (cached), else the configured default; one batch create."""
+    contacts = {row_id: records[_contact_of(db, row_id)] for row_id, _, _ in new}
+    cache.remember_owners({c.id: c.owner_id for c in contacts.values() if c.owner_known})
+    unknown = sorted({c.id for c in contacts.values() if not c.owner_known})
+    owners = cache.owners(unknown)
+    missing = [i for i in unknown if i not in owners]
+    if missing:
+        fetched = writer.owners(missing)
+        cache.remember_owners(fetched)
+        owners.update(fetched)
+    specs = []
+    for row_id, stale, spec in new:
+        crm_contact = contacts[row_id]
+        owner = crm_contact.owner_id or owners.get(crm_contact.id) or options.default_owner_id
+        specs.append((row_id, stale, TaskSpec(spec.subject, spec.body, spec.due_at, spec.priority, spec.task_type, owner,
+                                              crm_contact.id, f"task-{row_id}")))
+    ids = _recover(writer, "tasks", [s for _, stale, s in specs if stale])
+    pending = [s for _, _, s in specs if s.ref not in ids]
+    ids.update(writer.create_tasks(pending) if pending else {})
+    with db.session() as session:
+        for row_id, _, spec in specs:
+            if spec.ref in ids:
+                row = session.get(FollowUpTask, row_id)
+                row.crm_task_id, row.owner_id = ids[spec.ref], spec.owner_id
+                result.tasks += 1
+
+
+def _resolutions(db, contact_id, latest) -> dict[int, tuple[str, str, int]]:
+    """Open tasks to tell about a later positive interaction (once per interaction)."""
+    if latest.score.label != "positive":
+        return {}
+    with db.session() as session:
+        tasks = list(session.scalars(select(FollowUpTask).where(
+            FollowUpTask.contact_id == contact_id, FollowUpTask.status == "open", FollowUpTask.crm_task_id.is_not(None),
+            FollowUpTask.interaction_id != latest.id)))
+        line = content.resolution_line(latest)
+        return {t.id: (t.crm_task_id, line, latest.id) for t in tasks if t.resolution_noted_for != latest.id}
+
+
+# --- bookkeeping
+
+def _who(db, contact_id) -> str:
+    with db.session() as session:
+        keys = contact_keys(session.get(Contact, contact_id))
+    return keys.name or (keys.phones or keys.emails or ("the customer",))[0]
+
+
+def _contact_of(db, task_row_id) -> int:
+    with db.session() as session:
+        return session.get(FollowUpTask, task_row_id).contact_id
+
+
+def _written(db, key: str) -> bool:
+    with db.session() as session:
+        return session.scalar(select(CrmWrite.id).where(CrmWrite.idempotency_key == key)) is not None
+
+
+def _log(db, contact_id, crm, operation, key, payload) -> None:
+    with db.session() as session:
+        session.add(CrmWrite(contact_id=contact_id, crm=crm, operation=operation, idempotency_key=key[:255],
+                             payload=payload, status="done"))
+
+
+def _set_status(db, contact_ids, status, error) -> None:
+    if not contact_ids:
+        return
+    with db.session() as session:
+        for contact in session.scalars(select(Contact).where(Contact.id.in_(contact_ids))):
+            contact.crm_status, contact.crm_error = status, error[:2000] if error else None
+
+
+def _mark_synced(db, covered: list[tuple[int, datetime]]) -> None:
+    with db.session() as session:
+        for contact_id, at in covered:
+            contact = session.get(Contact, contact_id)
+            if contact is not None and at is not None and (contact.synced_at is None or contact.synced_at < at):
+                contact.synced_at = at

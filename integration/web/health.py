@@ -1,0 +1,54 @@
+"""GET /healthz: is the web process up, can it reach the database and Redis, how much work is waiting."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from rq.registry import FailedJobRegistry
+from sqlalchemy import func, select
+
+from integration import defaults
+from integration.store.models import WebhookEvent
+from integration.runtime import Runtime
+from integration import queues
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers (Redis down is 'degraded': webhooks are still stored), else 503."""
+    runtime: Runtime = current_app.extensions["undertone"]
+    report: dict = {"web": "ok"}
+    db_ok = _check_database(runtime, report)
+    redis_ok = _check_redis(runtime, report)
+    report["status"] = "ok" if db_ok and redis_ok else ("degraded" if db_ok else "down")
+    return jsonify(report), 200 if db_ok else 503
+
+
+def _check_database(runtime: Runtime, report: dict) -> bool:
+    try:
+        with runtime.db.session() as session:
+            report["pending_events"] = session.scalar(
+                select(func.count()).select_from(WebhookEvent).where(WebhookEvent.status == "pending")
+            )
+        report["database"] = "ok"
+        return True
+    except Exception as exc:  # any failure to reach it is the answer, not an error of ours
+        report["database"] = f"error: {type(exc).__name__}"
+        return False
+
+
+def _check_redis(runtime: Runtime, report: dict) -> bool:
+    try:
+        runtime.redis.ping()
+        report["queues"] = {
+            name: {
+                "queued": queues.queue(runtime.redis, name).count,
+                "failed": FailedJobRegistry(name, connection=runtime.redis).count,
+            }
+            for name in (defaults.EVENTS_QUEUE, defaults.CRM_QUEUE)
+        }
+        report["redis"] = "ok"
+        return True
+    except Exception as exc:
+        report["redis"] = f"error: {type(exc).__name__}"
+        return False

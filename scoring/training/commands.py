@@ -1,0 +1,212 @@
+"""Click commands for the scorers: `train`, `score` and `evaluate` (registered on the `undertone` group).
+
+`score` reads JSON Lines (`{"id": ..., "text": ...}`) and writes one JSON line per input line
+(`{"id", "label", "score", "intensity", "confidence"}`), scoring in batches as it streams, so any
+number of lines works in bounded memory. Blank lines are skipped. A bad line (not JSON, not an
+object, no `id`, or a `text` that is not a string) stops the run by default: every line before it is
+scored and written, the error naming the line goes to stderr and the exit code is 1. With
+`--skip-bad` each bad line is reported on stderr and skipped, the rest is scored, and the exit code
+is still 1 if any line was skipped, so a pipeline notices.
+
+Nothing heavy is imported here at import time: the scorers (and torch) load when a command runs.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Iterator
+
+import click
+
+from scoring.factory import DEFAULT_SCORER, SCORERS, make_scorer
+
+
+
+class BadLine(ValueError):
+    """An input line that cannot be scored, with its line number."""
+
+    def __init__(self, number: int, reason: str) -> None:
+        """Remember the line number and say why."""
+        super().__init__(f"line {number}: {reason}")
+        self.number = number
+
+
+@click.command()
+@click.option("--data-dir", default="../shared/data", show_default=True,
+              type=click.Path(exists=True, file_okay=False), help="The shared labelled data.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Artifact directory [default: the package's scoring/model].")
+@click.option("--seed", default=13, show_default=True, type=int)
+@click.option("--epochs", default=None, type=int, help="Epochs [default: 2, or 1 with --quick].")
+@click.option("--quick", is_flag=True, help="A tiny run (48 tweets, small dev samples) for tests.")
+@click.option("--lr", default=None, type=float, help="Learning rate [default: 1e-3, or 2e-3 with --quick].")
+@click.option("--lora-r", default=None, type=click.IntRange(1),
+              help="LoRA rank (alpha is twice it) [default: 16, or 4 with --quick].")
+@click.option("--normalise/--no-normalise", default=None,
+              help="Train and score on normalised text (links, handles, HTML entities) [default: yes].")
+@click.option("--sources", default="semeval,sst5,custrev", show_default=True,
+              help="Training sets, comma-separated (semeval is required).")
+@click.option("--min-negative-recall", default=0.85, show_default=True, type=float,
+              help="Negative recall the decision bias must reach on SemEval dev.")
+@click.option("--quantize/--no-quantize", default=False, show_default=True,
+              help="Score with the encoder quantised to int8 (recorded in the artifact; about 2x faster, "
+                   "but a text's score then depends slightly on the other texts in its batch).")
+def train(data_dir: str, out: str | None, seed: int, epochs: int | None, quick: bool, lr: float | None,
+          lora_r: int | None, normalise: bool | None, sources: str, min_negative_recall: float,
+          quantize: bool) -> None:
+    """Train the flair scorer from the shared data, choose its settings on dev, print the dev figures."""
+    from scoring.flair_scorer import MODEL_DIR
+    from scoring.training.train import run
+
+    names = tuple(name.strip() for name in sources.split(",") if name.strip())
+    run(data_dir, out or MODEL_DIR, seed=seed, epochs=epochs, quick=quick, lr=lr, lora_r=lora_r,
+        normalise_text=normalise, sources=names, min_negative_recall=min_negative_recall, quantize=quantize,
+        log=lambda line: click.echo(line, err=True))
+
+
+@click.command()
+@click.option("--data-dir", default="../shared/data", show_default=True,
+              type=click.Path(exists=True, file_okay=False), help="The shared labelled data.")
+@click.option("--model-dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Artifact directory [default: the package's scoring/model].")
+@click.option("--min-negative-recall", default=0.85, show_default=True, type=float,
+              help="Negative recall the decision bias must reach on each SemEval dev file.")
+def calibrate(data_dir: str, model_dir: str | None, min_negative_recall: float) -> None:
+    """Choose a trained model's decision bias and intensity thresholds on dev again; print the dev figures."""
+    from scoring.flair_scorer import MODEL_DIR
+    from scoring.training.train import recalibrate
+
+    recalibrate(data_dir, model_dir or MODEL_DIR, min_negative_recall=min_negative_recall,
+                log=lambda line: click.echo(line, err=True))
+
+
+def parse_line(number: int, line: str) -> tuple[object, str]:
+    """(id, text) from one JSON line; BadLine says why not."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise BadLine(number, f"not JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(row, dict):
+        raise BadLine(number, "not a JSON object")
+    if "id" not in row:
+        raise BadLine(number, "no 'id'")
+    if not isinstance(row.get("text"), str):
+        raise BadLine(number, "'text' missing or not a string")
+    return row["id"], row["text"]
+
+
+def read_batches(stream: IO[str], size: int, skip_bad: bool, errors: list[BadLine]) -> Iterator[list]:
+    """Batches of (id, text) from a JSONL stream; bad lines stop it (raised) or are skipped (recorded)."""
+    batch: list[tuple[object, str]] = []
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            batch.append(parse_line(number, line))
+        except BadLine as error:
+            if not skip_bad:
+                if batch:
+                    yield batch
+                raise
+            errors.append(error)
+            click.echo(f"skipped {error}", err=True)
+            continue
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@click.command()
+@click.option("--scorer", "scorer_name", type=click.Choice(SCORERS), default=DEFAULT_SCORER, show_default=True)
+@click.option("--model-dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="A flair artifact [default: the shipped model].")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1),
+              help="Lines read and scored together.")
+@click.option("--skip-bad", is_flag=True, help="Report and skip bad lines instead of stopping (exit code stays 1).")
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+def score(scorer_name: str, model_dir: str | None, batch_size: int, skip_bad: bool, source: IO[str]) -> None:
+    """Score JSON Lines {"id", "text"} from FILE (or stdin) to JSON Lines on stdout."""
+    scorer = make_scorer(scorer_name, model_dir)
+    errors: list[BadLine] = []
+    out = sys.stdout
+    try:
+        for batch in read_batches(source, batch_size, skip_bad, errors):
+            for (row_id, _), result in zip(batch, scorer.score([text for _, text in batch])):
+                out.write(json.dumps({"id": row_id, "label": result.label, "score": result.score,
+                                      "intensity": result.intensity, "confidence": result.confidence}) + "\n")
+            out.flush()
+    except BadLine as error:
+        click.echo(f"error: {error}; stopped (lines before it were scored)", err=True)
+        sys.exit(1)
+    if errors:
+        click.echo(f"error: skipped {len(errors)} bad line(s)", err=True)
+        sys.exit(1)
+
+
+def _report(name: str, scorer: str, result: dict) -> str:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix as text."""
+    shown = list(result["confusion"])
+    lines = [(f"== {name} | {scorer} | n={result['n']} accuracy={result['accuracy']:.4f} "
+              f"macro-F1={result['macro_f1']:.4f} (averaged over {', '.join(result['labels'])})"),
+             f"{'class':>14s} {'precision':>9s} {'recall':>9s} {'F1':>9s} {'support':>8s}"]
+    for label in shown:
+        c = result["per_class"][label]
+        lines.append(f"{label:>14s} {c['precision']:9.4f} {c['recall']:9.4f} {c['f1']:9.4f} {c['support']:8d}")
+    lines.append("confusion (rows gold, columns predicted): " + " ".join(f"{p[:8]:>8s}" for p in shown))
+    for gold in shown:
+        lines.append(f"{gold:>14s} " + " ".join(f"{result['confusion'][gold][p]:8d}" for p in shown))
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--scorer", "scorer_names", type=click.Choice(SCORERS), multiple=True,
+              help=f"Repeat to compare [default: {DEFAULT_SCORER}].")
+@click.option("--model-dir", default=None, type=click.Path(exists=True, file_okay=False))
+@click.option("--levels", type=click.Choice(["3", "5"]), default="3", show_default=True,
+              help="3: compare labels; 5: compare intensities (SST-5 or five-level named labels).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, as_json: bool,
+             files: tuple[str, ...]) -> None:
+    """Accuracy, macro-F1, per-class precision/recall and confusion matrix for labelled TSV/JSONL FILES."""
+    from scoring.training.evaluation import evaluate as run_evaluation
+    from scoring.training.evaluation import read_labelled
+
+    field = "label" if levels == "3" else "intensity"
+    try:
+        data = {Path(f).name: read_labelled(f, levels=int(levels)) for f in files}
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if len(data) > 1:
+        data[f"all {len(data)} files"] = ([t for t, _ in data.values() for t in t],
+                                           [g for _, g in data.values() for g in g])
+    results: dict = {}
+    for scorer_name in scorer_names or (DEFAULT_SCORER,):
+        scorer = make_scorer(scorer_name, model_dir)
+        for name, (texts, gold) in data.items():
+            results.setdefault(name, {})[scorer_name] = run_evaluation(scorer, texts, gold, field=field)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for name, by_scorer in results.items():
+        for scorer_name, result in by_scorer.items():
+            click.echo(_report(name, scorer_name, result) + "\n")
+    click.echo(summary(results, "very_negative" if levels == "5" else "negative"))
+
+
+def summary(results: dict, negative: str) -> str:
+    """One row per file: macro-F1 / accuracy / negative recall for each scorer."""
+    scorers = list(next(iter(results.values())))
+    lines = ["| file | n | " + " | ".join(f"{s} F1 / acc / neg-R" for s in scorers) + " |",
+             "|---|---:|" + "---|" * len(scorers)]
+    for name, by_scorer in results.items():
+        cells = []
+        for s in scorers:
+            r = by_scorer[s]
+            recall = r["per_class"].get(negative, {}).get("recall", 0.0)
+            cells.append(f"{r['macro_f1']:.3f} / {r['accuracy']:.3f} / {recall:.3f}")
+        lines.append(f"| {name} | {by_scorer[scorers[0]]['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
