@@ -24,6 +24,10 @@ test: $(VENV)/.installed  ## install what the tests need and run the whole suite
 demo: $(VENV)/.installed  ## send signed sample webhooks to the running service (after `make run`)
 	$(BIN)/undertone demo
 
+lint: $(VENV)/.installed  ## ruff and the import-linter contracts (imports point down; one package per vendor)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
 bench: $(VENV)/.installed  ## webhook acknowledgement latency and throughput beside a bare Flask endpoint
 	$(BIN)/python bench/webhook_ack.py
 

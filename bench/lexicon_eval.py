@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from scoring.base import Score, intensity_for, label_for  # noqa: E402
+from scoring.lexicon import LexiconScorer  # noqa: E402
 from scoring.lexicon_rules import normalise  # noqa: E402
 from scoring.training.evaluation import evaluate, read_labelled  # noqa: E402
-from scoring.lexicon import LexiconScorer  # noqa: E402
 
 SEMEVAL = "semeval2017_task4A"
 # (row name, files, levels, field compared)

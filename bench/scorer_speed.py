@@ -19,8 +19,8 @@ from typing import Sequence
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scoring.training.evaluation import read_labelled  # noqa: E402
 from scoring.lexicon import LexiconScorer  # noqa: E402
+from scoring.training.evaluation import read_labelled  # noqa: E402
 
 SHORT_MESSAGES = [
     "I was charged twice, I want a refund",

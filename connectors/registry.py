@@ -9,6 +9,7 @@ import importlib
 from typing import Sequence
 
 from connectors.base import InboundConnector
+from connectors.common.config import VendorConfig
 
 INBOUND = {
     "quo": "connectors.quo.inbound:QuoConnector",
@@ -30,6 +31,26 @@ TAG_WRITERS = {
     "intercom": "connectors.intercom.tags:IntercomTagWriter",
     "freshdesk": "connectors.freshdesk.tags:FreshdeskTagWriter",
 }
+
+
+def _vendor_configs() -> dict[str, type[VendorConfig]]:
+    """Each source's typed settings class; small pydantic modules, cheap to import on the web path."""
+    from connectors.aircall.config import AircallConfig
+    from connectors.dialpad.config import DialpadConfig
+    from connectors.freshdesk.config import FreshdeskConfig
+    from connectors.generic.config import GenericConfig
+    from connectors.hubspot.config import HubSpotConfig
+    from connectors.intercom.config import IntercomConfig
+    from connectors.quo.config import QuoConfig
+    from connectors.twilio.config import TwilioConfig
+    from connectors.zendesk.config import ZendeskConfig
+
+    configs = (QuoConfig, TwilioConfig, AircallConfig, DialpadConfig, ZendeskConfig, IntercomConfig,
+               FreshdeskConfig, HubSpotConfig, GenericConfig)
+    return {config.source: config for config in configs}
+
+
+VENDOR_CONFIGS = _vendor_configs()
 
 
 class UnknownSource(LookupError):

@@ -1,4 +1,8 @@
-"""Every tunable number in one place: timeouts, tolerances, retry intervals, batch sizes, limits."""
+"""Every tunable number of the service in one place: timeouts, tolerances, retry intervals, batch sizes, limits.
+
+Provider tunables (HTTP timeouts, HubSpot limits) live beside the connectors: `connectors/common/defaults.py`
+and `connectors/hubspot/defaults.py`.
+"""
 
 # Ingest
 MAX_WEBHOOK_BYTES = 1024 * 1024  # larger bodies get 413 before anything parses them
@@ -30,22 +34,11 @@ EVENT_RETENTION_DAYS = 30
 # Scoring and follow-up (task rules, SLAs and thresholds are data: integration/sync/follow_up_rules.json)
 NEGATIVE_WINDOW_DAYS = 30
 
-# Outbound HTTP (CRM, help desks, Slack)
-HTTP_CONNECT_TIMEOUT_S = 5
-HTTP_READ_TIMEOUT_S = 20
-HTTP_MAX_ATTEMPTS = 3  # in-call attempts for 429/5xx before the job's own retry takes over
-HTTP_MAX_INLINE_WAIT_S = 10  # longer Retry-After waits are left to the job retry, not slept in a worker
-HUBSPOT_API_BASE = "https://api.hubapi.com"
 
 # Embedded services for `make run`
 EMBEDDED_REDIS_PORT = 6380
 
 # HubSpot write-back
-HUBSPOT_SEARCHES_PER_S = 4  # HubSpot allows about 5 per second per account; keep one spare
-HUBSPOT_MAX_SLOT_WAIT_S = 20  # a worker waits this long for a rate-limit slot before its job retries later
-HUBSPOT_DAILY_LIMIT_WAIT_S = 3600  # after a DAILY 429, when no Retry-After says otherwise
-HUBSPOT_SEARCH_CONTACTS = 30  # contacts looked up per search request (their phones and emails in IN filters)
-HUBSPOT_SEARCH_PAGES = 5  # pages of 100 results followed per search at most
 CONTACT_CACHE_TTL_S = 24 * 3600  # phone/email -> HubSpot id cache in Redis (the database keeps the link)
 CRM_FLUSH_DELAY_S = 2  # a CRM flush waits this long after the first change, to batch what follows
 CRM_FLUSH_BATCH = 100  # contacts per round of a flush (HubSpot's batch size)

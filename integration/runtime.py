@@ -8,8 +8,8 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from integration.store.db import Database
 from integration.settings import Settings
+from integration.store.db import Database
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -14,11 +14,11 @@ from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from integration.store.db import Database
 from integration.cli.embedded_redis import EmbeddedRedis
+from integration.settings import Settings
+from integration.store.db import Database
 from integration.store.migrate import upgrade
 from integration.store.models import Base
-from integration.settings import Settings
 from tests import keys
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

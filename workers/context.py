@@ -50,8 +50,8 @@ def crm_writer(rt: Runtime) -> CRMWriter:
     """HubSpot when a token is configured (rate-limited through Redis), otherwise the built-in sink."""
     settings = rt.settings
     if settings.hubspot_access_token is not None:
-        from connectors.hubspot.writer import HubSpotWriter
         from connectors.hubspot.api import Budgets
+        from connectors.hubspot.writer import HubSpotWriter
 
         budgets = Budgets.shared(rt.worker_redis, settings.hubspot_tier)
         return HubSpotWriter(settings.hubspot_access_token.get_secret_value(), host=settings.hubspot_api_base,

@@ -8,16 +8,15 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 from rq import get_current_job
 
-from connectors.crm import CRMError
 from connectors.common.http import ProviderError
-from integration.sync import flush, helpdesk_tags
-from integration import defaults
-from integration.store import inbox
+from connectors.crm import CRMError
+from integration import defaults, queues
 from integration.pipeline import processing
-from integration.sync.cache import ContactCache
+from integration.store import inbox
 from integration.store.models import utcnow
+from integration.sync import flush, helpdesk_tags
+from integration.sync.cache import ContactCache
 from workers import context
-from integration import queues
 
 log = logging.getLogger(__name__)
 FLUSH_LOCK = "undertone:lock:crm-flush"

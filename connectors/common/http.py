@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from integration import defaults
+from connectors.common import defaults
 
 # 409 Conflict is not here: re-sending the same request cannot succeed; the caller re-reads (Zendesk safe_update).
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from connectors.common import standard_webhooks
 from connectors.base import (
     CHANNELS,
     SPEAKERS,
@@ -21,6 +20,7 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
+from connectors.common import standard_webhooks
 from connectors.common.payload import json_object
 from connectors.common.phones import to_e164
 

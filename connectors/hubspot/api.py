@@ -17,9 +17,10 @@ from typing import Any, Callable
 
 from hubspot import HubSpot
 
-from connectors.crm import CRMError
+from connectors.common import defaults as http_defaults
 from connectors.common.rate_limit import Budget, RateLimitTimeout
-from integration import defaults
+from connectors.crm import CRMError
+from connectors.hubspot import defaults
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,13 @@ class HubSpotAPI:
         self.client = HubSpot(access_token=access_token, host=host.rstrip("/"))
         self.budgets = budgets or Budgets()
         self.sleep = sleep
-        self.timeout = (defaults.HTTP_CONNECT_TIMEOUT_S, defaults.HTTP_READ_TIMEOUT_S)
+        self.timeout = (http_defaults.HTTP_CONNECT_TIMEOUT_S, http_defaults.HTTP_READ_TIMEOUT_S)
         self.calls = 0  # requests sent by this instance (benchmarks count them)
 
     def call(self, fn: Callable[..., tuple], *, search: bool = False) -> Any:
         """`fn(_request_timeout=...)` -> (data, status, headers); returns data or raises CRMError."""
         budget = self.budgets.search if search else self.budgets.general
-        for attempt in range(1, defaults.HTTP_MAX_ATTEMPTS + 1):
+        for attempt in range(1, http_defaults.HTTP_MAX_ATTEMPTS + 1):
             self._acquire(budget)
             try:
                 self.calls += 1
@@ -65,7 +66,7 @@ class HubSpotAPI:
                 self._after_error(budget, error)
                 wait = _wait_before_retry(error, attempt)
                 if wait is None:
-                    raise error
+                    raise error from exc
                 log.info("hubspot: %s; attempt %d, retrying in %.1fs", error, attempt, wait)
                 self.sleep(wait)
                 continue
@@ -103,11 +104,11 @@ def to_crm_error(exc: Exception) -> CRMError:
 
 def _wait_before_retry(error: CRMError, attempt: int) -> float | None:
     """Seconds before the next in-call attempt, or None to leave it to the job's retry."""
-    if not error.retryable or attempt >= defaults.HTTP_MAX_ATTEMPTS:
+    if not error.retryable or attempt >= http_defaults.HTTP_MAX_ATTEMPTS:
         return None
     if error.retry_after_s is not None:
-        return error.retry_after_s if error.retry_after_s <= defaults.HTTP_MAX_INLINE_WAIT_S else None
-    return min(defaults.HTTP_MAX_INLINE_WAIT_S, (2 ** attempt) * (0.5 + random.random() / 2))
+        return error.retry_after_s if error.retry_after_s <= http_defaults.HTTP_MAX_INLINE_WAIT_S else None
+    return min(http_defaults.HTTP_MAX_INLINE_WAIT_S, (2 ** attempt) * (0.5 + random.random() / 2))
 
 
 def _retry_after(headers: dict, body: dict) -> float:

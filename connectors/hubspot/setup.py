@@ -18,10 +18,11 @@ from hubspot.crm.properties import (
     PropertyUpdate,
 )
 
+from connectors.common import defaults as http_defaults
 from connectors.crm import CRMError
+from connectors.hubspot import defaults
 from connectors.hubspot.api import HubSpotAPI
 from connectors.hubspot.schema import CONTACT_PROPERTIES, GROUP
-from integration import defaults
 
 REQUIRED_SCOPES = ("crm.objects.contacts.read", "crm.objects.contacts.write", "crm.schemas.contacts.write")
 RECOMMENDED_SCOPES = ("crm.objects.owners.read", "conversations.read")
@@ -56,7 +57,7 @@ def check_scopes(access_token: str, host: str, report: SetupReport) -> None:
 
 
 def _token_scopes(token: str, host: str) -> list[str] | None:
-    timeout = (defaults.HTTP_CONNECT_TIMEOUT_S, defaults.HTTP_READ_TIMEOUT_S)
+    timeout = (http_defaults.HTTP_CONNECT_TIMEOUT_S, http_defaults.HTTP_READ_TIMEOUT_S)
     headers = {"Authorization": f"Bearer {token}"}
     try:
         answer = requests.post(f"{host}/oauth/v2/private-apps/get/access-token-info", json={"tokenKey": token},

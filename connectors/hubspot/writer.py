@@ -19,6 +19,7 @@ from hubspot.crm import contacts as hs_contacts
 from hubspot.crm.objects import notes as hs_notes
 from hubspot.crm.objects import tasks as hs_tasks
 
+from connectors.common.phones import to_e164
 from connectors.crm import (
     ContactKeys,
     CrmContact,
@@ -30,9 +31,8 @@ from connectors.crm import (
     chunks,
     ref_line,
 )
+from connectors.hubspot import defaults
 from connectors.hubspot.api import Budgets, HubSpotAPI
-from connectors.common.phones import to_e164
-from integration import defaults
 
 log = logging.getLogger(__name__)
 

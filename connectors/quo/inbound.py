@@ -43,7 +43,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from connectors.common import standard_webhooks
 from connectors.base import (
     CustomerRef,
     InboundConnector,
@@ -54,6 +53,7 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
+from connectors.common import standard_webhooks
 from connectors.common.payload import iso_time as _time
 from connectors.common.payload import json_object
 from connectors.common.phones import to_e164

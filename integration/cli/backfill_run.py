@@ -4,16 +4,15 @@ from __future__ import annotations
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from integration.sync import flush
-
-from integration.pipeline import processing
-from integration.sync.cache import ContactCache
+from integration import queues
 from integration.cli.backfill import SOURCE
+from integration.pipeline import processing
+from integration.runtime import Runtime
 from integration.store.db import Database
 from integration.store.models import WebhookEvent
-from integration.runtime import Runtime
+from integration.sync import flush
+from integration.sync.cache import ContactCache
 from workers import context
-from integration import queues
 
 
 def pending_ids(db: Database) -> list[int]:

@@ -17,10 +17,10 @@ from datetime import datetime, timezone
 import requests
 from sqlalchemy import select
 
-from integration.store.db import Database
 from integration.cli.devserver import dev_secrets
-from integration.store.models import Contact, FollowUpTask, Interaction
 from integration.settings import Settings
+from integration.store.db import Database
+from integration.store.models import Contact, FollowUpTask, Interaction
 
 BUSINESS_LINE = "+16175550100"
 AGENT = "USdemoAgent1"

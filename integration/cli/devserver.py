@@ -15,8 +15,8 @@ from pathlib import Path
 
 from integration import defaults
 from integration.cli.embedded_redis import EmbeddedRedis, free_port
-from integration.store.migrate import upgrade
 from integration.settings import Settings
+from integration.store.migrate import upgrade
 
 DEV_SECRETS_FILE = "dev-secrets.env"
 

@@ -13,10 +13,16 @@ from typing import Callable
 from sqlalchemy import select, update
 
 from connectors import registry
-from connectors.base import ContactMerge, InboundConnector, InboundEvent, Interaction, MalformedPayload
+from connectors.base import (
+    ContactMerge,
+    InboundConnector,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+)
 from integration.pipeline.contacts import resolve_contact
-from integration.store.db import Database
 from integration.pipeline.interactions import rescore, upsert_interaction
+from integration.store.db import Database
 from integration.store.models import Contact, ContactIdentity, WebhookEvent, utcnow
 from scoring.analysis import Analyzer
 

@@ -16,13 +16,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from connectors.crm import ContactKeys, CrmContact, CRMWriter, TaskSpec
-from integration.sync import content
 from integration import defaults
 from integration.pipeline.contact_merge import merge_into
 from integration.pipeline.contacts import contact_keys
-from integration.sync.cache import ContactCache
 from integration.store.db import Database
-from integration.store.models import Contact, CrmNote, CrmWrite, FollowUpTask, Interaction, InteractionScore, utcnow
+from integration.store.models import (
+    Contact,
+    CrmNote,
+    CrmWrite,
+    FollowUpTask,
+    Interaction,
+    InteractionScore,
+    utcnow,
+)
+from integration.sync import content
+from integration.sync.cache import ContactCache
 
 log = logging.getLogger(__name__)
 

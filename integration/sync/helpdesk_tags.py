@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from connectors import registry
+from integration.settings import Settings
 from integration.store.db import Database
 from integration.store.models import Interaction, InteractionScore
-from integration.settings import Settings
 from scoring.base import LABELS
 
 

@@ -5,10 +5,9 @@ from flask import Blueprint, current_app, jsonify
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
-from integration import defaults
-from integration.store.models import WebhookEvent
+from integration import defaults, queues
 from integration.runtime import Runtime
-from integration import queues
+from integration.store.models import WebhookEvent
 
 bp = Blueprint("health", __name__)
 

@@ -9,9 +9,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors import registry
 from connectors.base import MalformedPayload, SignatureInvalid, WebhookRequest
-from integration.store import inbox
-from integration.runtime import Runtime
 from integration import queues
+from integration.runtime import Runtime
+from integration.store import inbox
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)

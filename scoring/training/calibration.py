@@ -136,9 +136,9 @@ def _add_unions(dev: dict, probs: dict, lex: dict) -> None:
 
 def dev_figures(dev: dict, probs: dict, lex: dict, chosen: dict) -> dict:
     """Per dev set and scorer: n, macro-F1, accuracy, negative recall (intensity on the 5-level set)."""
-    from scoring.training.evaluation import metrics
     from scoring.flair_scorer import decide, lexicon_extra, to_score
     from scoring.lexicon import LexiconScorer
+    from scoring.training.evaluation import metrics
 
     lexicon, ens = LexiconScorer(), chosen["ensemble"]
     figures = {}

@@ -22,7 +22,6 @@ import click
 from scoring.factory import DEFAULT_SCORER, SCORERS, make_scorer
 
 
-
 class BadLine(ValueError):
     """An input line that cannot be scored, with its line number."""
 

@@ -51,7 +51,7 @@ def load_data(data_dir: str | Path, seed: int, sources: tuple[str, ...] = SOURCE
     reviews = list(zip(*read_labelled(data / CUSTREV)))
     random.Random(seed).shuffle(reviews)
     cut = int(len(reviews) * CUSTREV_DEV_SHARE)
-    dev["custrev held-out 20%"] = ([t for t, _ in reviews[:cut]], [l for _, l in reviews[:cut]])
+    dev["custrev held-out 20%"] = ([t for t, _ in reviews[:cut]], [label for _, label in reviews[:cut]])
     dev["sst5 dev, 3 classes"] = read_labelled(data / SST5_DEV)
     dev["sst5 dev, 5 levels"] = read_labelled(data / SST5_DEV, levels=5)
     parts = {"semeval": tweets, "sst5": sst, "custrev": reviews[cut:]}
@@ -66,7 +66,7 @@ def with_unions(dev: dict) -> dict:
     out = dict(dev)
     for union, files in (("semeval dev (3 files)", DEV_FILES), ("semeval extra dev (3 files)", EXTRA_DEV_FILES)):
         parts = [dev[f"semeval {name}"] for name in files]
-        out[union] = ([t for p in parts for t in p[0]], [l for p in parts for l in p[1]])
+        out[union] = ([t for p in parts for t in p[0]], [label for p in parts for label in p[1]])
     return out
 
 
@@ -76,5 +76,5 @@ def _subsample(dev: dict, n: int, seed: int) -> dict:
     for name, (texts, labels) in dev.items():
         rows = list(zip(texts, labels))
         random.Random(seed).shuffle(rows)
-        out[name] = ([t for t, _ in rows[:n]], [l for _, l in rows[:n]])
+        out[name] = ([t for t, _ in rows[:n]], [label for _, label in rows[:n]])
     return out

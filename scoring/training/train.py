@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 from scoring.base import LABELS
-from scoring.training.calibration import calibrate, model_card, raw_f1
 from scoring.flair_scorer import build_classifier, save_artifact, trainable_state
 from scoring.model_text import normalise
+from scoring.training.calibration import calibrate, model_card, raw_f1
 from scoring.training.data import (
     CUSTREV,
     FULL,

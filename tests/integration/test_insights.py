@@ -1,9 +1,9 @@
 """Top themes and recurring topics from stored interactions (the `undertone themes` command)."""
 from click.testing import CliRunner
 
-from integration.cli.main import main
-from tests.workers.helpers import drain
+from integration.cli import main
 from tests.quo_requests import classic_headers
+from tests.workers.helpers import drain
 
 
 def send_message(client, index: int, text: str) -> None:

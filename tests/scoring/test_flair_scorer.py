@@ -13,7 +13,13 @@ pytest.importorskip("peft")
 
 from scoring.base import INTENSITIES, LABELS, Score  # noqa: E402
 from scoring.flair_scorer import (  # noqa: E402
-    MODEL_DIR, ArtifactMissing, EnsembleScorer, FlairScorer, decide, read_config, to_score,
+    MODEL_DIR,
+    ArtifactMissing,
+    EnsembleScorer,
+    FlairScorer,
+    decide,
+    read_config,
+    to_score,
 )
 
 REPO = Path(__file__).resolve().parents[2]

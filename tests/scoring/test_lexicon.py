@@ -6,8 +6,14 @@ import json
 import pytest
 
 from scoring.base import INTENSITIES, LABELS, Score
-from scoring.lexicon_rules import DEFAULT_PATH, RuleSet, expand_macros, masked, normalise
 from scoring.lexicon import LexiconScorer, chunks, confidence
+from scoring.lexicon_rules import (
+    DEFAULT_PATH,
+    RuleSet,
+    expand_macros,
+    masked,
+    normalise,
+)
 
 
 @pytest.fixture(scope="module")

@@ -565,8 +565,8 @@ class HubSpotTestServer:
             endpoint, args = self._routes.bind("127.0.0.1").match(request.path, method=request.method)
         except (NotFound, MethodNotAllowed) as error:
             if error.code == 404:
-                raise HubSpotError(404, "Resource not found", "OBJECT_NOT_FOUND")
-            raise HubSpotError(405, "Method not allowed")
+                raise HubSpotError(404, "Resource not found", "OBJECT_NOT_FOUND") from error
+            raise HubSpotError(405, "Method not allowed") from error
         limited = self._check_limits(is_search)
         if limited:
             return self._json(429, {**limited, "correlationId": correlation})
@@ -588,7 +588,7 @@ class HubSpotTestServer:
         try:
             return json.loads(raw)
         except ValueError as error:
-            raise HubSpotError(400, f"Invalid input JSON: {error}")
+            raise HubSpotError(400, f"Invalid input JSON: {error}") from error
 
     def _take_forced(self, request: Request) -> Forced | None:
         """The first pending forced answer matching this request, used up by one."""
@@ -992,8 +992,8 @@ class HubSpotTestServer:
         """(limit, offset) from the body; 400 past HubSpot's documented limits."""
         try:
             limit, after = int(body.get("limit") or 10), int(body.get("after") or 0)
-        except (TypeError, ValueError):
-            raise HubSpotError(400, "`limit` and `after` must be integers")
+        except (TypeError, ValueError) as error:
+            raise HubSpotError(400, "`limit` and `after` must be integers") from error
         if limit > SEARCH_MAX_LIMIT or limit < 0:
             raise HubSpotError(400, f"limit must be at most {SEARCH_MAX_LIMIT}")  # message UNCONFIRMED
         if after >= SEARCH_MAX_RESULTS:

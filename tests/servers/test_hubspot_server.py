@@ -577,7 +577,10 @@ def test_conversations_need_the_bearer_token_and_seeds_are_copies(server):
 
 
 def test_batch_read_returns_named_properties_and_207_for_missing(client, server):
-    from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+    from hubspot.crm.contacts import (
+        BatchReadInputSimplePublicObjectId,
+        SimplePublicObjectId,
+    )
 
     owned = server.add_contact({"email": "a@example.com", "hubspot_owner_id": "501"})
     body = BatchReadInputSimplePublicObjectId(properties=["hubspot_owner_id"], properties_with_history=[],

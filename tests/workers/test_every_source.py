@@ -25,7 +25,14 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.hubspot.schema import CONTACT_PROPERTIES
-from integration.store.models import Contact, ContactIdentity, CrmWrite, FollowUpTask, Interaction, WebhookEvent
+from integration.store.models import (
+    Contact,
+    ContactIdentity,
+    CrmWrite,
+    FollowUpTask,
+    Interaction,
+    WebhookEvent,
+)
 from tests.connectors.signing import hmac_b64, hmac_hex, sign_standard, whsec_secret
 from tests.connectors.signing_twilio import form_pairs, sign_form
 from tests.quo_requests import classic_headers

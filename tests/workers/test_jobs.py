@@ -8,7 +8,6 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
 from integration import defaults
-
 from integration.pipeline import processing
 from integration.store.models import (
     Contact,

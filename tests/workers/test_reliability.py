@@ -11,9 +11,15 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from integration import defaults
-from integration.web.app import create_app
 from integration.cli.embedded_redis import EmbeddedRedis, free_port
-from integration.store.models import CrmWrite, FollowUpTask, Interaction, SinkTask, WebhookEvent
+from integration.store.models import (
+    CrmWrite,
+    FollowUpTask,
+    Interaction,
+    SinkTask,
+    WebhookEvent,
+)
+from integration.web.app import create_app
 from tests.quo_requests import classic_headers, fixture_body
 from tests.workers.helpers import drain
 from workers import context, jobs

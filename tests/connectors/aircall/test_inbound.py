@@ -16,11 +16,16 @@ import pytest
 from sqlalchemy import select
 
 from connectors.aircall.inbound import AircallConnector
-from connectors.base import InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import (
+    InboundEvent,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.http import ProviderError
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aircall"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "aircall"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 NOW = 1_775_000_000  # 2026-03-31T23:33:20Z, the fixtures' timestamp
 TOKEN = "5f1c0a9e7b3d4c2a8e6f0b1d3c5a7e9f"

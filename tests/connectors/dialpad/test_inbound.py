@@ -18,12 +18,17 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
-from connectors.base import InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
-from connectors.dialpad.inbound import DialpadConnector
+from connectors.base import (
+    InboundEvent,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.http import ProviderError
+from connectors.dialpad.inbound import DialpadConnector
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dialpad"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dialpad"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 NOW = 1_775_000_000  # 2026-03-31T23:33:20Z
 SECRET = "dialpad-subscription-secret-0001-for-tests-only-0123456789abcdefgh"  # 64 bytes: HS512 needs it

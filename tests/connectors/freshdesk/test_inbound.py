@@ -17,13 +17,19 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
-from connectors.base import InboundEvent, Interaction, MalformedPayload, SignatureInvalid, WebhookRequest
-from connectors.freshdesk.inbound import TEMPLATE_KEYS, FreshdeskConnector
+from connectors.base import (
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.http import ProviderError
+from connectors.freshdesk.inbound import TEMPLATE_KEYS, FreshdeskConnector
 from integration.store.models import WebhookEvent
 from tests.servers.json_api import JsonAPIServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "freshdesk"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 TOKEN = "fd-webhook-token-0001-c3VwZXJzZWNyZXQ"

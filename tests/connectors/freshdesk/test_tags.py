@@ -9,8 +9,8 @@ import base64
 
 import pytest
 
-from connectors.freshdesk.tags import FreshdeskTagWriter
 from connectors.common.http import ProviderError
+from connectors.freshdesk.tags import FreshdeskTagWriter
 from integration.settings import Settings
 from tests.servers.json_api import JsonAPIServer
 

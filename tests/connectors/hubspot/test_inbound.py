@@ -15,14 +15,21 @@ import pytest
 from hubspot.utils.signature import Signature
 from sqlalchemy import select
 
-from connectors.base import ContactMerge, InboundEvent, Interaction, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import (
+    ContactMerge,
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.http import ProviderError
 from connectors.hubspot.inbound import HubSpotWebhooksConnector
 from integration.store.models import WebhookEvent
 from tests.connectors.signing import hmac_b64
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hubspot"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hubspot"
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
 URL = "https://undertone.example/webhooks/hubspot"
 SECRET = "3f9a1c2e-hub-client-secret-0001"

@@ -3,7 +3,7 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.hubspot.schema import CONTACT_PROPERTIES
-from integration.cli.main import main
+from integration.cli import main
 from tests.servers.hubspot import HubSpotTestServer
 
 

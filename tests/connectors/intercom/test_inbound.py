@@ -14,14 +14,20 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
-from connectors.base import InboundEvent, Interaction, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import (
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.http import ProviderError
 from connectors.intercom.inbound import IntercomConnector
 from integration.store.models import WebhookEvent
 from tests.connectors.signing import hmac_hex
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "intercom"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "intercom"
 SECRET = "ic-client-secret-0001"
 SECRET_2 = "ic-client-secret-0002"
 TOKEN = "dG9rOmludGVyY29tLXRlc3Q="

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import (
+    InboundEvent,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.phones import to_e164
 from connectors.quo.inbound import QuoConnector
 from tests.connectors.signing import (
@@ -24,7 +29,7 @@ from tests.connectors.signing import (
     whsec_secret,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "quo"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "quo"
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
 CLASSIC = b64_secret(b"classic-signing-key-0001")
 CLASSIC_2 = b64_secret(b"classic-signing-key-0002")

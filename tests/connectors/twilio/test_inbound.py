@@ -14,7 +14,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from connectors.base import InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import (
+    InboundEvent,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.http import ProviderError
 from connectors.twilio.inbound import TwilioConnector
 from tests.connectors.signing_twilio import (
@@ -29,7 +34,7 @@ from tests.connectors.signing_twilio import (
 )
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"
 FORM_FIXTURES = sorted(p.stem for p in FIXTURES.glob("*.txt"))
 URL = "https://undertone.example/webhooks/twilio"
 TOKEN = "9f3b2c1d8e7a6f5e4d3c2b1a0f9e8d7c"

@@ -17,14 +17,20 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
-from connectors.base import InboundEvent, Interaction, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import (
+    InboundEvent,
+    Interaction,
+    MalformedPayload,
+    SignatureInvalid,
+    WebhookRequest,
+)
 from connectors.common.http import ProviderError
 from connectors.zendesk.inbound import ZendeskConnector
 from integration.store.models import WebhookEvent
 from tests.connectors.signing import hmac_b64
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "zendesk"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "zendesk"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # used as text, like Zendesk's own example

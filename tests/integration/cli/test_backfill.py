@@ -8,13 +8,11 @@ from click.testing import CliRunner
 from rq import Queue
 from sqlalchemy import func, select
 
-from integration.cli.main import backfill
-
 from integration import defaults
-from integration.cli.main import main
+from integration.cli import backfill, main
 from integration.store.models import Interaction, SinkContact, SinkTask, WebhookEvent
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "import"
 
 
 def count(db, model, *where) -> int:

@@ -7,7 +7,7 @@ from werkzeug.serving import make_server
 
 from connectors.base import WebhookRequest
 from connectors.quo.inbound import QuoConnector
-from integration.cli.main import demo
+from integration.cli import demo
 from tests import keys
 from tests.workers.helpers import drain
 

@@ -2,9 +2,15 @@
 from sqlalchemy import func, select
 
 from connectors.base import CustomerRef
-from integration.pipeline.contacts import resolve_contact
-from integration.store.models import Contact, ContactIdentity, FollowUpTask, Interaction, utcnow
 from connectors.crm import CrmContact
+from integration.pipeline.contacts import resolve_contact
+from integration.store.models import (
+    Contact,
+    ContactIdentity,
+    FollowUpTask,
+    Interaction,
+    utcnow,
+)
 from integration.sync.flush import _link
 
 PHONE, EMAIL = "+13125550147", "maria@example.com"

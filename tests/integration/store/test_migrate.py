@@ -4,7 +4,7 @@ from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
-from integration.cli.main import main
+from integration.cli import main
 from integration.store.migrate import upgrade
 from integration.store.models import Base
 

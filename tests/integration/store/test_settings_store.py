@@ -2,10 +2,10 @@
 import pytest
 from sqlalchemy import select
 
+from integration.settings import Settings
 from integration.store import settings_store
 from integration.store.models import Setting
 from integration.store.secret_box import SecretBox, SecretKeyMissing, masked
-from integration.settings import Settings
 
 
 def test_secret_is_encrypted_at_rest_and_reads_back(db):

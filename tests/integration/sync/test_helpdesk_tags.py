@@ -7,8 +7,8 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from integration.sync import helpdesk_tags
 from integration.store.models import Interaction
+from integration.sync import helpdesk_tags
 from tests.connectors.signing import hmac_b64
 from tests.servers.json_api import JsonAPIServer
 from tests.workers.helpers import drain

@@ -1,8 +1,8 @@
 """Choosing the decision bias on dev: the negative-recall floor holds on the whole and, with parts, on each part."""
 import numpy as np
 
-from scoring.training.calibration import _fast_scores, _gold_index, choose_bias
 from scoring.flair_scorer import decide
+from scoring.training.calibration import _fast_scores, _gold_index, choose_bias
 
 
 def _rows(neg: float, n: int) -> list[list[float]]:

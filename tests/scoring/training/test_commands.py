@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from scoring.training.commands import calibrate, evaluate, score, train
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO.parent / "shared" / "data"
 LINES = [
     {"id": 1, "text": "I was charged twice and nobody answers, I want a refund"},
@@ -113,8 +113,8 @@ def test_skip_bad_scores_the_rest_and_still_fails():
 def test_evaluate_jsonl_and_tsv_prints_metrics_and_confusion(model_dir, tmp_path):
     rows = [("negative", "I hate this, worst ever"), ("positive", "love it, great work"),
             ("neutral", "the office opens at nine"), ("negative", "still broken, so annoyed")]
-    (tmp_path / "a.jsonl").write_text(jsonl({"id": i, "text": t, "label": l} for i, (l, t) in enumerate(rows)))
-    (tmp_path / "b.tsv").write_text("".join(f"{l}\t{t}\n" for l, t in rows))
+    (tmp_path / "a.jsonl").write_text(jsonl({"id": i, "text": t, "label": label} for i, (label, t) in enumerate(rows)))
+    (tmp_path / "b.tsv").write_text("".join(f"{label}\t{t}\n" for label, t in rows))
     files = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.tsv")]
     result = CliRunner().invoke(evaluate, ["--scorer", "lexicon", "--scorer", "flair", "--model-dir", model_dir, *files])
     assert result.exit_code == 0, result.output

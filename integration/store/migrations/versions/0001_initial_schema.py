@@ -1,15 +1,14 @@
 """Initial schema: inbox, contacts and identities, interactions, scores, CRM writes, tasks, sink, settings.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 07:57:08.805403
 
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
