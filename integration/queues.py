@@ -18,7 +18,6 @@ from integration import defaults
 PROCESS_EVENT = "workers.jobs.process_event"
 FLUSH_CRM = "workers.jobs.flush_crm"
 TAG_TICKET = "workers.jobs.tag_ticket"
-SWEEP = "workers.jobs.sweep"
 
 ACTIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 

@@ -121,7 +121,7 @@ def hubspot_setup() -> None:
 
 @main.command()
 def sweep() -> None:
-    """Run one sweep now (the scheduler runs it every few seconds)."""
+    """Run one sweep now (the scheduler runs it every 30 s)."""
     from workers.jobs import sweep as run_sweep
 
     click.echo(json.dumps(run_sweep()))

@@ -1,4 +1,4 @@
-"""Click commands for the scorers: `train`, `score` and `evaluate` (registered on the `undertone` group).
+"""Click commands for the scorers: `train`, `calibrate`, `score` and `evaluate` (registered on the `undertone` group).
 
 `score` reads JSON Lines (`{"id": ..., "text": ...}`) and writes one JSON line per input line
 (`{"id", "label", "score", "intensity", "confidence"}`), scoring in batches as it streams, so any
