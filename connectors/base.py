@@ -117,14 +117,15 @@ class InboundConnector(ABC):
     name: ClassVar[str]
 
     def __init__(self, secrets: Sequence[str] = (), *, tolerance_s: int = 300, clock: Callable[[], float] | None = None,
-                 api: Mapping[str, str] | None = None):
+                 sleep: Callable[[float], None] | None = None, api: Mapping[str, str] | None = None):
         import time
 
         # Empty secrets are allowed (a worker parsing stored events needs none); verify() then
         # fails closed because no secret can match. The web path refuses unconfigured sources first.
         self.secrets = tuple(s for s in secrets if s)
         self.tolerance_s = tolerance_s
-        self.clock = clock or time.time
+        self.clock = clock or time.time  # signature freshness; tests freeze it
+        self.sleep = sleep or time.sleep  # how hydration's API client waits between retries; tests record it
         # API credentials and base URL for hydration (worker side only), from Settings.source_api().
         self.api = dict(api or {})
 

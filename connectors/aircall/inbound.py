@@ -34,9 +34,8 @@ import dataclasses
 import hmac
 import json
 import logging
-import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from connectors.base import (
@@ -70,7 +69,6 @@ class AircallConnector(InboundConnector):
     """Aircall webhooks: a shared token in the body, calls, AI insights and received messages."""
 
     name = "aircall"
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # ProviderAPI back-off; tests inject
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless the body token matches a configured one (no time window)."""

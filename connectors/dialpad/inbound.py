@@ -43,9 +43,8 @@ import json
 import logging
 import math
 import re
-import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 import jwt
@@ -79,7 +78,6 @@ class DialpadConnector(InboundConnector):
     """Dialpad webhooks: HS256 JWT bodies carrying call-state and SMS events."""
 
     name = "dialpad"
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # ProviderAPI back-off; tests inject
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless the body is an HS256 JWT of a configured secret, fresh if dated."""

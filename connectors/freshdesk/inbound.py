@@ -32,10 +32,9 @@ import hashlib
 import json
 import logging
 import re
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.base import (
@@ -75,7 +74,6 @@ class FreshdeskConnector(InboundConnector):
     """Freshdesk automation webhooks: ticket created and ticket updated (a new public reply)."""
 
     name = "freshdesk"
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # how hydration waits between retries
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless the header, basic auth or URL token is a configured secret."""

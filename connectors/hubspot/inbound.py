@@ -40,7 +40,6 @@ import hmac
 import json
 import logging
 import re
-import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -87,7 +86,6 @@ class HubSpotWebhooksConnector(InboundConnector):
 
     def __init__(self, secrets: Iterable[str] = (), **options: Any):
         super().__init__(tuple(secrets), **options)
-        self.sleep = time.sleep  # how ProviderAPI waits between retries; tests record it instead
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless the v3 signature is fresh and made with a configured secret."""

@@ -37,7 +37,6 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -77,7 +76,6 @@ class IntercomConnector(InboundConnector):
 
     def __init__(self, secrets: Iterable[str] = (), **options: Any):
         super().__init__(tuple(secrets), **options)
-        self.sleep = time.sleep  # how ProviderAPI waits between retries; tests record it instead
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless one configured client secret signed the raw body."""

@@ -42,11 +42,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from twilio.request_validator import (
@@ -98,7 +97,6 @@ class TwilioConnector(InboundConnector):
     """Twilio Voice and Messaging callbacks: transcriptions, recordings and incoming texts."""
 
     name = "twilio"
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # ProviderAPI's retry waits (tests swap it)
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless a configured token (or SharedKey secret) signed the request."""

@@ -34,10 +34,9 @@ import hashlib
 import hmac
 import logging
 import re
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from connectors.base import (
     CustomerRef,
@@ -72,7 +71,6 @@ class ZendeskConnector(InboundConnector):
     """Zendesk event webhooks: ticket created and comment added, signed with the webhook's secret."""
 
     name = "zendesk"
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # how hydration waits between retries
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureInvalid unless a configured secret signed timestamp + body, recently."""

@@ -186,10 +186,10 @@ def themes(days: int, top: int) -> None:
         click.echo(f"  {topic.label:<32}{topic.interactions:>6}  e.g. \"{topic.examples[0][:80]}\"")
 
 
-@main.command()
+@main.command("demo")
 @click.option("--url", default=None, help="Service base URL (default http://127.0.0.1:$PORT).")
 @click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for the results.")
-def demo(url: str | None, wait: float) -> None:
+def demo_command(url: str | None, wait: float) -> None:
     """Send signed sample Quo webhooks to the running service and show what it made of them."""
     from integration.cli.demo import run_demo
 

@@ -9,7 +9,6 @@ import base64
 import json
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pydantic
 import pytest
@@ -23,9 +22,10 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.common.http import ProviderError
+from tests.connectors import kit
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "aircall"
+FIXTURES = kit.FIXTURES / "aircall"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 NOW = 1_775_000_000  # 2026-03-31T23:33:20Z, the fixtures' timestamp
 TOKEN = "5f1c0a9e7b3d4c2a8e6f0b1d3c5a7e9f"
@@ -35,21 +35,21 @@ CUSTOMER = "+13125550147"
 API_ID, API_TOKEN = "a1b2c3d4e5f6", "api-token-0001"
 
 
-def connector(*secrets: str, tolerance_s: int = 300, api: dict | None = None) -> AircallConnector:
+def connector(*secrets: str, tolerance_s: int = 300, api: dict | None = None,
+              sleep=None) -> AircallConnector:
     """A connector with a frozen clock and a no-op back-off; TOKEN unless other tokens are given."""
-    made = AircallConnector(secrets or (TOKEN,), tolerance_s=tolerance_s, clock=lambda: NOW, api=api)
-    made.sleep = lambda seconds: None
-    return made
+    return kit.connector(AircallConnector, *(secrets or (TOKEN,)), tolerance_s=tolerance_s, clock=lambda: NOW, api=api,
+                         sleep=sleep)
 
 
 def fixture(name: str) -> bytes:
     """A fixture's raw bytes, exactly as they would be posted."""
-    return (FIXTURES / f"{name}.json").read_bytes()
+    return kit.fixture("aircall", name)
 
 
 def payload(name: str) -> dict:
     """A fixture as a dict, to edit."""
-    return json.loads(fixture(name))
+    return kit.payload("aircall", name)
 
 
 def body_of(document: dict, **envelope) -> bytes:
@@ -64,8 +64,7 @@ def body_of(document: dict, **envelope) -> bytes:
 
 def request(body: bytes) -> WebhookRequest:
     """A request to our public Aircall endpoint (Aircall sends no auth headers)."""
-    return WebhookRequest(body=body, headers={"content-type": "application/json"},
-                          url="https://undertone.example/webhooks/aircall")
+    return kit.request("aircall", body, {"content-type": "application/json"})
 
 
 def parse_one(name: str, document: dict | None = None):
@@ -372,8 +371,8 @@ def hydrate(server: JsonAPIServer, name: str, document: dict | None = None, api_
     """Parse then hydrate a fixture against the local server."""
     body = json.dumps(document or payload(name)).encode()
     event = InboundEvent("e", json.loads(body)["event"], body)
-    made = connector(api={"base_url": server.base_url, "api_id": API_ID, "api_token": api_token})
-    made.sleep = (slept.append if slept is not None else made.sleep)
+    made = connector(api={"base_url": server.base_url, "api_id": API_ID, "api_token": api_token},
+                     sleep=slept.append if slept is not None else None)
     return made.hydrate(made.parse(event), event)
 
 

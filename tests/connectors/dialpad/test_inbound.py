@@ -11,7 +11,6 @@ import hmac
 import json
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import jwt
 import pydantic
@@ -26,9 +25,10 @@ from connectors.base import (
 )
 from connectors.common.http import ProviderError
 from connectors.dialpad.inbound import DialpadConnector
+from tests.connectors import kit
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dialpad"
+FIXTURES = kit.FIXTURES / "dialpad"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 NOW = 1_775_000_000  # 2026-03-31T23:33:20Z
 SECRET = "dialpad-subscription-secret-0001-for-tests-only-0123456789abcdefgh"  # 64 bytes: HS512 needs it
@@ -66,17 +66,16 @@ def unsigned(claims: dict, signature: str = "") -> bytes:
     return f"{b64url(NONE_HEADER)}.{b64url(json.dumps(claims).encode())}.{signature}".encode()
 
 
-def connector(*secrets: str, tolerance_s: int = 300, api: dict | None = None) -> DialpadConnector:
+def connector(*secrets: str, tolerance_s: int = 300, api: dict | None = None,
+              sleep=None) -> DialpadConnector:
     """A connector with a frozen clock and a no-op back-off; SECRET unless others are given."""
-    made = DialpadConnector(secrets or (SECRET,), tolerance_s=tolerance_s, clock=lambda: NOW, api=api)
-    made.sleep = lambda seconds: None
-    return made
+    return kit.connector(DialpadConnector, *(secrets or (SECRET,)), tolerance_s=tolerance_s, clock=lambda: NOW, api=api,
+                         sleep=sleep)
 
 
 def request(body: bytes, content_type: str = "application/jwt") -> WebhookRequest:
     """A request to our public Dialpad endpoint."""
-    return WebhookRequest(body=body, headers={"content-type": content_type},
-                          url="https://undertone.example/webhooks/dialpad")
+    return kit.request("dialpad", body, {"content-type": content_type})
 
 
 def parse_claims(claims: dict) -> list:
@@ -420,9 +419,8 @@ def dialpad_api():
 def hydrate(server: JsonAPIServer, claims: dict, key: str = API_KEY, slept: list | None = None) -> list:
     """Parse then hydrate a signed token of `claims` against the local server."""
     event = InboundEvent("e", "t", sign(claims))
-    made = connector(api={"base_url": server.base_url, "api_key": key})
-    if slept is not None:
-        made.sleep = slept.append
+    made = connector(api={"base_url": server.base_url, "api_key": key},
+                     sleep=slept.append if slept is not None else None)
     return made.hydrate(made.parse(event), event)
 
 

@@ -27,10 +27,11 @@ from connectors.base import (
 from connectors.common.http import ProviderError
 from connectors.freshdesk.inbound import TEMPLATE_KEYS, FreshdeskConnector
 from integration.store.models import WebhookEvent
+from tests.connectors import kit
 from tests.servers.json_api import JsonAPIServer
 
 ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = ROOT / "tests" / "fixtures" / "freshdesk"
+FIXTURES = kit.FIXTURES / "freshdesk"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 TOKEN = "fd-webhook-token-0001-c3VwZXJzZWNyZXQ"
 TOKEN_2 = "fd-webhook-token-0002-cm90YXRlZA"
@@ -55,20 +56,20 @@ def with_query(token: str = TOKEN) -> str:
     return f"{URL}?token={token}"
 
 
-def connector(*secrets: str, api: dict | None = None) -> FreshdeskConnector:
-    return FreshdeskConnector(secrets or (TOKEN,), api=api)
+def connector(*secrets: str, api: dict | None = None, sleep=None) -> FreshdeskConnector:
+    return kit.connector(FreshdeskConnector, *(secrets or (TOKEN,)), api=api, sleep=sleep)
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / f"{name}.json").read_bytes()
+    return kit.fixture("freshdesk", name)
 
 
 def payload(name: str) -> dict:
-    return json.loads(fixture(name))
+    return kit.payload("freshdesk", name)
 
 
 def request(body: bytes, headers: dict | None = None, url: str = URL) -> WebhookRequest:
-    return WebhookRequest(body=body, headers=headers or {}, url=url)
+    return kit.request("freshdesk", body, headers, url)
 
 
 def event_of(body: dict | bytes) -> InboundEvent:
@@ -364,8 +365,7 @@ def _page(server: JsonAPIServer, req) -> list:
 
 def hydrating(server: JsonAPIServer, key: str = API_KEY) -> tuple[FreshdeskConnector, list]:
     waits: list = []
-    fd = connector(api={"base_url": server.base_url, "api_key": key})
-    fd.sleep = waits.append
+    fd = connector(api={"base_url": server.base_url, "api_key": key}, sleep=waits.append)
     return fd, waits
 
 

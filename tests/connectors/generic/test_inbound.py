@@ -10,25 +10,25 @@ from pydantic import SecretStr
 
 from connectors.base import MalformedPayload, SignatureInvalid, WebhookRequest
 from connectors.generic.inbound import GenericConnector
+from tests.connectors import kit
 from tests.connectors.signing import sign_standard, whsec_secret
-from tests.quo_requests import FIXTURES as QUO_FIXTURES
 
-FIXTURES = QUO_FIXTURES.parent / "generic"
+FIXTURES = kit.FIXTURES / "generic"
 SECRET = whsec_secret(b"generic-test-key-0123456789abcdef")
 OTHER = whsec_secret(b"generic-other-key-0123456789abcde")
 NOW = 1_790_000_000
 
 
 def request(body: bytes, secret: str = SECRET, msg_id: str = "msg_1", at: int = NOW) -> WebhookRequest:
-    return WebhookRequest(body=body, headers=sign_standard(body, secret, msg_id, at), url="https://x/webhooks/generic")
+    return kit.request("generic", body, sign_standard(body, secret, msg_id, at))
 
 
 def connector(*secrets: str) -> GenericConnector:
-    return GenericConnector(secrets or (SECRET,), clock=lambda: NOW)
+    return kit.connector(GenericConnector, *(secrets or (SECRET,)), clock=lambda: NOW)
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+    return kit.fixture("generic", name)
 
 
 def test_review_verifies_and_parses():

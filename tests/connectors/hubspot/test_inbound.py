@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pydantic
 import pytest
@@ -26,10 +25,11 @@ from connectors.base import (
 from connectors.common.http import ProviderError
 from connectors.hubspot.inbound import HubSpotWebhooksConnector
 from integration.store.models import WebhookEvent
+from tests.connectors import kit
 from tests.connectors.signing import hmac_b64
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hubspot"
+FIXTURES = kit.FIXTURES / "hubspot"
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
 URL = "https://undertone.example/webhooks/hubspot"
 SECRET = "3f9a1c2e-hub-client-secret-0001"
@@ -49,14 +49,14 @@ def sign_hubspot(body: bytes, secret: str = SECRET, *, url: str = URL, at: float
             "X-HubSpot-Signature-Version": "v3", "Content-Type": "application/json"}
 
 
-def connector(*secrets: str, tolerance_s: int = 300, api: dict | None = None, clock=lambda: NOW):
-    made = HubSpotWebhooksConnector(secrets or (SECRET,), tolerance_s=tolerance_s, clock=clock, api=api)
-    made.sleep = lambda seconds: None
-    return made
+def connector(*secrets: str, tolerance_s: int = 300, api: dict | None = None, clock=lambda: NOW,
+              sleep=None):
+    return kit.connector(HubSpotWebhooksConnector, *(secrets or (SECRET,)), tolerance_s=tolerance_s, clock=clock, api=api,
+                         sleep=sleep)
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / f"{name}.json").read_bytes()
+    return kit.fixture("hubspot", name)
 
 
 def api_fixture(name: str) -> dict:
@@ -64,7 +64,7 @@ def api_fixture(name: str) -> dict:
 
 
 def request(body: bytes, headers: dict[str, str], url: str = URL, method: str = "POST") -> WebhookRequest:
-    return WebhookRequest(body=body, headers=headers, url=url, method=method)
+    return kit.request("hubspot", body, headers, url, method)
 
 
 def event_of(element: dict) -> InboundEvent:
@@ -325,9 +325,8 @@ def hubspot_api():
 
 
 def hydrate(api: JsonAPIServer, payload: dict, token: str = TOKEN, waits: list | None = None) -> list:
-    made = connector(api={"base_url": api.base_url, "access_token": token})
-    if waits is not None:
-        made.sleep = waits.append
+    made = connector(api={"base_url": api.base_url, "access_token": token},
+                     sleep=waits.append if waits is not None else None)
     event = event_of(payload)
     return made.hydrate(made.parse(event), event)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pydantic
 import pytest
@@ -24,10 +23,11 @@ from connectors.base import (
 from connectors.common.http import ProviderError
 from connectors.intercom.inbound import IntercomConnector
 from integration.store.models import WebhookEvent
+from tests.connectors import kit
 from tests.connectors.signing import hmac_hex
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "intercom"
+FIXTURES = kit.FIXTURES / "intercom"
 SECRET = "ic-client-secret-0001"
 SECRET_2 = "ic-client-secret-0002"
 TOKEN = "dG9rOmludGVyY29tLXRlc3Q="
@@ -42,18 +42,16 @@ def sign_intercom(body: bytes, secret: str = SECRET) -> dict[str, str]:
     return {"X-Hub-Signature": "sha1=" + hmac_hex(secret.encode(), body, "sha1"), "Content-Type": "application/json"}
 
 
-def connector(*secrets: str, api: dict | None = None) -> IntercomConnector:
-    made = IntercomConnector(secrets or (SECRET,), api=api)
-    made.sleep = lambda seconds: None
-    return made
+def connector(*secrets: str, api: dict | None = None, sleep=None) -> IntercomConnector:
+    return kit.connector(IntercomConnector, *(secrets or (SECRET,)), api=api, sleep=sleep)
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / f"{name}.json").read_bytes()
+    return kit.fixture("intercom", name)
 
 
 def request(body: bytes, headers: dict[str, str]) -> WebhookRequest:
-    return WebhookRequest(body=body, headers=headers, url="https://undertone.example/webhooks/intercom")
+    return kit.request("intercom", body, headers)
 
 
 def event_of(payload: dict | bytes) -> InboundEvent:
@@ -399,9 +397,8 @@ def test_a_contact_gone_degrades_to_the_webhook(intercom_api):
 
 def test_429_waits_for_retry_after_then_succeeds(intercom_api):
     intercom_api.fail_next("/contacts/", 429, headers={"Retry-After": "2"})
-    made = connector(api={"base_url": intercom_api.base_url, "access_token": TOKEN})
     waits: list[float] = []
-    made.sleep = waits.append
+    made = connector(api={"base_url": intercom_api.base_url, "access_token": TOKEN}, sleep=waits.append)
     event = event_of(fixture("conversation_sms_created"))
     [sms] = made.hydrate(made.parse(event), event)
     assert waits == [2.0] and sms.customer.phone == "+13125550147"

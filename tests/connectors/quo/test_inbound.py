@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -20,6 +19,7 @@ from connectors.base import (
 )
 from connectors.common.phones import to_e164
 from connectors.quo.inbound import QuoConnector
+from tests.connectors import kit
 from tests.connectors.signing import (
     b64_secret,
     hmac_b64,
@@ -29,7 +29,7 @@ from tests.connectors.signing import (
     whsec_secret,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "quo"
+FIXTURES = kit.FIXTURES / "quo"
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
 CLASSIC = b64_secret(b"classic-signing-key-0001")
 CLASSIC_2 = b64_secret(b"classic-signing-key-0002")
@@ -43,17 +43,17 @@ FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 
 def connector(*secrets: str, tolerance_s: int = 300) -> QuoConnector:
     """A connector with a frozen clock; both default secrets unless others are given."""
-    return QuoConnector(secrets or (CLASSIC, WHSEC), tolerance_s=tolerance_s, clock=lambda: NOW)
+    return kit.connector(QuoConnector, *(secrets or (CLASSIC, WHSEC)), tolerance_s=tolerance_s, clock=lambda: NOW)
 
 
 def fixture(name: str) -> bytes:
     """A fixture's raw bytes, exactly as they would be posted."""
-    return (FIXTURES / f"{name}.json").read_bytes()
+    return kit.fixture("quo", name)
 
 
 def request(body: bytes, headers: dict[str, str]) -> WebhookRequest:
     """A request to our public Quo endpoint."""
-    return WebhookRequest(body=body, headers=headers, url="https://undertone.example/webhooks/quo")
+    return kit.request("quo", body, headers)
 
 
 def classic(body: bytes, secret: str = CLASSIC, offset_s: float = 0) -> dict[str, str]:

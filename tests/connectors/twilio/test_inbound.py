@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timezone
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -22,6 +21,7 @@ from connectors.base import (
 )
 from connectors.common.http import ProviderError
 from connectors.twilio.inbound import TwilioConnector
+from tests.connectors import kit
 from tests.connectors.signing_twilio import (
     SETTINGS,
     SIGNATURE,
@@ -34,7 +34,7 @@ from tests.connectors.signing_twilio import (
 )
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"
+FIXTURES = kit.FIXTURES / "twilio"
 FORM_FIXTURES = sorted(p.stem for p in FIXTURES.glob("*.txt"))
 URL = "https://undertone.example/webhooks/twilio"
 TOKEN = "9f3b2c1d8e7a6f5e4d3c2b1a0f9e8d7c"
@@ -49,12 +49,12 @@ CUSTOMER, BUSINESS = "+13125550147", "+16175550100"
 
 def connector(*tokens: str, api: dict | None = None) -> TwilioConnector:
     """A connector holding `tokens` (TOKEN by default) and optional API settings."""
-    return TwilioConnector(tokens or (TOKEN,), api=api)
+    return kit.connector(TwilioConnector, *(tokens or (TOKEN,)), api=api)
 
 
 def fixture(name: str, ext: str = "txt") -> bytes:
     """A fixture's raw bytes, exactly as Twilio would post them."""
-    return (FIXTURES / f"{name}.{ext}").read_bytes()
+    return kit.fixture("twilio", name, ext)
 
 
 def params(name: str) -> dict[str, str]:
@@ -69,7 +69,7 @@ def form(values: dict[str, str]) -> bytes:
 
 def request(body: bytes, headers: dict[str, str], url: str = URL) -> WebhookRequest:
     """A request as the web layer builds it (`url` is the public URL)."""
-    return WebhookRequest(body=body, headers=headers, url=url)
+    return kit.request("twilio", body, headers, url)
 
 
 def signed(body: bytes, token: str = TOKEN, url: str = URL) -> WebhookRequest:
@@ -466,9 +466,10 @@ def twilio_api():
 
 def hydrating(server: JsonAPIServer, tokens: str = TOKEN, account_sid: str = ACCOUNT) -> TwilioConnector:
     """A worker-side connector for `server`; retry waits are recorded, not slept."""
-    built = TwilioConnector((), api={"base_url": server.base_url, "account_sid": account_sid, "auth_token": tokens})
-    built.slept = []
-    built.sleep = built.slept.append
+    slept: list[float] = []
+    built = TwilioConnector((), api={"base_url": server.base_url, "account_sid": account_sid, "auth_token": tokens},
+                            sleep=slept.append)
+    built.slept = slept
     return built
 
 

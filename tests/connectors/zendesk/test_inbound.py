@@ -11,7 +11,6 @@ import hmac
 import json
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pydantic
 import pytest
@@ -27,10 +26,11 @@ from connectors.base import (
 from connectors.common.http import ProviderError
 from connectors.zendesk.inbound import ZendeskConnector
 from integration.store.models import WebhookEvent
+from tests.connectors import kit
 from tests.connectors.signing import hmac_b64
 from tests.servers.json_api import JsonAPIServer
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "zendesk"
+FIXTURES = kit.FIXTURES / "zendesk"
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # used as text, like Zendesk's own example
@@ -51,21 +51,22 @@ def zendesk_headers(body: bytes, secret: str = SECRET, offset_s: float = 0, stam
             "X-Zendesk-Webhook-Signature-Timestamp": stamp}
 
 
-def connector(*secrets: str, api: dict | None = None) -> ZendeskConnector:
+def connector(*secrets: str, api: dict | None = None, sleep=None) -> ZendeskConnector:
     """A connector with a frozen clock."""
-    return ZendeskConnector(secrets or (SECRET,), tolerance_s=300, clock=lambda: NOW, api=api)
+    return kit.connector(ZendeskConnector, *(secrets or (SECRET,)), tolerance_s=300, clock=lambda: NOW, api=api,
+                         sleep=sleep)
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / f"{name}.json").read_bytes()
+    return kit.fixture("zendesk", name)
 
 
 def payload(name: str) -> dict:
-    return json.loads(fixture(name))
+    return kit.payload("zendesk", name)
 
 
 def request(body: bytes, headers: dict) -> WebhookRequest:
-    return WebhookRequest(body=body, headers=headers, url="https://undertone.example/webhooks/zendesk")
+    return kit.request("zendesk", body, headers)
 
 
 def event_of(body: dict | bytes) -> InboundEvent:
@@ -359,8 +360,7 @@ def users_api():
 def hydrating(server: JsonAPIServer, token: str = API_TOKEN) -> tuple[ZendeskConnector, list]:
     """A connector pointed at the local server, recording its retry waits instead of sleeping."""
     waits: list = []
-    zd = connector(api={"base_url": server.base_url, "email": API_EMAIL, "api_token": token})
-    zd.sleep = waits.append
+    zd = connector(api={"base_url": server.base_url, "email": API_EMAIL, "api_token": token}, sleep=waits.append)
     return zd, waits
 
 
