@@ -48,8 +48,9 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
-from connectors.common.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderAPI, ProviderError, api_client
 from connectors.common.payload import iso_time as _iso
+from connectors.common.payload import scalar_id
 from connectors.common.phones import to_e164
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,8 @@ class AircallConnector(InboundConnector):
 
     def _client(self) -> ProviderAPI | None:
         """The REST client with basic auth, or None when credentials are not configured."""
-        base, api_id, api_token = (self.api.get(k) for k in ("base_url", "api_id", "api_token"))
-        if not (base and api_id and api_token):
-            return None
-        return ProviderAPI(base_url=base, auth=(api_id, api_token), sleep=self.sleep)
+        return api_client(self.api, needs=("api_id", "api_token"), sleep=self.sleep,
+                          auth=(self.api.get("api_id", ""), self.api.get("api_token", "")))
 
     def _call(self, data: dict, body: dict) -> Interaction:
         """call.ended: who, when, which direction; no words (turns=None)."""
@@ -239,18 +238,9 @@ def _load(raw: bytes) -> dict:
     return body
 
 
-def _scalar_id(value: Any) -> str | None:
-    """An integer or non-empty string id as text; None otherwise (booleans are not ids)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) or (isinstance(value, str) and value.strip()):
-        return str(value).strip()
-    return None
-
-
 def _ident(data: dict) -> str:
     """The resource id a dedupe key uses: `data.id`, else `data.call_id`."""
-    ident = _scalar_id(data.get("id")) or _scalar_id(data.get("call_id"))
+    ident = scalar_id(data.get("id")) or scalar_id(data.get("call_id"))
     if ident is None:
         raise MalformedPayload("aircall: data.id missing")
     return ident
@@ -258,7 +248,7 @@ def _ident(data: dict) -> str:
 
 def _required(data: dict, key: str) -> str:
     """An id parse() cannot do without; MalformedPayload when absent."""
-    value = _scalar_id(data.get(key))
+    value = scalar_id(data.get(key))
     if value is None:
         raise MalformedPayload(f"aircall: data.{key} missing")
     return value
@@ -267,7 +257,7 @@ def _required(data: dict, key: str) -> str:
 def _sub_id(data: dict, key: str) -> str | None:
     """The id of a nested object (`user`, `number`), if any."""
     nested = data.get(key)
-    return _scalar_id(nested.get("id")) if isinstance(nested, dict) else None
+    return scalar_id(nested.get("id")) if isinstance(nested, dict) else None
 
 
 def _obj(value: Any) -> dict:
@@ -308,7 +298,7 @@ def _contact_ref(contact: Any, phone: str | None) -> CustomerRef:
     numbers = [n.get("value") for n in _dicts(contact.get("phone_numbers"))]
     return CustomerRef(phone=phone or next(filter(None, map(to_e164, numbers)), None),
                        email=next((e.strip() for e in emails if isinstance(e, str) and "@" in e), None),
-                       name=name, provider_id=_scalar_id(contact.get("id")))
+                       name=name, provider_id=scalar_id(contact.get("id")))
 
 
 def _turns(utterances: list[dict]) -> tuple[Turn, ...]:

@@ -79,6 +79,21 @@ class ProviderAPI:
         )
 
 
+def api_client(api: Mapping[str, str], *, needs: tuple[str, ...], sleep: Callable[[float], None],
+               auth: tuple[str, str] | None = None, bearer: str | None = None,
+               headers: Mapping[str, str] | None = None) -> ProviderAPI | None:
+    """A provider's API client from its settings (`base_url` and the credentials in `needs`); None when any is unset.
+
+    `bearer` names the setting sent as `Authorization: Bearer …`; `auth` is basic auth.
+    """
+    if not api.get("base_url") or any(not api.get(key) for key in needs):
+        return None
+    fixed = {"Accept": "application/json", **(headers or {})}
+    if bearer:
+        fixed["Authorization"] = f"Bearer {api[bearer]}"
+    return ProviderAPI(base_url=api["base_url"], headers=fixed, auth=auth, sleep=sleep)
+
+
 def _wait(error: ProviderError, attempt: int) -> float:
     if error.retry_after_s is not None:
         return min(error.retry_after_s, defaults.HTTP_MAX_INLINE_WAIT_S)

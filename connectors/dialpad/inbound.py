@@ -59,8 +59,9 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
-from connectors.common.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderError, api_client
 from connectors.common.payload import iso_time as _iso
+from connectors.common.payload import scalar_id
 from connectors.common.phones import to_e164
 
 log = logging.getLogger(__name__)
@@ -111,11 +112,10 @@ class DialpadConnector(InboundConnector):
         if not items or _identify(_claims(event.body))[0] != TRANSCRIPT:
             return items
         item = items[0]
-        base, key = self.api.get("base_url"), self.api.get("api_key")
-        if not (base and key):
+        api = api_client(self.api, needs=("api_key",), bearer="api_key", sleep=self.sleep)
+        if api is None:
             log.info("dialpad: no API key, transcript of %s not fetched", item.thread_key)
             return items
-        api = ProviderAPI(base_url=base, headers={"Authorization": f"Bearer {key}"}, sleep=self.sleep)
         try:
             payload = api.get_json(f"/api/v2/transcripts/{quote(item.source_ids['call_id'], safe='')}")
         except ProviderError as exc:
@@ -168,8 +168,8 @@ class DialpadConnector(InboundConnector):
     def _call_interaction(self, claims: dict, **fields: Any) -> Interaction:
         """The fields every call event shares: thread, customer, direction, start time, ids."""
         call_id = _required(claims, "call_id")
-        ids = {"call_id": call_id, "master_call_id": _scalar_id(claims.get("master_call_id")),
-               "target_id": _scalar_id(_obj(claims, "target").get("id"))}
+        ids = {"call_id": call_id, "master_call_id": scalar_id(claims.get("master_call_id")),
+               "target_id": scalar_id(_obj(claims, "target").get("id"))}
         return Interaction(
             source=self.name, thread_key=f"call:{call_id}", channel="call",
             customer=_customer(claims, claims.get("external_number")), direction=_direction(claims),
@@ -230,18 +230,9 @@ def _identify(claims: dict) -> tuple[str, str]:
     return OTHER, f"other:{digest}"
 
 
-def _scalar_id(value: Any) -> str | None:
-    """An integer or non-empty string id as text; None otherwise (booleans are not ids)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) or (isinstance(value, str) and value.strip()):
-        return str(value).strip()
-    return None
-
-
 def _required(claims: dict, key: str) -> str:
     """An id parse() cannot do without; MalformedPayload when absent."""
-    value = _scalar_id(claims.get(key))
+    value = scalar_id(claims.get(key))
     if value is None:
         raise MalformedPayload(f"dialpad: {key} missing")
     return value
@@ -277,7 +268,7 @@ def _customer(claims: dict, number: Any) -> CustomerRef:
         phone=next(filter(None, map(to_e164, phones)), None),
         email=email.strip() if isinstance(email, str) and "@" in email else None,
         name=name.strip() if isinstance(name, str) and name.strip() else None,
-        provider_id=_scalar_id(contact.get("id")),
+        provider_id=scalar_id(contact.get("id")),
     )
 
 

@@ -33,8 +33,7 @@ import json
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.base import (
@@ -48,7 +47,8 @@ from connectors.base import (
     WebhookRequest,
     constant_time_equal,
 )
-from connectors.common.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderAPI, ProviderError, api_client
+from connectors.common.payload import iso_time
 from connectors.common.phones import to_e164
 from connectors.common.text import clean_message
 
@@ -104,7 +104,7 @@ class FreshdeskConnector(InboundConnector):
             source=self.name, thread_key=f"ticket:{ticket_id}", channel=CHANNELS.get(_source(payload), "ticket"),
             customer=_customer(payload),
             direction=("outbound" if _source(payload) in OUTBOUND else "inbound") if created else None,
-            occurred_at=_time(_field(payload, "created_at")), turns=(turn,) if turn else None, append_turns=True,
+            occurred_at=iso_time(_field(payload, "created_at")), turns=(turn,) if turn else None, append_turns=True,
             source_ids={"ticket_id": ticket_id}, url=self._url(payload, ticket_id),
         )]
 
@@ -141,8 +141,12 @@ class FreshdeskConnector(InboundConnector):
 
     def _api(self) -> ProviderAPI | None:
         """A client for API v2 with basic auth `api_key:X`; None without credentials."""
-        base, key = self.api.get("base_url"), self.api.get("api_key")
-        return ProviderAPI(base_url=base, auth=(key, "X"), sleep=self.sleep) if base and key else None
+        return client(self.api, self.sleep)
+
+
+def client(api: Mapping[str, str], sleep: Callable[[float], None]) -> ProviderAPI | None:
+    """Freshdesk's API v2 client (basic auth `api_key:X`); None without credentials."""
+    return api_client(api, needs=("api_key",), auth=(api.get("api_key", ""), "X"), sleep=sleep)
 
 
 def _basic(header: str | None) -> tuple[str | None, str | None]:
@@ -223,7 +227,7 @@ def _turn(payload: dict, created: bool) -> Turn | None:
     speaker = _speaker(payload, prefix.group(1) if prefix else None, created)
     opening = created or _same_text(text, clean_message(_field(payload, "description") or ""))
     turn_id = DESCRIPTION_TURN if opening else "c:" + _digest(f"{speaker}\0{' '.join(text.split())}")
-    return Turn(speaker, text, at=_time(_field(payload, "created_at" if created else "updated_at")), id=turn_id)
+    return Turn(speaker, text, at=iso_time(_field(payload, "created_at" if created else "updated_at")), id=turn_id)
 
 
 def _source(payload: dict) -> str:
@@ -291,7 +295,7 @@ def _latest_turn(conversations: list) -> Turn | None:
         text = _clean(conversation.get("body"), conversation.get("body_text"))
         if text:
             speaker = "customer" if conversation.get("incoming") is True else "agent"
-            return Turn(speaker, text, at=_time(conversation.get("created_at")), id=_int_id(conversation.get("id")))
+            return Turn(speaker, text, at=iso_time(conversation.get("created_at")), id=_int_id(conversation.get("id")))
     return None
 
 
@@ -300,7 +304,7 @@ def _description_turn(ticket: Any) -> Turn | None:
     if not isinstance(ticket, dict):
         return None
     text = _clean(ticket.get("description"), ticket.get("description_text"))
-    return Turn("customer", text, at=_time(ticket.get("created_at")), id=DESCRIPTION_TURN) if text else None
+    return Turn("customer", text, at=iso_time(ticket.get("created_at")), id=DESCRIPTION_TURN) if text else None
 
 
 def _with_requester(customer: CustomerRef, ticket: Any) -> CustomerRef:
@@ -338,12 +342,3 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _time(value: Any) -> datetime | None:
-    """An ISO 8601 time as aware UTC (naive means UTC); None for any other format."""
-    if not isinstance(value, str) or not value.strip() or len(value) > 64:
-        return None
-    try:
-        at = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

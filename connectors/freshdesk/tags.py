@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from connectors.base import TagWriter
-from connectors.common.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderError
+from connectors.freshdesk.inbound import client
 
 SETTINGS = {"base_url": "FRESHDESK_DOMAIN (or FRESHDESK_API_BASE)", "api_key": "FRESHDESK_API_KEY"}
 _TICKET_ID = re.compile(r"^\d{1,20}$")
@@ -38,8 +39,7 @@ class FreshdeskTagWriter(TagWriter):
         missing = [setting for key, setting in SETTINGS.items() if not api.get(key)]
         if missing:
             raise ValueError(f"freshdesk tags: missing settings: {', '.join(missing)}")
-        self._api = ProviderAPI(base_url=api["base_url"], auth=(api["api_key"], "X"),
-                                headers={"Accept": "application/json"}, sleep=sleep)
+        self._api = client(api, sleep)
 
     def apply_tags(self, source_ids: Mapping[str, str], add: Sequence[str], remove: Sequence[str]) -> None:
         """Make the ticket carry every tag in `add` and none in `remove`; other tags are left alone."""

@@ -40,7 +40,7 @@ import hmac
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 from urllib.parse import quote
 
@@ -57,8 +57,10 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
-from connectors.common.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderAPI, ProviderError, api_client
+from connectors.common.payload import epoch_time, iso_time, present, scalar_id
 from connectors.common.phones import to_e164
+from connectors.common.standard_webhooks import fresh
 from connectors.common.text import clean_message, html_to_text, latest_reply
 
 log = logging.getLogger(__name__)
@@ -129,7 +131,7 @@ class HubSpotWebhooksConnector(InboundConnector):
         kind = element["subscriptionType"]
         if kind == NEW_MESSAGE:
             return self._new_message(element)
-        if kind == CONTACT_MERGE or (kind == OBJECT_MERGE and _id(element.get("objectTypeId")) == CONTACT_TYPE_ID):
+        if kind == CONTACT_MERGE or (kind == OBJECT_MERGE and scalar_id(element.get("objectTypeId")) == CONTACT_TYPE_ID):
             return _merge(element)
         return []
 
@@ -137,32 +139,29 @@ class HubSpotWebhooksConnector(InboundConnector):
         """Fetch each new message and its thread; messages that cannot be read are left out (logged)."""
         if not any(map(_is_message, items)):
             return items
-        if not (self.api.get("access_token") and self.api.get("base_url")):
+        api = api_client(self.api, needs=("access_token",), bearer="access_token", sleep=self.sleep)
+        if api is None:
             log.warning("hubspot: no API credentials; message of event %s has no words and is skipped", event.event_id)
             return [i for i in items if not _is_message(i)]
-        api = ProviderAPI(base_url=self.api["base_url"], sleep=self.sleep, headers={
-            "Authorization": f"Bearer {self.api['access_token']}", "Accept": "application/json"})
         hydrated = (_with_message(api, i) if _is_message(i) else i for i in items)
         return [i for i in hydrated if i is not None]
 
     def _fresh(self, stamp: str) -> bool:
         """Whether a millisecond timestamp lies within `tolerance_s` of the clock, either way."""
-        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 20):
-            return False
-        return abs(self.clock() - int(stamp) / 1000) <= self.tolerance_s
+        return fresh(stamp, self.clock, self.tolerance_s, ms_threshold=0)
 
     def _new_message(self, element: dict) -> list[Interaction]:
         """The thread this message belongs to, by id only; internal comments are left out."""
         if element.get("messageType") == "COMMENT":
             return []
-        thread_id, message_id = _id(element.get("objectId")), _id(element.get("messageId"))
+        thread_id, message_id = scalar_id(element.get("objectId")), scalar_id(element.get("messageId"))
         if not thread_id or not message_id:
             raise MalformedPayload("hubspot: objectId or messageId missing")
-        portal_id = _id(element.get("portalId"))
+        portal_id = scalar_id(element.get("portalId"))
         return [Interaction(
             source=self.name, thread_key=f"conversation:{thread_id}", channel="chat",
             occurred_at=_time(element.get("occurredAt")), append_turns=True, url=_link(portal_id, thread_id),
-            source_ids=_present(thread_id=thread_id, message_id=message_id, portal_id=portal_id),
+            source_ids=present(thread_id=thread_id, message_id=message_id, portal_id=portal_id),
         )]
 
 
@@ -170,7 +169,7 @@ def _event(element: Any) -> InboundEvent:
     """One array element as an event, re-serialised compactly as its own body."""
     if not isinstance(element, dict):
         raise MalformedPayload("hubspot: an event is not a JSON object")
-    event_id = _id(element.get("eventId"))
+    event_id = scalar_id(element.get("eventId"))
     if not event_id:
         raise MalformedPayload("hubspot: an event has no eventId")
     kind = element.get("subscriptionType")
@@ -193,11 +192,11 @@ def _element(raw: bytes) -> dict:
 
 def _merge(element: dict) -> list[ContactMerge]:
     """The CRM merge: merged ids (and a replaced primary) now point at the surviving contact."""
-    surviving = _id(element.get("newObjectId")) or _id(element.get("primaryObjectId"))
+    surviving = scalar_id(element.get("newObjectId")) or scalar_id(element.get("primaryObjectId"))
     merged = element.get("mergedObjectIds")
     if not surviving or not isinstance(merged, list):
         raise MalformedPayload("hubspot: merge without primaryObjectId or mergedObjectIds")
-    ids = (_id(i) for i in (*merged, element.get("primaryObjectId")))
+    ids = (scalar_id(i) for i in (*merged, element.get("primaryObjectId")))
     followed = tuple(dict.fromkeys(i for i in ids if i and i != surviving))
     return [ContactMerge(crm="hubspot", surviving_id=surviving, merged_ids=followed)] if followed else []
 
@@ -219,15 +218,15 @@ def _with_message(api: ProviderAPI, item: Interaction) -> Interaction | None:
         log.info("hubspot: message %s missing or without text; skipped", message_id)
         return None
     thread = _get(api, f"{THREADS}/{quote(thread_id, safe='')}")
-    direction, contact_id = DIRECTIONS.get(message.get("direction")), _id(thread.get("associatedContactId"))
+    direction, contact_id = DIRECTIONS.get(message.get("direction")), scalar_id(thread.get("associatedContactId"))
     found = [t for t in (_time(thread.get("createdAt")), turn.at, item.occurred_at) if t is not None]
-    channel_id = _id(message.get("channelId"))
+    channel_id = scalar_id(message.get("channelId"))
     return dataclasses.replace(  # only an incoming message sets direction, so replies never flip the thread's
         item, channel=CHANNELS.get(channel_id, "chat"), direction="inbound" if direction == "inbound" else None,
         turns=(turn,),
         customer=_customer(message, direction, contact_id),
         occurred_at=min(found) if found else None,
-        source_ids={**item.source_ids, **_present(channel_id=channel_id, contact_id=contact_id)},
+        source_ids={**item.source_ids, **present(channel_id=channel_id, contact_id=contact_id)},
     )
 
 
@@ -248,7 +247,7 @@ def _get(api: ProviderAPI, path: str) -> dict:
 
 def _turn(message: dict, item: Interaction) -> Turn | None:
     """The message as one turn: INCOMING is the customer, OUTGOING an agent (or a bot by actor id)."""
-    words = _words(message, email=CHANNELS.get(_id(message.get("channelId"))) == "email")
+    words = _words(message, email=CHANNELS.get(scalar_id(message.get("channelId"))) == "email")
     if not words:
         return None
     return Turn(_speaker(message), words, at=_time(message.get("createdAt")), id=item.source_ids["message_id"])
@@ -265,7 +264,7 @@ def _words(message: dict, *, email: bool) -> str:
 
 def _speaker(message: dict) -> str:
     """customer for incoming messages; for outgoing ones bot or agent by the sender's actor id."""
-    actor = next((_id(s.get("actorId")) or "" for s in _parties(message.get("senders"))), "")
+    actor = next((scalar_id(s.get("actorId")) or "" for s in _parties(message.get("senders"))), "")
     direction = message.get("direction")
     if direction == "INCOMING" or (direction != "OUTGOING" and actor[:2] in ("V-", "E-")):
         return "customer"
@@ -275,11 +274,11 @@ def _speaker(message: dict) -> str:
 def _customer(message: dict, direction: str | None, contact_id: str | None) -> CustomerRef:
     """The customer's delivery identifiers: the senders of an incoming message, the recipients of an outgoing one."""
     parties = _parties(message.get("recipients" if direction == "outbound" else "senders"))
-    customers = [p for p in parties if not (_id(p.get("actorId")) or "").startswith(BUSINESS_ACTORS)]
+    customers = [p for p in parties if not (scalar_id(p.get("actorId")) or "").startswith(BUSINESS_ACTORS)]
     identifiers = [i for p in customers for i in _identifiers(p)]
     email = next((v for t, v in identifiers if t == "HS_EMAIL_ADDRESS" and "@" in v), None)
     phone = next((p for p in (to_e164(v) for t, v in identifiers if t == "HS_PHONE_NUMBER") if p), None)
-    name = next((n for n in (_id(p.get("name")) for p in customers) if n), None)
+    name = next((n for n in (scalar_id(p.get("name")) for p in customers) if n), None)
     return CustomerRef(phone=phone, email=email, name=name, provider_id=contact_id)
 
 
@@ -309,26 +308,6 @@ def _signed_uri(url: str) -> str:
 
 def _time(value: Any) -> datetime | None:
     """Epoch milliseconds (events) or ISO 8601 text (API) as an aware UTC datetime; None if absent or bad."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        if not isinstance(value, str):
-            return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-        parsed = datetime.fromisoformat(value)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return iso_time(value) if isinstance(value, str) else epoch_time(value, per_second=1000)
 
 
-def _id(value: Any) -> str | None:
-    """An identifier as text (HubSpot sends numbers or strings); None when blank."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
-def _present(**values: str | None) -> dict[str, str]:
-    """The source ids that are known."""
-    return {k: v for k, v in values.items() if v}

@@ -35,10 +35,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import json
 import logging
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote
 
 from connectors.base import (
@@ -51,7 +49,8 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
-from connectors.common.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderAPI, ProviderError, api_client
+from connectors.common.payload import epoch_time, json_object, present, scalar_id
 from connectors.common.phones import to_e164
 from connectors.common.text import clean_message, html_to_text
 
@@ -103,7 +102,7 @@ class IntercomConnector(InboundConnector):
         if body["topic"] not in HANDLED:
             return []
         item = body["data"]["item"]
-        conversation_id = _id(item.get("id"))
+        conversation_id = scalar_id(item.get("id"))
         if conversation_id is None:
             raise MalformedPayload("intercom: conversation id missing")
         source = _dict(item.get("source"))
@@ -113,22 +112,20 @@ class IntercomConnector(InboundConnector):
         customer, contact = _customer(item, source, parts)
         return [Interaction(
             source=self.name, thread_key=f"conversation:{conversation_id}", channel=channel,
-            customer=customer, direction=_direction(source), occurred_at=_time(item.get("created_at")),
+            customer=customer, direction=_direction(source), occurred_at=epoch_time(item.get("created_at")),
             turns=turns or None, append_turns=True, url=_link(body.get("app_id"), conversation_id),
-            source_ids=_present(conversation_id=conversation_id, contact_id=customer.provider_id,
-                                contact_external_id=_id(contact.get("external_id")), app_id=_id(body.get("app_id"))),
+            source_ids=present(conversation_id=conversation_id, contact_id=customer.provider_id,
+                                contact_external_id=scalar_id(contact.get("external_id")), app_id=scalar_id(body.get("app_id"))),
         )]
 
     def hydrate(self, items: list[Interaction], event: InboundEvent) -> list[Interaction]:
         """Fill in the customer's email, phone and name from GET /contacts/{id} when the webhook lacks the email."""
         if not any(map(_needs_contact, items)):
             return items
-        if not (self.api.get("access_token") and self.api.get("base_url")):
+        api = client(self.api, self.sleep)
+        if api is None:
             log.info("intercom: no API credentials; contact of event %s not hydrated", event.event_id)
             return items
-        api = ProviderAPI(base_url=self.api["base_url"], sleep=self.sleep, headers={
-            "Authorization": f"Bearer {self.api['access_token']}", "Accept": "application/json",
-            "Intercom-Version": API_VERSION})
         return [_with_contact(api, i) if _needs_contact(i) else i for i in items]
 
 
@@ -166,13 +163,16 @@ def _hex_digest(header: str | None) -> str | None:
     return value
 
 
+def client(api: Mapping[str, str], sleep: Callable[[float], None]) -> ProviderAPI | None:
+    """Intercom's REST client (bearer token, pinned API version); None without credentials."""
+    return api_client(api, needs=("access_token",), bearer="access_token", sleep=sleep,
+                      headers={"Intercom-Version": API_VERSION})
+
+
 def _load(raw: bytes) -> dict:
     """A `notification_event` with a topic and a `data.item` object; else MalformedPayload."""
-    try:
-        body = json.loads(raw)
-    except ValueError:  # includes UnicodeDecodeError
-        raise MalformedPayload("intercom: body is not JSON") from None
-    if not isinstance(body, dict) or body.get("type") != "notification_event":
+    body = json_object(raw, "intercom")
+    if body.get("type") != "notification_event":
         raise MalformedPayload("intercom: not a notification_event")
     if not isinstance(body.get("topic"), str) or not body["topic"]:
         raise MalformedPayload("intercom: topic missing")
@@ -183,7 +183,7 @@ def _load(raw: bytes) -> dict:
 
 def _event_id(body: dict, raw: bytes) -> str:
     """The notification id; a ping without one gets a stable id derived from its bytes."""
-    event_id = _id(body.get("id"))
+    event_id = scalar_id(body.get("id"))
     if event_id:
         return event_id
     if body["topic"] == PING:
@@ -198,8 +198,8 @@ def _parts(item: dict) -> list[dict]:
 
 def _turns(item: dict, source: dict, parts: list[dict], *, email: bool) -> tuple[Turn, ...]:
     """The source message (the conversation's first turn) and the parts that are speech, in order."""
-    first = _turn(source, _id(source.get("id")), item.get("created_at"), email=email)
-    rest = (_turn(p, _id(p.get("id")), p.get("created_at"), email=email)
+    first = _turn(source, scalar_id(source.get("id")), item.get("created_at"), email=email)
+    rest = (_turn(p, scalar_id(p.get("id")), p.get("created_at"), email=email)
             for p in parts if p.get("part_type") not in SKIPPED_PARTS)
     return tuple(t for t in (first, *rest) if t is not None)
 
@@ -211,7 +211,7 @@ def _turn(message: dict, turn_id: str | None, at: Any, *, email: bool) -> Turn |
     if speaker is None or message.get("redacted") or not body.strip():
         return None
     text = clean_message(body) if email else html_to_text(body)
-    return Turn(speaker, text, at=_time(at), id=turn_id) if text else None
+    return Turn(speaker, text, at=epoch_time(at), id=turn_id) if text else None
 
 
 def _speaker(author: Any) -> str | None:
@@ -228,7 +228,7 @@ def _customer(item: dict, source: dict, parts: list[dict]) -> tuple[CustomerRef,
     authors = [a for a in (_dict(m.get("author")) for m in (source, *parts)) if _speaker(a) == "customer"]
     email = next((e for e in (_text(a.get("email")) for a in authors) if e), None)
     name = next((n for n in (_text(a.get("name")) for a in authors) if n), None)
-    provider_id = _id(contact.get("id")) or next((i for i in (_id(a.get("id")) for a in authors) if i), None)
+    provider_id = scalar_id(contact.get("id")) or next((i for i in (scalar_id(a.get("id")) for a in authors) if i), None)
     return CustomerRef(email=email, name=name, provider_id=provider_id), contact
 
 
@@ -243,28 +243,9 @@ def _direction(source: dict) -> str | None:
 
 def _link(app_id: Any, conversation_id: str) -> str | None:
     """A link to the conversation in Intercom's inbox (format unconfirmed)."""
-    app = _id(app_id)
+    app = scalar_id(app_id)
     return f"https://app.intercom.com/a/apps/{quote(app, safe='')}/conversations/{quote(conversation_id, safe='')}" \
         if app else None
-
-
-def _time(value: Any) -> datetime | None:
-    """Unix seconds as an aware UTC datetime; None when absent or out of range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return datetime.fromtimestamp(value, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _id(value: Any) -> str | None:
-    """An identifier as text (Intercom sends strings, older payloads numbers); None when blank."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def _text(value: Any) -> str | None:
@@ -280,6 +261,3 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _present(**values: str | None) -> dict[str, str]:
-    """The source ids that are known."""
-    return {k: v for k, v in values.items() if v}

@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from connectors.base import TagWriter
-from connectors.common.http import ProviderAPI, ProviderError
-from connectors.intercom.inbound import API_VERSION
+from connectors.common.http import ProviderError
+from connectors.intercom.inbound import client
 
 SETTINGS = {"base_url": "INTERCOM_API_BASE", "access_token": "INTERCOM_ACCESS_TOKEN"}
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -43,9 +43,7 @@ class IntercomTagWriter(TagWriter):
         missing = [setting for key, setting in SETTINGS.items() if not api.get(key)]
         if missing:
             raise ValueError(f"intercom tags: missing settings: {', '.join(missing)}")
-        self._api = ProviderAPI(base_url=api["base_url"], sleep=sleep, headers={
-            "Authorization": f"Bearer {api['access_token']}", "Accept": "application/json",
-            "Intercom-Version": API_VERSION})
+        self._api = client(api, sleep)
         self._admin = str(api.get("admin_id") or "").strip() or None
         self._tag_ids: dict[str, str] = {}  # lower-cased name -> tag id
 

@@ -35,8 +35,7 @@ import hmac
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from connectors.base import (
     CustomerRef,
@@ -48,8 +47,8 @@ from connectors.base import (
     Turn,
     WebhookRequest,
 )
-from connectors.common.http import ProviderAPI, ProviderError
-from connectors.common.payload import json_object
+from connectors.common.http import ProviderAPI, ProviderError, api_client
+from connectors.common.payload import iso_time, json_object
 from connectors.common.phones import to_e164
 from connectors.common.text import clean_message
 
@@ -121,7 +120,7 @@ class ZendeskConnector(InboundConnector):
 
     def _fresh(self, stamp: str) -> bool:
         """Whether an ISO 8601 timestamp lies within `tolerance_s` of the clock, either way."""
-        at = _time(stamp)
+        at = iso_time(stamp)
         return at is not None and abs(self.clock() - at.timestamp()) <= self.tolerance_s
 
     def _comment(self, body: dict) -> list[Interaction]:
@@ -136,7 +135,7 @@ class ZendeskConnector(InboundConnector):
         turn_id = DESCRIPTION_TURN if opening else _id(comment.get("id"))
         speaker = "agent" if author.get("is_staff") is True else "customer"
         by_requester = _id(author.get("id")) is not None and _id(author.get("id")) == _id(detail.get("requester_id"))
-        turn = Turn(speaker, text, at=_time(body.get("time")), id=turn_id)
+        turn = Turn(speaker, text, at=iso_time(body.get("time")), id=turn_id)
         return [self._interaction(body, detail, turn, author.get("name") if by_requester else None)]
 
     def _created(self, body: dict) -> Interaction:
@@ -145,7 +144,7 @@ class ZendeskConnector(InboundConnector):
         requester, submitter = _id(detail.get("requester_id")), _id(detail.get("submitter_id"))
         by_requester = submitter is None or submitter == requester
         text = clean_message(_text(detail.get("description")))
-        turn = Turn("customer" if by_requester else "agent", text, at=_time(detail.get("created_at")),
+        turn = Turn("customer" if by_requester else "agent", text, at=iso_time(detail.get("created_at")),
                     id=DESCRIPTION_TURN)
         item = self._interaction(body, detail, turn, None)
         return replace(item, direction="inbound" if by_requester else "outbound")
@@ -158,7 +157,7 @@ class ZendeskConnector(InboundConnector):
             source=self.name, thread_key=f"ticket:{ticket_id}",
             channel=CHANNELS.get(str(via.get("channel") or "").lower(), "ticket"),
             customer=CustomerRef(name=name if isinstance(name, str) and name.strip() else None, provider_id=requester),
-            occurred_at=_time(detail.get("created_at")),
+            occurred_at=iso_time(detail.get("created_at")),
             turns=(turn,) if turn.text else None, append_turns=True,
             source_ids={k: v for k, v in (("ticket_id", ticket_id), ("requester_id", requester)) if v},
             url=self._url(ticket_id),
@@ -171,10 +170,7 @@ class ZendeskConnector(InboundConnector):
 
     def _api(self) -> ProviderAPI | None:
         """A client for the Support API with token basic auth; None without credentials."""
-        base, email, token = (self.api.get(k) for k in ("base_url", "email", "api_token"))
-        if not (base and email and token):
-            return None
-        return ProviderAPI(base_url=base, auth=(f"{email}/token", token), sleep=self.sleep)
+        return client(self.api, self.sleep)
 
     def _user(self, api: ProviderAPI, user_id: str) -> dict | None:
         """The user record; None when Zendesk no longer has it (404). 401/403/429/5xx raise."""
@@ -211,6 +207,12 @@ def _b64(value: str) -> bytes | None:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def client(api: Mapping[str, str], sleep: Callable[[float], None]) -> ProviderAPI | None:
+    """Zendesk's Support API client (API-token basic auth); None without credentials."""
+    return api_client(api, needs=("email", "api_token"), sleep=sleep,
+                      auth=(f"{api.get('email')}/token", api.get("api_token", "")))
 
 
 def _load(raw: bytes) -> dict:
@@ -262,13 +264,3 @@ def _same_text(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
-def _time(value: Any) -> datetime | None:
-    """An ISO 8601 time as aware UTC (naive means UTC); None when absent or unreadable."""
-    if not isinstance(value, str) or not value.strip() or len(value) > 40:
-        return None
-    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip())  # Zendesk sends nanoseconds; Python reads micro
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)

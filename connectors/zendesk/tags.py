@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from connectors.base import TagWriter
-from connectors.common.http import ProviderAPI, ProviderError
+from connectors.common.http import ProviderError
+from connectors.zendesk.inbound import client
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,7 @@ class ZendeskTagWriter(TagWriter):
         missing = [setting for key, setting in SETTINGS.items() if not api.get(key)]
         if missing:
             raise ValueError(f"zendesk tags: missing settings: {', '.join(missing)}")
-        self._api = ProviderAPI(base_url=api["base_url"], auth=(f"{api['email']}/token", api["api_token"]),
-                                headers={"Accept": "application/json"}, sleep=sleep)
+        self._api = client(api, sleep)
 
     def apply_tags(self, source_ids: Mapping[str, str], add: Sequence[str], remove: Sequence[str]) -> None:
         """Make the ticket carry every tag in `add` and none in `remove`; other tags are left alone."""
