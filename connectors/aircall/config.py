@@ -15,10 +15,13 @@ class AircallConfig(VendorConfig):
     title: ClassVar[str] = "Aircall"
     secret_field: ClassVar[str] = "aircall_webhook_token"
 
-    aircall_webhook_token: SecretStr | None = Field(None, description="The webhook's `token` (Aircall Dashboard → Integrations → Webhook), sent in every body")
-    aircall_api_id: str | None = Field(None, description="API ID (Aircall Dashboard → Integrations → API keys) for fetching transcripts and summaries")
+    aircall_webhook_token: SecretStr | None = Field(
+        None, description="The webhook's `token` (Aircall Dashboard → Integrations → Webhook), sent in every body")
+    aircall_api_id: str | None = Field(
+        None, description="API ID (Aircall Dashboard → Integrations → API keys) for fetching transcripts and summaries")
     aircall_api_token: SecretStr | None = Field(None, description="API token paired with AIRCALL_API_ID")
-    aircall_api_base: str = Field("https://api.aircall.io", description="Aircall API address (tests and proxies override it)")
+    aircall_api_base: str = Field(
+        "https://api.aircall.io", description="Aircall API address (tests and proxies override it)")
 
     def api_settings(self) -> dict[str, str]:
         """Base URL and credentials for the provider API ('' where unset)."""

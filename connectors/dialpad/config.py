@@ -15,9 +15,11 @@ class DialpadConfig(VendorConfig):
     title: ClassVar[str] = "Dialpad"
     secret_field: ClassVar[str] = "dialpad_webhook_secret"
 
-    dialpad_webhook_secret: SecretStr | None = Field(None, description="The webhook's secret (HS256 JWT key) given when the webhook was created")
+    dialpad_webhook_secret: SecretStr | None = Field(
+        None, description="The webhook's secret (HS256 JWT key) given when the webhook was created")
     dialpad_api_key: SecretStr | None = Field(None, description="API key for fetching call transcripts")
-    dialpad_api_base: str = Field("https://dialpad.com", description="Dialpad API address (tests and proxies override it)")
+    dialpad_api_base: str = Field(
+        "https://dialpad.com", description="Dialpad API address (tests and proxies override it)")
 
     def api_settings(self) -> dict[str, str]:
         """Base URL and credentials for the provider API ('' where unset)."""

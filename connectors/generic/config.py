@@ -15,4 +15,5 @@ class GenericConfig(VendorConfig):
     title: ClassVar[str] = "Generic (Standard Webhooks)"
     secret_field: ClassVar[str] = "generic_webhook_secret"
 
-    generic_webhook_secret: SecretStr | None = Field(None, description="A `whsec_…` Standard Webhooks secret shared with your survey, review or form tool")
+    generic_webhook_secret: SecretStr | None = Field(
+        None, description="A `whsec_…` Standard Webhooks secret shared with your survey, review or form tool")

@@ -15,4 +15,9 @@ class QuoConfig(VendorConfig):
     title: ClassVar[str] = "Quo (OpenPhone)"
     secret_field: ClassVar[str] = "quo_webhook_secret"
 
-    quo_webhook_secret: SecretStr | None = Field(None, description="Webhook signing key from Quo (Settings → Integrations → Webhooks): the classic base64 key and/or the 2026 `whsec_…` key, comma-separated")
+    quo_webhook_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Webhook signing key from Quo (Settings → Integrations → Webhooks): the classic base64 key and/or the"
+            " 2026 `whsec_…` key, comma-separated"),
+    )

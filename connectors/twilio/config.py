@@ -15,9 +15,12 @@ class TwilioConfig(VendorConfig):
     title: ClassVar[str] = "Twilio"
     secret_field: ClassVar[str] = "twilio_auth_token"
 
-    twilio_auth_token: SecretStr | None = Field(None, description="Account auth token: signs Twilio's webhooks (X-Twilio-Signature) and authenticates API calls")
-    twilio_account_sid: str | None = Field(None, description="Account SID (AC…), needed to fetch a recording's transcriptions and call details")
-    twilio_api_base: str = Field("https://api.twilio.com", description="Twilio REST API address (tests and proxies override it)")
+    twilio_auth_token: SecretStr | None = Field(
+        None, description="Account auth token: signs Twilio's webhooks (X-Twilio-Signature) and authenticates the API")
+    twilio_account_sid: str | None = Field(
+        None, description="Account SID (AC…), needed to fetch a recording's transcriptions and call details")
+    twilio_api_base: str = Field(
+        "https://api.twilio.com", description="Twilio REST API address (tests and proxies override it)")
 
     def api_settings(self) -> dict[str, str]:
         """Base URL and credentials for the provider API ('' where unset)."""
