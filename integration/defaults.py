@@ -30,6 +30,9 @@ EVENT_RETENTION_DAYS = 30
 # Scoring and follow-up (task rules, SLAs and thresholds are data: integration/data/follow_up_rules.json)
 NEGATIVE_WINDOW_DAYS = 30
 
+# Insights (the definitions themselves are in integration/insights/definitions.py)
+TIMEZONE = "UTC"  # TIMEZONE overrides: the IANA zone the business's days and weeks are counted in
+
 # Outbound HTTP (CRM, help desks, Slack)
 HTTP_CONNECT_TIMEOUT_S = 5
 HTTP_READ_TIMEOUT_S = 20

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from integration import defaults
@@ -56,6 +58,7 @@ class Settings(BaseSettings):
     competitors: str = ""  # comma-separated names that raise the "mentioned a competitor" flag
     themes_path: Path | None = None  # default: scoring/data/themes.json
     theme_embeddings: bool = True  # with the AI scorer, also match themes by sentence-embedding similarity
+    timezone: str = defaults.TIMEZONE  # IANA name: where the business's weeks and days start (insights)
 
     quo_webhook_secret: SecretStr | None = None
     twilio_auth_token: SecretStr | None = None
@@ -86,6 +89,20 @@ class Settings(BaseSettings):
     freshdesk_domain: str | None = None  # e.g. acme.freshdesk.com
     freshdesk_api_key: SecretStr | None = None
     freshdesk_api_base: str | None = None  # default https://<FRESHDESK_DOMAIN>
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"TIMEZONE must be an IANA time zone name such as Europe/Paris, not {value!r}") from exc
+        return value
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        """The business's time zone (TIMEZONE)."""
+        return ZoneInfo(self.timezone)
 
     @property
     def effective_database_url(self) -> str:
