@@ -172,7 +172,7 @@ def _runtime():
 @click.option("--top", default=5, show_default=True, help="How many to show.")
 def themes(days: int, top: int) -> None:
     """What customers talk about: the taxonomy's top themes, and recurring topics in their own words."""
-    from integration import insights
+    from integration.insights import themes as insights
 
     runtime, since = _runtime(), insights.since_days(days)
     counted = insights.top_themes(runtime.db, since, top)
