@@ -49,6 +49,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -99,8 +100,9 @@ class IntercomConnector(InboundConnector):
         """Conversations started or replied to; pings, closes, notes and the rest are ignored."""
         return event_type in HANDLED
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The conversation's new turns (appended), its customer and channel; [] for unused topics."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The conversation's new turns (appended), its customer and channel, and each teammate's reply as a
+        touch; [] for unused topics."""
         body = _load(event.body)
         if body["topic"] not in HANDLED:
             return []
@@ -113,13 +115,30 @@ class IntercomConnector(InboundConnector):
         channel = CHANNELS.get(source.get("type"), "chat")
         turns = _turns(item, source, parts, email=channel == "email")
         customer, contact = _customer(item, source, parts)
-        return [Interaction(
+        people = _line_agent(item, source, parts)
+        interaction = Interaction(
             source=self.name, thread_key=f"conversation:{conversation_id}", channel=channel,
             customer=customer, direction=_direction(source), occurred_at=_time(item.get("created_at")),
             turns=turns or None, append_turns=True, url=_link(body.get("app_id"), conversation_id),
             source_ids=_present(conversation_id=conversation_id, contact_id=customer.provider_id,
                                 contact_external_id=_id(contact.get("external_id")), app_id=_id(body.get("app_id"))),
-        )]
+            **people,
+        )
+        return [interaction, *self._touches(interaction, source, parts, channel)]
+
+    def _touches(self, item: Interaction, source: dict, parts: list[dict], channel: str) -> list[Touch]:
+        """Teammates' messages (not bots, not notes): an opening e-mail the business sent, and replies."""
+        opening = [(source, "outbound_email" if channel == "email" else "agent_reply", item.occurred_at)]
+        replies = [(p, "agent_reply", _time(p.get("created_at"))) for p in parts if p.get("part_type") not in SKIPPED_PARTS]
+        touches = []
+        for message, kind, at in opening + replies:
+            author, message_id = _dict(message.get("author")), _id(message.get("id"))
+            if _speaker(author) != "agent" or not message_id or message.get("redacted") or not _text(message.get("body")):
+                continue
+            touches.append(Touch(source=self.name, kind=kind, external_id=f"part:{message_id}", occurred_at=at,
+                                 customer=item.customer, thread_key=item.thread_key, line=item.line,
+                                 agent=f"{self.name}:{_id(author.get('id'))}" if _id(author.get("id")) else item.agent))
+        return touches
 
     def hydrate(self, items: list[Interaction], event: InboundEvent) -> list[Interaction]:
         """Fill in the customer's email, phone and name from GET /contacts/{id} when the webhook lacks the email."""
@@ -132,6 +151,18 @@ class IntercomConnector(InboundConnector):
             "Authorization": f"Bearer {self.api['access_token']}", "Accept": "application/json",
             "Intercom-Version": API_VERSION})
         return [_with_contact(api, i) if _needs_contact(i) else i for i in items]
+
+
+def _line_agent(item: dict, source: dict, parts: list[dict]) -> dict:
+    """line `intercom:inbox:<team id>` (the team inbox it sits in), agent `intercom:<admin assignee id>` and that
+    admin's name when one of the messages is theirs."""
+    team, admin = _id(item.get("team_assignee_id")), _id(item.get("admin_assignee_id"))
+    team, admin = (None if v in ("0", None) else v for v in (team, admin))
+    name = next((_text(a.get("name")) for a in (_dict(m.get("author")) for m in (source, *parts))
+                 if a.get("type") == "admin" and admin and _id(a.get("id")) == admin and _text(a.get("name"))), None)
+    found = {"line": f"intercom:inbox:{team}" if team else None, "agent": f"intercom:{admin}" if admin else None,
+             "agent_name": name}
+    return {k: v for k, v in found.items() if v}
 
 
 def _needs_contact(item: Interaction) -> bool:

@@ -56,7 +56,9 @@ def event_of(payload: dict | bytes) -> InboundEvent:
 
 
 def parse_one(payload: dict | bytes) -> Interaction:
-    [interaction] = connector().parse(event_of(payload))
+    """The interaction an event gives (teammates' messages also give touches, checked elsewhere)."""
+    interaction, *touches = connector().parse(event_of(payload))
+    assert all(t.kind in ("agent_reply", "outbound_email") for t in touches)
     return interaction
 
 
