@@ -129,11 +129,13 @@ class IntercomConnector(InboundConnector):
     def _touches(self, item: Interaction, source: dict, parts: list[dict], channel: str) -> list[Touch]:
         """Teammates' messages (not bots, not notes): an opening e-mail the business sent, and replies."""
         opening = [(source, "outbound_email" if channel == "email" else "agent_reply", item.occurred_at)]
-        replies = [(p, "agent_reply", _time(p.get("created_at"))) for p in parts if p.get("part_type") not in SKIPPED_PARTS]
+        replies = [(p, "agent_reply", _time(p.get("created_at")))
+                   for p in parts if p.get("part_type") not in SKIPPED_PARTS]
         touches = []
         for message, kind, at in opening + replies:
             author, message_id = _dict(message.get("author")), _id(message.get("id"))
-            if _speaker(author) != "agent" or not message_id or message.get("redacted") or not _text(message.get("body")):
+            spoken = _text(message.get("body")) and not message.get("redacted")
+            if _speaker(author) != "agent" or not message_id or not spoken:
                 continue
             touches.append(Touch(source=self.name, kind=kind, external_id=f"part:{message_id}", occurred_at=at,
                                  customer=item.customer, thread_key=item.thread_key, line=item.line,
