@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from connectors import names
 from connectors.base import (
     CustomerRef,
     InboundConnector,
@@ -143,8 +144,9 @@ class IntercomConnector(InboundConnector):
         return touches
 
     def hydrate(self, items: list[Interaction], event: InboundEvent) -> list[Interaction]:
-        """Fill in the customer's email, phone and name from GET /contacts/{id} when the webhook lacks the email."""
-        if not any(map(_needs_contact, items)):
+        """Fill in the customer's email, phone and name from GET /contacts/{id} when the webhook lacks the email,
+        and the team inbox's and assigned teammate's names (GET /teams/{id}, /admins/{id}, cached)."""
+        if not any(_needs_contact(i) or _needs_names(i) for i in items):
             return items
         if not (self.api.get("access_token") and self.api.get("base_url")):
             log.info("intercom: no API credentials; contact of event %s not hydrated", event.event_id)
@@ -152,7 +154,23 @@ class IntercomConnector(InboundConnector):
         api = ProviderAPI(base_url=self.api["base_url"], sleep=self.sleep, headers={
             "Authorization": f"Bearer {self.api['access_token']}", "Accept": "application/json",
             "Intercom-Version": API_VERSION})
-        return [_with_contact(api, i) if _needs_contact(i) else i for i in items]
+        items = [_with_contact(api, i) if _needs_contact(i) else i for i in items]
+        return [_named(api, i) if _needs_names(i) else i for i in items]
+
+
+def _needs_names(item: Interaction) -> bool:
+    """Whether the conversation has a team inbox or teammate whose name the webhook did not give."""
+    return isinstance(item, Interaction) and bool((item.line and not item.line_name) or
+                                                  (item.agent and not item.agent_name))
+
+
+def _named(api: ProviderAPI, item: Interaction) -> Interaction:
+    """The team inbox's and the assigned teammate's names from the API (None when it will not say)."""
+    read = lambda found: _dict(found).get("name")  # noqa: E731 (GET /teams/{id} and /admins/{id} answer {name})
+    team, admin = (item.line or "").removeprefix("intercom:inbox:"), (item.agent or "").removeprefix("intercom:")
+    return dataclasses.replace(
+        item, line_name=item.line_name or (names.lookup(api, f"/teams/{quote(team, safe='')}", read) if team else None),
+        agent_name=item.agent_name or (names.lookup(api, f"/admins/{quote(admin, safe='')}", read) if admin else None))
 
 
 def _line_agent(item: dict, source: dict, parts: list[dict]) -> dict:

@@ -39,6 +39,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from connectors import names
 from connectors.base import (
     CustomerRef,
     InboundConnector,
@@ -121,7 +122,8 @@ class ZendeskConnector(InboundConnector):
             log.info("zendesk: API credentials not configured; requester details not fetched")
             return items
         users = {user_id: self._user(api, user_id) for user_id in sorted(ids)}
-        return [_with_user(i, users.get(i.customer.provider_id)) if isinstance(i, Interaction) else i for i in items]
+        return [_named(api, _with_user(i, users.get(i.customer.provider_id))) if isinstance(i, Interaction) else i
+                for i in items]
 
     def _fresh(self, stamp: str) -> bool:
         """Whether an ISO 8601 timestamp lies within `tolerance_s` of the clock, either way."""
@@ -202,6 +204,25 @@ class ZendeskConnector(InboundConnector):
             raise ProviderError("zendesk: users API answered non-JSON", retryable=True) from None
         user = found.get("user") if isinstance(found, dict) else None
         return user if isinstance(user, dict) else None
+
+
+def _named(api: ProviderAPI, item: Interaction) -> Interaction:
+    """The brand's (or group's) and the assignee's names from the API, where the webhook gave only ids."""
+    kind, _, line_id = (item.line or "").removeprefix("zendesk:").partition(":")
+    line_name = item.line_name
+    if line_id and not line_name and kind in ("brand", "group"):
+        line_name = names.lookup(api, f"/api/v2/{kind}s/{line_id}.json", lambda found: _name_of(found, kind))
+    agent_name = item.agent_name
+    if item.agent and not agent_name:
+        user_id = item.agent.removeprefix("zendesk:")
+        agent_name = names.lookup(api, f"/api/v2/users/{user_id}.json", lambda found: _name_of(found, "user"))
+    return replace(item, line_name=line_name, agent_name=agent_name)
+
+
+def _name_of(found: object, key: str) -> object:
+    """`found[key].name` of an API answer such as {"brand": {"name": ...}}."""
+    record = found.get(key) if isinstance(found, dict) else None
+    return record.get("name") if isinstance(record, dict) else None
 
 
 def _line_agent(detail: dict) -> dict:
