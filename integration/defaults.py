@@ -34,6 +34,15 @@ EVENT_RETENTION_DAYS = 30
 # Scoring and follow-up (task rules, SLAs and thresholds are data: integration/sync/follow_up_rules.json)
 NEGATIVE_WINDOW_DAYS = 30
 
+# Insights (the definitions themselves are in integration/insights/definitions.py)
+TIMEZONE = "UTC"  # TIMEZONE overrides: the IANA zone the business's days and weeks are counted in
+
+# Outbound HTTP (CRM, help desks, Slack)
+HTTP_CONNECT_TIMEOUT_S = 5
+HTTP_READ_TIMEOUT_S = 20
+HTTP_MAX_ATTEMPTS = 3  # in-call attempts for 429/5xx before the job's own retry takes over
+HTTP_MAX_INLINE_WAIT_S = 10  # longer Retry-After waits are left to the job retry, not slept in a worker
+HUBSPOT_API_BASE = "https://api.hubapi.com"
 
 # Embedded services for `make run`
 EMBEDDED_REDIS_PORT = 6380

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.common.config import VendorConfig
@@ -45,6 +46,51 @@ class Settings(*VENDOR_CONFIGS.values(), BaseSettings):
     competitors: str = ""  # comma-separated names that raise the "mentioned a competitor" flag
     themes_path: Path | None = None  # default: scoring/themes.json
     theme_embeddings: bool = True  # with the AI scorer, also match themes by sentence-embedding similarity
+    timezone: str = defaults.TIMEZONE  # IANA name: where the business's weeks and days start (insights)
+
+    quo_webhook_secret: SecretStr | None = None
+    twilio_auth_token: SecretStr | None = None
+    aircall_webhook_token: SecretStr | None = None
+    dialpad_webhook_secret: SecretStr | None = None
+    zendesk_webhook_secret: SecretStr | None = None
+    intercom_client_secret: SecretStr | None = None
+    freshdesk_webhook_token: SecretStr | None = None
+    hubspot_client_secret: SecretStr | None = None
+    generic_webhook_secret: SecretStr | None = None
+
+    # Provider APIs, used by workers to fetch what a webhook names only by id (hydration).
+    # *_API_BASE overrides exist for tests and proxies; hydration only ever calls that host.
+    twilio_account_sid: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    aircall_api_id: str | None = None
+    aircall_api_token: SecretStr | None = None
+    aircall_api_base: str = "https://api.aircall.io"
+    dialpad_api_key: SecretStr | None = None
+    dialpad_api_base: str = "https://dialpad.com"
+    zendesk_subdomain: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_api_base: str | None = None  # default https://<ZENDESK_SUBDOMAIN>.zendesk.com
+    intercom_access_token: SecretStr | None = None
+    intercom_admin_id: str | None = None  # the admin tags are applied as; default: the token's own (GET /me)
+    intercom_api_base: str = "https://api.intercom.io"
+    freshdesk_domain: str | None = None  # e.g. acme.freshdesk.com
+    freshdesk_api_key: SecretStr | None = None
+    freshdesk_api_base: str | None = None  # default https://<FRESHDESK_DOMAIN>
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"TIMEZONE must be an IANA time zone name such as Europe/Paris, not {value!r}") from exc
+        return value
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        """The business's time zone (TIMEZONE)."""
+        return ZoneInfo(self.timezone)
 
     @property
     def effective_database_url(self) -> str:

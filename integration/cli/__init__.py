@@ -96,8 +96,8 @@ def hubspot() -> None:
 def hubspot_setup() -> None:
     """Create the `undertone` property group and properties (idempotent) and check the token's scopes."""
     from connectors.crm import CRMError
-    from connectors.hubspot.api import HubSpotAPI
-    from connectors.hubspot.setup import REQUIRED_SCOPES, setup
+    from connectors.hubspot.writer.api import HubSpotAPI
+    from connectors.hubspot.writer.setup import REQUIRED_SCOPES, setup
 
     settings = Settings()
     if settings.hubspot_access_token is None:
@@ -172,7 +172,7 @@ def _runtime():
 @click.option("--top", default=5, show_default=True, help="How many to show.")
 def themes(days: int, top: int) -> None:
     """What customers talk about: the taxonomy's top themes, and recurring topics in their own words."""
-    from integration import insights
+    from integration.insights import themes as insights
 
     runtime, since = _runtime(), insights.since_days(days)
     counted = insights.top_themes(runtime.db, since, top)

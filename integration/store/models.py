@@ -106,6 +106,8 @@ class Interaction(Base):
     __table_args__ = (
         UniqueConstraint("source", "thread_key", name="uq_interactions_source_thread"),
         Index("ix_interactions_contact_occurred", "contact_id", "occurred_at"),
+        Index("ix_interactions_line_occurred", "line", "occurred_at"),
+        Index("ix_interactions_agent_occurred", "agent", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +122,10 @@ class Interaction(Base):
     source_ids: Mapped[dict] = mapped_column(default=dict)
     url: Mapped[str | None] = mapped_column(String(1024))
     helpdesk_tags: Mapped[list] = mapped_column(default=list)  # tags we set on the source ticket
+    line: Mapped[str | None] = mapped_column(String(128))  # business number (E.164) or "<source>:<kind>:<id>"
+    line_name: Mapped[str | None] = mapped_column(String(255))
+    agent: Mapped[str | None] = mapped_column(String(128))  # "<source>:<provider user id>"
+    agent_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -151,6 +157,26 @@ class InteractionScore(Base):
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     interaction: Mapped[Interaction] = relationship(back_populates="score")
+
+
+class Touch(Base):
+    """Something the business did toward a contact (outbound call or text, agent reply); never scored."""
+
+    __tablename__ = "touches"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_touches_source_external"),
+        Index("ix_touches_contact_occurred", "contact_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # outbound_call | outbound_text | outbound_email | agent_reply
+    occurred_at: Mapped[datetime]
+    external_id: Mapped[str] = mapped_column(String(255))  # the provider's id of the act: dedupes redelivery
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"))
+    line: Mapped[str | None] = mapped_column(String(128))
+    agent: Mapped[str | None] = mapped_column(String(128))
 
 
 class CrmWrite(Base):

@@ -1,0 +1,1 @@
+"""Answers to the owner's questions (insights), from the database."""
