@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from connectors.base import InboundEvent, MalformedPayload
-from connectors.generic.inbound.inbound import to_interaction
+from connectors.generic.inbound import to_interaction
 from integration.store import inbox
 from integration.store.db import Database
 

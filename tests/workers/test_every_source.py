@@ -24,7 +24,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from connectors.hubspot.writer.schema import CONTACT_PROPERTIES
+from connectors.hubspot.schema import CONTACT_PROPERTIES
 from integration.store.models import (
     Contact,
     ContactIdentity,

@@ -14,7 +14,7 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
-from connectors.aircall.inbound.inbound import AircallConnector
+from connectors.aircall.inbound import AircallConnector
 from connectors.base import (
     InboundEvent,
     MalformedPayload,

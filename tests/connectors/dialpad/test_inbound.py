@@ -24,7 +24,7 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.common.http import ProviderError
-from connectors.dialpad.inbound.inbound import DialpadConnector
+from connectors.dialpad.inbound import DialpadConnector
 from tests.connectors import kit
 from tests.servers.json_api import JsonAPIServer
 

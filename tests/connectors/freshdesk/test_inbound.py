@@ -25,7 +25,7 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.common.http import ProviderError
-from connectors.freshdesk.inbound.inbound import TEMPLATE_KEYS, FreshdeskConnector
+from connectors.freshdesk.inbound import TEMPLATE_KEYS, FreshdeskConnector
 from integration.store.models import WebhookEvent
 from tests.connectors import kit
 from tests.servers.json_api import JsonAPIServer

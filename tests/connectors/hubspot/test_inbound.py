@@ -23,7 +23,7 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.common.http import ProviderError
-from connectors.hubspot.writer.inbound import HubSpotWebhooksConnector
+from connectors.hubspot.inbound import HubSpotWebhooksConnector
 from integration.store.models import WebhookEvent
 from tests.connectors import kit
 from tests.connectors.signing import hmac_b64

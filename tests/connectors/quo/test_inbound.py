@@ -18,7 +18,7 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.common.phones import to_e164
-from connectors.quo.inbound.inbound import QuoConnector
+from connectors.quo.inbound import QuoConnector
 from tests.connectors import kit
 from tests.connectors.signing import (
     b64_secret,

@@ -20,7 +20,7 @@ from connectors.base import (
     WebhookRequest,
 )
 from connectors.common.http import ProviderError
-from connectors.twilio.inbound.inbound import TwilioConnector
+from connectors.twilio.inbound import TwilioConnector
 from tests.connectors import kit
 from tests.connectors.signing_twilio import (
     SETTINGS,
