@@ -76,7 +76,8 @@ class ProviderAPI:
             return ProviderError(f"{type(exc).__name__}: {exc}", retryable=True)
         if 300 <= response.status_code < 400:
             target = urlsplit(response.headers.get("Location") or "").netloc or "the same host"
-            return ProviderError(f"refusing to follow a redirect to {target!r}", status=response.status_code, retryable=False)
+            return ProviderError(f"refusing to follow a redirect to {target!r}", status=response.status_code,
+                                 retryable=False)
         if response.status_code < 400:
             return response
         return ProviderError(

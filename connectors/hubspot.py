@@ -108,8 +108,8 @@ class HubSpotWriter(CRMWriter):
     def update_notes(self, notes: Mapping[str, NoteSpec]) -> None:
         """New bodies for existing notes, each still ending with its ref line (so a later search finds it)."""
         for batch in chunks(list(notes.items())):
-            inputs = [hs_notes.SimplePublicObjectBatchInput(id=i, properties={"hs_note_body": f"{n.body}\n{ref_line(n.ref)}"})
-                      for i, n in batch]
+            inputs = [hs_notes.SimplePublicObjectBatchInput(
+                id=i, properties={"hs_note_body": f"{n.body}\n{ref_line(n.ref)}"}) for i, n in batch]
             body = hs_notes.BatchInputSimplePublicObjectBatchInput(inputs=inputs)
             self.api.call(lambda **kw: self.client.crm.objects.notes.batch_api.update_with_http_info(body, **kw))
 

@@ -139,13 +139,26 @@ def _processed(event: WebhookEvent) -> None:
     event.status, event.last_error, event.processed_at = "processed", None, utcnow()
 
 
-def record_failure(db: Database, event_row_id: int, error: str) -> None:
-    """Note an attempt's error on the event row (the job then raises, and RQ retries it)."""
+def record_failure(db: Database, event_row_id: int, error: str, *, permanent: bool = False) -> None:
+    """Note an attempt's error on the event row (the job then raises; RQ retries it unless `permanent`,
+    in which case the event is marked failed now)."""
     with db.session() as session:
         event = session.get(WebhookEvent, event_row_id)
         if event is not None and event.status == "pending":
             event.attempts += 1
             event.last_error = error[:4000]
+            if permanent:
+                event.status, event.processed_at = "failed", utcnow()
+
+
+def give_up(db: Database, event_row_id: int) -> None:
+    """Mark a pending event whose job ran out of retries failed, keeping the last real error."""
+    with db.session() as session:
+        event = session.get(WebhookEvent, event_row_id)
+        if event is not None and event.status == "pending":
+            event.status = "failed"
+            last = event.last_error or "none recorded"
+            event.last_error = f"retries exhausted (requeue it from the failed jobs); last error: {last}"[:4000]
 
 
 def _load(db: Database, event_row_id: int) -> tuple[str, InboundEvent] | Outcome:

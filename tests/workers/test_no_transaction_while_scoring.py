@@ -38,7 +38,8 @@ class Probe:
     def __call__(self, where: str) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(text("UPDATE webhook_events SET attempts = attempts WHERE id = :id"), {"id": self.event_row_id})
+                conn.execute(text("UPDATE webhook_events SET attempts = attempts WHERE id = :id"),
+                             {"id": self.event_row_id})
                 conn.execute(text("UPDATE interactions SET updated_at = updated_at"))
                 if self.engine.dialect.name == "postgresql":
                     idle = conn.scalar(text(
