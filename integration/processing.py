@@ -74,6 +74,8 @@ def _store_all(db: Database, event_row_id: int, source: str, items: list,
     """Store the event's interactions and merges; the event is done here when nothing needs scoring."""
     with db.session() as session:
         event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+        if event is None:
+            return Outcome("missing")  # deleted meanwhile
         if event.status in ("processed", "ignored"):
             return Outcome(event.status)  # a concurrent run stored it first
         outcome, work = Outcome("processed"), []
@@ -106,8 +108,9 @@ def _write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[
     again = []
     with db.session() as session:
         event = session.get(WebhookEvent, event_row_id, with_for_update=True)
-        if event.status in ("processed", "ignored"):
-            outcome.status, outcome.contacts = event.status, set()  # a concurrent run finished it first
+        if event is None or event.status in ("processed", "ignored"):
+            outcome.status = event.status if event is not None else "missing"
+            outcome.contacts = set()  # a concurrent run finished it first (or it was deleted)
             return None
         for done in work:
             row = locked(session, done.interaction_id)

@@ -10,10 +10,6 @@ from connectors.crm import CRMError
 from connectors.http import ProviderError
 
 
-class PermanentError(Exception):
-    """Raised by our own code for a failure no retry can fix (e.g. a stored event that can never parse)."""
-
-
 def is_permanent(exc: BaseException) -> bool:
     """True for errors of the input itself: bad data, parsing, scoring (ValueError, TypeError,
     UnicodeError), a database refusing the data (DataError), MalformedPayload, and provider or CRM
@@ -22,7 +18,7 @@ def is_permanent(exc: BaseException) -> bool:
         return not exc.retryable
     if isinstance(exc, (requests.RequestException, RedisError, OperationalError)):
         return False  # includes requests' JSONDecodeError: a provider answering HTML mid-outage may recover
-    if isinstance(exc, (PermanentError, MalformedPayload, DataError)):
+    if isinstance(exc, (MalformedPayload, DataError)):
         return True
     if isinstance(exc, StatementError) and exc.orig is not None:
         return is_permanent(exc.orig)  # e.g. a value the driver could not encode

@@ -20,7 +20,7 @@ from scoring.analysis import Analyzer
 from tests.quo_requests import classic_headers, fixture_body
 from tests.workers.helpers import drain
 from workers import context, jobs
-from workers.errors import PermanentError, is_permanent
+from workers.errors import is_permanent
 
 
 def _analyzer_with(scorer):
@@ -41,7 +41,6 @@ def _db_error(kind):
     (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), True),
     (json.JSONDecodeError("Expecting value", "x", 0), True),
     (MalformedPayload("no id"), True),
-    (PermanentError("never"), True),
     (_db_error(DataError), True),
     (ProviderError("redirect", status=302, retryable=False), True),
     (ProviderError("unauthorised", status=401, retryable=False), True),
