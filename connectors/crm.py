@@ -104,8 +104,8 @@ class CRMWriter(ABC):
         """Create timeline notes; returns our `ref` -> the CRM's note id."""
 
     @abstractmethod
-    def update_notes(self, bodies: Mapping[str, str]) -> None:
-        """Replace the body of existing notes (CRM note id -> body)."""
+    def update_notes(self, notes: Mapping[str, NoteSpec]) -> None:
+        """Replace the body of existing notes (CRM note id -> spec), keeping the spec's ref line at its end."""
 
     @abstractmethod
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:

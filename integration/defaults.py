@@ -17,6 +17,7 @@ SYNC_JOB_TIMEOUT_S = 300
 PROCESS_RETRY_INTERVALS_S = (10, 60, 300, 900)
 SYNC_RETRY_INTERVALS_S = (15, 60, 300, 900, 1800)
 RETRY_JITTER_FRACTION = 0.2
+SCORE_ATTEMPTS = 3  # an interaction that changed while it was scored is scored again this often, then the job retries
 JOB_RESULT_TTL_S = 3600
 JOB_FAILURE_TTL_S = 14 * 24 * 3600  # failed jobs stay visible (and requeueable) for two weeks
 SYNC_COALESCE_TTL_S = 60  # the "CRM flush already requested" marker expires after this (a lost job is replaced)

@@ -17,6 +17,7 @@ from integration.store.models import utcnow
 from integration.sync import flush, helpdesk_tags
 from integration.sync.cache import ContactCache
 from workers import context
+from workers.errors import is_permanent
 
 log = logging.getLogger(__name__)
 FLUSH_LOCK = "undertone:lock:crm-flush"
@@ -28,7 +29,13 @@ def process_event(event_row_id: int) -> dict:
     try:
         outcome = processing.process_event(rt.db, event_row_id, context.analyzer(), context.connector_for(rt))
     except Exception as exc:
-        processing.record_failure(rt.db, event_row_id, f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        if is_permanent(exc):  # retrying cannot help: failed now, with its real error, and not retried
+            log.warning("event %s failed permanently: %s", event_row_id, error[:500])
+            processing.record_failure(rt.db, event_row_id, error, permanent=True)
+            _no_retry()
+        else:
+            processing.record_failure(rt.db, event_row_id, error)
         raise
     if outcome.contacts:
         _request_flush(rt)
@@ -63,6 +70,10 @@ def tag_ticket(interaction_id: int) -> dict:
     except ProviderError as exc:
         _apply_retry_policy(exc)
         raise
+    except Exception as exc:
+        if is_permanent(exc):  # e.g. source ids the writer refuses: no retry can fix them
+            _no_retry()
+        raise
 
 
 def sweep() -> dict:
@@ -75,7 +86,7 @@ def sweep() -> dict:
         if status in queues.ACTIVE_STATUSES:
             continue
         if status == queues.JobStatus.FAILED:
-            inbox.mark_failed(rt.db, row_id, "retries exhausted; requeue it from the failed jobs")
+            processing.give_up(rt.db, row_id)  # keeps the real error, says the retries ran out
             failed += 1
             continue
         queues.enqueue_event(redis, row_id)
@@ -128,13 +139,20 @@ def _quietly(action) -> None:
         log.warning("could not queue: %s", exc)
 
 
+def _no_retry() -> None:
+    """The current job goes to the FailedJobRegistry when it raises, without RQ's retries."""
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
+
+
 def _apply_retry_policy(exc: CRMError | ProviderError) -> None:
     """A permanent error is not retried; a Retry-After longer than the next interval stretches it."""
     job = get_current_job()
     if job is None or job.retries_left is None:
         return
     if not exc.retryable:
-        job.retries_left = 0
+        _no_retry()
         return
     if exc.retry_after_s and job.retry_intervals:
         index = max(len(job.retry_intervals) - job.retries_left, 0)

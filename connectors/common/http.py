@@ -2,6 +2,8 @@
 
 A webhook may name a URL (a recording, a transcript); it is followed only when its host is the
 configured API host, so a forged or careless payload cannot make a worker fetch from elsewhere.
+Redirects are never followed: a 3xx answer is a ProviderError that is not retried, so neither a
+payload nor the provider's answer can send credentials or a lookup to another host.
 """
 from __future__ import annotations
 
@@ -68,9 +70,14 @@ class ProviderAPI:
     def _attempt(self, method: str, url: str, kwargs: dict) -> requests.Response | ProviderError:
         timeout = (defaults.HTTP_CONNECT_TIMEOUT_S, defaults.HTTP_READ_TIMEOUT_S)
         try:
-            response = self.session.request(method, url, headers=dict(self.headers), auth=self.auth, timeout=timeout, **kwargs)
+            response = self.session.request(method, url, headers=dict(self.headers), auth=self.auth, timeout=timeout,
+                                            allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             return ProviderError(f"{type(exc).__name__}: {exc}", retryable=True)
+        if 300 <= response.status_code < 400:
+            target = urlsplit(response.headers.get("Location") or "").netloc or "the same host"
+            return ProviderError(f"refusing to follow a redirect to {target!r}", status=response.status_code,
+                                 retryable=False)
         if response.status_code < 400:
             return response
         return ProviderError(

@@ -1,10 +1,14 @@
-"""Cleaning customer text from help desks and e-mail: HTML to plain text, quoted history removed."""
+"""Cleaning customer text from help desks and e-mail: HTML to plain text, quoted history removed,
+and characters no database stores (NUL, lone surrogates) taken out of whatever a worker stores."""
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any
 
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL refuses it) and lone surrogates (not UTF-8)
 _BLOCKS = ["p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "ul", "ol"]
 
 
@@ -47,3 +51,22 @@ def clean_message(body: str | None, *, is_html: bool = True) -> str:
 def _tidy(text: str) -> str:
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def storable(text: str) -> str:
+    """`text` without NUL and lone surrogates: PostgreSQL refuses the one, UTF-8 cannot encode the other."""
+    return _UNSTORABLE.sub("", text) if _UNSTORABLE.search(text) else text
+
+
+def storable_fields(value: Any) -> Any:
+    """`value` with `storable` applied to every string inside it (dataclasses, tuples, lists, dicts)."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(storable_fields(v) for v in value)
+    if isinstance(value, dict):
+        return {storable_fields(k): storable_fields(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: storable_fields(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    return value

@@ -105,9 +105,11 @@ class HubSpotWriter(CRMWriter):
             made.update(_refs_of(page.results, "hs_note_body"))
         return made
 
-    def update_notes(self, bodies: Mapping[str, str]) -> None:
-        for batch in chunks(list(bodies.items())):
-            inputs = [hs_notes.SimplePublicObjectBatchInput(id=i, properties={"hs_note_body": b}) for i, b in batch]
+    def update_notes(self, notes: Mapping[str, NoteSpec]) -> None:
+        """New bodies for existing notes, each still ending with its ref line (so a later search finds it)."""
+        for batch in chunks(list(notes.items())):
+            inputs = [hs_notes.SimplePublicObjectBatchInput(
+                id=i, properties={"hs_note_body": f"{n.body}\n{ref_line(n.ref)}"}) for i, n in batch]
             body = hs_notes.BatchInputSimplePublicObjectBatchInput(inputs=inputs)
             self.api.call(lambda **kw: self.client.crm.objects.notes.batch_api.update_with_http_info(body, **kw))
 

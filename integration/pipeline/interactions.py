@@ -1,6 +1,13 @@
-"""Store normalised interactions (merging events of one conversation) and their current scores."""
+"""Store normalised interactions (merging events of one conversation) and their current scores.
+
+Scoring itself happens outside any transaction: `needs_scoring` copies what the scorer needs out of
+a short one, and `store_analysis` writes the result in another after the caller has checked (with
+`current_content`) that the interaction still holds what was scored.
+"""
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
@@ -9,7 +16,7 @@ from sqlalchemy.orm import Session
 from connectors import base
 from integration.store.db import add_unless_exists
 from integration.store.models import Contact, Interaction, InteractionScore, utcnow
-from scoring.analysis import Analyzer
+from scoring.analysis import Analysis
 from scoring.escalation import History, summary_reason
 from scoring.interaction import content_hash, texts_to_score
 
@@ -27,20 +34,37 @@ def upsert_interaction(session: Session, item: base.Interaction, contact: Contac
     return row, changed
 
 
-def rescore(session: Session, row: Interaction, analyzer: Analyzer) -> bool:
-    """Score the interaction unless exactly this content was already scored by this scorer.
+@dataclass(frozen=True)
+class ToScore:
+    """What scoring one interaction needs, copied out of a short transaction; `content` identifies it."""
 
-    A change of rules or taxonomy applies to interactions scored from then on.
-    """
+    interaction_id: int
+    turns: list
+    summary: str | None
+    history: History
+    content: str  # content_hash(scorer, texts): compared again before the result is written
+
+
+def needs_scoring(session: Session, row: Interaction, scorer_name: str) -> ToScore | None:
+    """The interaction's content to score, or None when it has no customer words or exactly this
+    content was already scored by this scorer. A change of rules or taxonomy applies from then on."""
+    content = current_content(row, scorer_name)
+    if content is None or (row.score is not None and row.score.content_hash == content):
+        return None
+    return ToScore(row.id, copy.deepcopy(row.turns or []), row.summary, _history(session, row), content)
+
+
+def current_content(row: Interaction, scorer_name: str) -> str | None:
+    """content_hash of the texts this scorer would score now; None when there are none."""
     selected = texts_to_score(row.turns, row.summary)
-    if selected is None:
-        return False
-    if row.score is not None and row.score.content_hash == content_hash(analyzer.scorer.name, selected[2]):
-        return False
-    analysis = analyzer.analyse(row.turns, row.summary, _history(session, row))
+    return None if selected is None else content_hash(scorer_name, selected[2])
+
+
+def store_analysis(session: Session, row: Interaction, scorer_name: str, analysis: Analysis) -> None:
+    """Write a finished analysis as the interaction's current score."""
     scored, flags = analysis.scored, analysis.flags
     record = row.score or InteractionScore(interaction=row)
-    record.scorer = analyzer.scorer.name
+    record.scorer = scorer_name
     record.basis = scored.basis
     record.label = scored.overall.label
     record.score = scored.overall.score
@@ -55,7 +79,11 @@ def rescore(session: Session, row: Interaction, analyzer: Analyzer) -> bool:
     record.content_hash = scored.content_hash
     record.scored_at = utcnow()
     session.add(record)
-    return True
+
+
+def locked(session: Session, interaction_id: int) -> Interaction | None:
+    """The interaction row, locked for this transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE locks all)."""
+    return session.scalar(select(Interaction).where(Interaction.id == interaction_id).with_for_update())
 
 
 def _history(session: Session, row: Interaction) -> History:

@@ -1,8 +1,10 @@
 """Turn one stored webhook event into stored, scored interactions (the body of the process job).
 
-Parsing and hydration (which may call the provider's API) run outside any database transaction;
-storing runs in one transaction that re-checks the event's status, so two runs of the same job
-store the result once.
+No transaction stays open across the network or the scorer: read the event (short transaction) ->
+parse and hydrate (network) -> store the interactions and copy out what needs scoring (short
+transaction) -> score (no transaction) -> write the scores and mark the event processed (short
+transaction that first checks each interaction still holds the content that was scored; one that
+changed meanwhile is scored again). Two runs of the same job store the result once.
 """
 from __future__ import annotations
 
@@ -14,16 +16,29 @@ from sqlalchemy import select, update
 
 from connectors import registry
 from connectors.base import ContactMerge, InboundConnector, InboundEvent, Interaction, MalformedPayload, Touch
+from connectors.common.text import storable_fields
+from integration import defaults
 from integration.pipeline.contacts import resolve_contact
-from integration.pipeline.interactions import rescore, upsert_interaction
+from integration.pipeline.interactions import (
+    ToScore,
+    current_content,
+    locked,
+    needs_scoring,
+    store_analysis,
+    upsert_interaction,
+)
 from integration.pipeline.touches import record_touch
 from integration.store.db import Database
 from integration.store.models import Contact, ContactIdentity, WebhookEvent, utcnow
-from scoring.analysis import Analyzer
+from scoring.analysis import Analysis, Analyzer
 
 log = logging.getLogger(__name__)
 
 ConnectorFor = Callable[[str], InboundConnector]
+
+
+class ContentKeptChanging(RuntimeError):
+    """An interaction changed under every scoring attempt (a busy thread): the job's retry scores it later."""
 
 
 @dataclass
@@ -48,30 +63,115 @@ def process_event(db: Database, event_row_id: int, analyzer: Analyzer,
     except MalformedPayload as exc:  # retrying cannot help: record it for the admin page
         _finish(db, event_row_id, "failed", f"malformed: {exc}")
         return Outcome("failed")
+    items = [storable_fields(item) for item in items]  # no NUL or lone surrogate reaches the database
+    stored_now = _store_all(db, event_row_id, source, items, analyzer.scorer.name)
+    if isinstance(stored_now, Outcome):
+        return stored_now
+    outcome, work = stored_now
+    for _ in range(defaults.SCORE_ATTEMPTS):
+        analyses = {w.interaction_id: analyzer.analyse(w.turns, w.summary, w.history) for w in work}
+        work = _write_scores(db, event_row_id, analyzer.scorer.name, work, analyses, outcome)
+        if work is None:
+            return outcome
+    raise ContentKeptChanging(f"interactions {[w.interaction_id for w in work]} changed during each of "
+                              f"{defaults.SCORE_ATTEMPTS} scorings")
+
+
+def _store_all(db: Database, event_row_id: int, source: str, items: list,
+               scorer_name: str) -> tuple[Outcome, list[ToScore]] | Outcome:
+    """Store the event's interactions and merges; the event is done here when nothing needs scoring."""
     with db.session() as session:
         event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+        if event is None:
+            return Outcome("missing")  # deleted meanwhile
         if event.status in ("processed", "ignored"):
             return Outcome(event.status)  # a concurrent run stored it first
-        outcome = Outcome("processed")
+        outcome, work = Outcome("processed"), []
         for item in items:
             if isinstance(item, ContactMerge):
                 outcome.contacts |= _apply_merge(session, item)
             elif isinstance(item, Touch):
                 record_touch(session, item)  # the business's own act: recorded, never scored
             else:
-                _store(session, source, item, analyzer, outcome)
-        event.attempts += 1
-        event.status, event.last_error, event.processed_at = "processed", None, utcnow()
-    return outcome
+                work.extend(_store(session, source, item, scorer_name, outcome))
+        work = list({w.interaction_id: w for w in work}.values())  # one thread twice in an event: its latest
+        if not work:
+            _processed(event)
+    return outcome, work
 
 
-def record_failure(db: Database, event_row_id: int, error: str) -> None:
-    """Note an attempt's error on the event row (the job then raises, and RQ retries it)."""
+def _store(session, source: str, item: Interaction, scorer_name: str, outcome: Outcome) -> list[ToScore]:
+    contact = resolve_contact(session, item.customer, source)
+    row, changed = upsert_interaction(session, item, contact)
+    session.flush()
+    outcome.interactions.append(row.id)
+    todo = needs_scoring(session, row, scorer_name)
+    if todo is None and changed and row.contact_id is not None and row.score is not None:
+        _needs_sync(session, row.contact_id, outcome)  # e.g. a new link: the note changes, the score does not
+    return [todo] if todo is not None else []
+
+
+def _write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[ToScore],
+                  analyses: dict[int, Analysis | None], outcome: Outcome) -> list[ToScore] | None:
+    """Store each analysis whose interaction still holds what was scored; None when the event is done,
+    else what changed meanwhile (with its new content) to score again."""
+    again = []
+    with db.session() as session:
+        event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+        if event is None or event.status in ("processed", "ignored"):
+            outcome.status = event.status if event is not None else "missing"
+            outcome.contacts = set()  # a concurrent run finished it first (or it was deleted)
+            return None
+        for done in work:
+            row = locked(session, done.interaction_id)
+            if row is None:
+                continue  # deleted meanwhile (retention): nothing left to score
+            if current_content(row, scorer_name) != done.content:
+                fresh = needs_scoring(session, row, scorer_name)
+                if fresh is not None:
+                    again.append(fresh)
+                continue
+            analysis = analyses.get(done.interaction_id)
+            if analysis is not None:
+                store_analysis(session, row, scorer_name, analysis)
+                if row.contact_id is not None:
+                    _needs_sync(session, row.contact_id, outcome)
+        if again:
+            return again
+        _processed(event)
+    return None
+
+
+def _needs_sync(session, contact_id: int, outcome: Outcome) -> None:
+    session.get(Contact, contact_id).needs_sync_at = utcnow()
+    outcome.contacts.add(contact_id)
+
+
+def _processed(event: WebhookEvent) -> None:
+    event.attempts += 1
+    event.status, event.last_error, event.processed_at = "processed", None, utcnow()
+
+
+def record_failure(db: Database, event_row_id: int, error: str, *, permanent: bool = False) -> None:
+    """Note an attempt's error on the event row (the job then raises; RQ retries it unless `permanent`,
+    in which case the event is marked failed now)."""
     with db.session() as session:
         event = session.get(WebhookEvent, event_row_id)
         if event is not None and event.status == "pending":
             event.attempts += 1
             event.last_error = error[:4000]
+            if permanent:
+                event.status, event.processed_at = "failed", utcnow()
+
+
+def give_up(db: Database, event_row_id: int) -> None:
+    """Mark a pending event whose job ran out of retries failed, keeping the last real error."""
+    with db.session() as session:
+        event = session.get(WebhookEvent, event_row_id)
+        if event is not None and event.status == "pending":
+            event.status = "failed"
+            last = event.last_error or "none recorded"
+            event.last_error = f"retries exhausted (requeue it from the failed jobs); last error: {last}"[:4000]
 
 
 def _load(db: Database, event_row_id: int) -> tuple[str, InboundEvent] | Outcome:
@@ -82,17 +182,6 @@ def _load(db: Database, event_row_id: int) -> tuple[str, InboundEvent] | Outcome
         if event.status in ("processed", "ignored"):
             return Outcome(event.status)
         return event.source, InboundEvent(event.event_id, event.event_type, event.body, event.headers or {})
-
-
-def _store(session, source: str, item: Interaction, analyzer: Analyzer, outcome: Outcome) -> None:
-    contact = resolve_contact(session, item.customer, source)
-    row, changed = upsert_interaction(session, item, contact)
-    session.flush()
-    rescored = rescore(session, row, analyzer)
-    outcome.interactions.append(row.id)
-    if row.contact_id is not None and (changed or rescored) and row.score is not None:
-        session.get(Contact, row.contact_id).needs_sync_at = utcnow()
-        outcome.contacts.add(row.contact_id)
 
 
 def _apply_merge(session, merge: ContactMerge) -> set[int]:

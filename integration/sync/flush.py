@@ -190,10 +190,10 @@ def _write_notes(db, writer, records, result) -> None:
                 if note.crm_note_id is None:
                     new.append((note.id, content.note_spec(interaction, record.id, note.ref), stale))
                 elif note.body_hash != body_hash:
-                    changed[note.id] = (note.crm_note_id, content.note_body(interaction), body_hash)
+                    changed[note.id] = (note.crm_note_id, content.note_spec(interaction, record.id, note.ref), body_hash)
     _create_notes(db, writer, new, result)
     if changed:
-        writer.update_notes({crm_id: body for crm_id, body, _ in changed.values()})
+        writer.update_notes({crm_id: spec for crm_id, spec, _ in changed.values()})
         with db.session() as session:
             for note_id, (_, _, body_hash) in changed.items():
                 session.get(CrmNote, note_id).body_hash = body_hash

@@ -1,7 +1,9 @@
 """The built-in CRM: writes what a CRM would receive into our own tables, for the admin page to show.
 
 Used when no HubSpot token is configured, so a new install shows results without any CRM account.
-Every contact exists in the sink; its CRM id is our own contact id.
+Every contact exists in the sink; its CRM id is our own contact id. Like HubSpot, the sink keeps our
+ref line at the end of every note and task body, and a flush that died after the sink stored a note
+but before `crm_notes` recorded its id finds that note again by its ref line (`find_refs`).
 """
 from __future__ import annotations
 
@@ -62,12 +64,25 @@ class SinkWriter(CRMWriter):
             session.flush()
             return {ref: str(row.id) for ref, row in rows}
 
-    def update_notes(self, bodies: Mapping[str, str]) -> None:
+    def update_notes(self, notes: Mapping[str, NoteSpec]) -> None:
         with self.db.session() as session:
-            for note_id, body in bodies.items():
+            for note_id, spec in notes.items():
                 row = session.get(SinkNote, int(note_id))
                 if row is not None:
-                    row.body = body
+                    row.body = f"{spec.body}\n{ref_line(spec.ref)}"
+
+    def find_refs(self, kind: str, crm_contact_id: str, refs: Sequence[str]) -> dict[str, str]:
+        """The contact's notes or tasks whose body carries one of these ref lines (exactly, as a line)."""
+        model = SinkNote if kind == "notes" else SinkTask
+        wanted = {ref_line(ref): ref for ref in refs}
+        found: dict[str, str] = {}
+        with self.db.session() as session:
+            for row_id, body in session.execute(select(model.id, model.body).where(
+                    model.contact_id == int(crm_contact_id)).order_by(model.id)):
+                for line in body.splitlines():
+                    if line in wanted:
+                        found.setdefault(wanted[line], str(row_id))
+        return found
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         with self.db.session() as session:

@@ -139,7 +139,7 @@ def test_unexpected_error_is_retried_then_lands_in_failed_registry(client, db, r
     def broken(*_args, **_kwargs):
         raise RuntimeError("scorer exploded")
 
-    monkeypatch.setattr(processing, "rescore", broken)
+    monkeypatch.setattr(processing, "store_analysis", broken)
     send(client, "call_transcript_completed.json")
     drain(redis_conn, rounds=4)
     registry = FailedJobRegistry(defaults.EVENTS_QUEUE, connection=redis_conn)
