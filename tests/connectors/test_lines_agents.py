@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import jwt
@@ -10,8 +9,9 @@ import pytest
 
 from connectors import registry
 from connectors.base import Interaction, Touch, WebhookRequest
+from tests.connectors import kit
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = kit.FIXTURES
 URL = "https://undertone.example/webhooks/x"
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -15,8 +14,9 @@ from integration.store import inbox
 from integration.store.models import Contact, Interaction, InteractionScore, Touch, WebhookEvent
 from scoring.analysis import Analyzer
 from scoring.lexicon import LexiconScorer
+from tests.connectors import kit
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = kit.FIXTURES
 
 
 @pytest.fixture(scope="module")
