@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import jwt
@@ -36,6 +37,13 @@ SECRETS = {  # settings field -> the secret (each distinctive, so a log scan can
 ENV = {name.upper(): value for name, value in SECRETS.items()}
 SOURCES = ("quo", "twilio", "aircall", "dialpad", "zendesk", "intercom", "freshdesk", "hubspot", "generic")
 JSON = {"Content-Type": "application/json"}
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURE = {  # one event each source stores (not ignored)
+    "quo": "quo/message_received.json", "twilio": "twilio/sms_received.txt", "aircall": "aircall/call_ended.json",
+    "dialpad": "dialpad/call_hangup.json", "zendesk": "zendesk/comment_added.json",
+    "intercom": "intercom/conversation_user_created.json", "freshdesk": "freshdesk/customer_reply.json",
+    "hubspot": "hubspot/new_message.json", "generic": "generic/review.json",
+}
 
 
 def secret(source: str) -> str:
@@ -106,3 +114,29 @@ def signed_document(source: str, document, base_url: str = PUBLIC_BASE_URL) -> t
         body = json.dumps(document).encode()
     headers, query = signed(source, body, base_url)
     return body, headers, query
+
+
+def delivery(source: str, poison: str | None = None, base_url: str = PUBLIC_BASE_URL) -> tuple[bytes, dict, str]:
+    """(body, headers, query) of the source's fixture delivery, signed; `poison` is appended to every
+    string in it (ids, types, texts) when given."""
+    raw = (FIXTURES / FIXTURE[source]).read_bytes()
+    if source == "twilio":
+        pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+        if poison is not None:
+            pairs = [(k, v + poison) for k, v in pairs]
+        body = urlencode(pairs, errors="surrogatepass").encode()
+        headers, query = signed("twilio", body, base_url)
+        return body, headers, query
+    document = json.loads(raw)
+    return signed_document(source, document if poison is None else poisoned(document, poison), base_url)
+
+
+def poisoned(value, poison: str):
+    """`value` with `poison` appended to every string in it."""
+    if isinstance(value, str):
+        return value + poison
+    if isinstance(value, dict):
+        return {k: poisoned(v, poison) for k, v in value.items()}
+    if isinstance(value, list):
+        return [poisoned(v, poison) for v in value]
+    return value

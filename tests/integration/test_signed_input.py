@@ -6,8 +6,6 @@ databases. (A chunked body over the limit: tests/integration/test_gunicorn_web.p
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
 import jwt
 import pytest
@@ -18,13 +16,6 @@ from connectors.payload import check_depth, check_storable
 from integration.models import WebhookEvent
 from tests import signed_sources as ss
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-FIXTURE = {  # one event each source stores (not ignored), so the poison reaches ids and text
-    "quo": "quo/message_received.json", "twilio": "twilio/sms_received.txt", "aircall": "aircall/call_ended.json",
-    "dialpad": "dialpad/call_hangup.json", "zendesk": "zendesk/comment_added.json",
-    "intercom": "intercom/conversation_user_created.json", "freshdesk": "freshdesk/customer_reply.json",
-    "hubspot": "hubspot/new_message.json", "generic": "generic/review.json",
-}
 POISONS = {"nul": "a\u0000x", "lone-surrogate": "a\ud800x", "lone-low-surrogate": "\udc00"}
 
 
@@ -39,30 +30,6 @@ def count(app) -> int:
         return session.scalar(select(func.count()).select_from(WebhookEvent))
 
 
-def poisoned(value, poison: str):
-    """The document with `poison` appended to every string in it (ids, types, texts)."""
-    if isinstance(value, str):
-        return value + poison
-    if isinstance(value, dict):
-        return {k: poisoned(v, poison) for k, v in value.items()}
-    if isinstance(value, list):
-        return [poisoned(v, poison) for v in value]
-    return value
-
-
-def delivery(source: str, poison: str | None):
-    raw = (FIXTURES / FIXTURE[source]).read_bytes()
-    if source == "twilio":
-        pairs = parse_qsl(raw.decode(), keep_blank_values=True)
-        if poison is not None:
-            pairs = [(k, v + poison) for k, v in pairs]
-        body = urlencode(pairs, errors="surrogatepass").encode()
-        headers, query = ss.signed("twilio", body)
-        return body, headers, query
-    document = json.loads(raw)
-    return ss.signed_document(source, document if poison is None else poisoned(document, poison))
-
-
 def post(client, source, body, headers, query=""):
     return client.post(ss.path(source) + (f"?{query}" if query else ""), data=body, headers=headers,
                        base_url=ss.PUBLIC_BASE_URL)
@@ -71,7 +38,7 @@ def post(client, source, body, headers, query=""):
 @pytest.mark.parametrize("source", ss.SOURCES)
 def test_the_clean_delivery_is_accepted(configured, app, client, source):
     """The premise: each source's unpoisoned delivery is signed correctly and stored."""
-    response = post(client, source, *delivery(source, None))
+    response = post(client, source, *ss.delivery(source, None))
     assert response.status_code == 200, response.get_json()
     assert count(app) >= 1
 
@@ -79,7 +46,7 @@ def test_the_clean_delivery_is_accepted(configured, app, client, source):
 @pytest.mark.parametrize("poison", POISONS.values(), ids=POISONS.keys())
 @pytest.mark.parametrize("source", ss.SOURCES)
 def test_nul_or_lone_surrogate_is_refused_with_400(configured, app, client, source, poison):
-    response = post(client, source, *delivery(source, poison))
+    response = post(client, source, *ss.delivery(source, poison))
     assert response.status_code == 400, (response.status_code, response.get_json())
     assert "malformed payload" in response.get_json()["error"]
     assert count(app) == 0
