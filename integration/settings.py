@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: SecretStr | None = None
     public_base_url: str | None = None
+    healthz_token: SecretStr | None = None  # `Authorization: Bearer <it>` unlocks /healthz's details
     hubspot_access_token: SecretStr | None = None
     hubspot_api_base: str = defaults.HUBSPOT_API_BASE
     hubspot_tier: str = "starter"  # starter/free: 100 requests per 10 s; professional/enterprise: 190
