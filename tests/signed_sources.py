@@ -109,7 +109,8 @@ def signed_document(source: str, document, base_url: str = PUBLIC_BASE_URL) -> t
         return token.encode() if isinstance(token, str) else token, {"Content-Type": "application/jwt"}, ""
     if source == "twilio":
         fields = document if isinstance(document, dict) else {"Body": json.dumps(document)}
-        body = urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}).encode()
+        body = urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()},
+                         errors="surrogatepass").encode()
     else:
         body = json.dumps(document).encode()
     headers, query = signed(source, body, base_url)

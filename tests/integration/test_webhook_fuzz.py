@@ -1,10 +1,11 @@
 """Fuzz POST /webhooks/<source> for every source, on both databases: never a 5xx, and the inbox stays consistent.
 
 Each example is signed with the source's real scheme (tests/signed_sources.py), so it gets past the
-signature check and reaches the parsers and the database: arbitrary JSON values, the source's own
-fixture with one field replaced by arbitrary JSON, and arbitrary bytes, each with arbitrary extra
-headers. A 2xx must have stored exactly what it reports (accepted + ignored new rows, all queued);
-a 4xx must have stored nothing. The counts per source and status are printed (run with -s) and
+signature check and reaches the parsers and the database: arbitrary JSON values (text may hold NULs
+and lone surrogates), the source's own fixture with one field replaced by arbitrary JSON, the fixture
+with a NUL or a lone surrogate in every string, bodies nested up to 100,000 deep, and arbitrary bytes,
+each with arbitrary extra headers. A 2xx must have stored exactly what it reports (accepted + ignored
+new rows, all queued); a 4xx must have stored nothing. The counts per source and status are printed (run with -s) and
 recorded as test properties ("fuzz counts").
 """
 from __future__ import annotations
@@ -22,9 +23,12 @@ from tests import signed_sources as ss
 
 EXAMPLES = 80  # per source and database: 9 sources x 2 databases x 80 = 1,440 signed requests
 
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+# Text that may hold what cannot be stored: NUL and lone surrogates (hypothesis leaves surrogates out by default).
+NASTY = st.sampled_from(["\x00", "\ud800", "\udbff", "\udc00", "\udfff"])
+TEXT = st.text() | st.builds(lambda a, n, b: a + n + b, st.text(max_size=5), NASTY, st.text(max_size=5))
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | TEXT
 JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=12), inner, max_size=5), max_leaves=12)
+                           | st.dictionaries(TEXT, inner, max_size=5), max_leaves=12)
 HEADER_NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789ABCXYZ", min_size=1, max_size=20).filter(
     lambda n: n.lower() not in {"content-length", "transfer-encoding", "host"} and not n.startswith("-"))
 HEADER_VALUES = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=255, exclude_characters="\r\n"),
@@ -67,11 +71,17 @@ def test_no_signed_input_gives_a_5xx(source, settings, app, client, database_url
 
     @hsettings(max_examples=EXAMPLES, deadline=None, database=None,
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(kind=st.sampled_from(["json", "fixture", "bytes"]), extra=HEADERS, data=st.data())
+    @given(kind=st.sampled_from(["json", "fixture", "poisoned", "deep", "bytes"]), extra=HEADERS, data=st.data())
     def deliver(kind, extra, data):
-        if kind == "bytes":
-            body = data.draw(st.binary(max_size=300))
+        if kind in ("bytes", "deep"):
+            if kind == "deep":
+                opener = data.draw(st.sampled_from([b"[", b'{"a":', b'{"id": "x", "data": [']))
+                body = opener * data.draw(st.integers(60, 100_000))
+            else:
+                body = data.draw(st.binary(max_size=300))
             headers, query = ss.signed(source, body)
+        elif kind == "poisoned":
+            body, headers, query = ss.signed_document(source, ss.poisoned(fixture, data.draw(NASTY)))
         else:
             document = data.draw(JSON_VALUES) if kind == "json" else mutated(fixture, data)
             body, headers, query = ss.signed_document(source, document)
