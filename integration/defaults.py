@@ -7,6 +7,13 @@ and `connectors/hubspot/defaults.py`.
 # Ingest
 MAX_WEBHOOK_BYTES = 1024 * 1024  # larger bodies get 413 before anything parses them
 SIGNATURE_TOLERANCE_S = 300  # replay window for timestamped signature schemes, both directions
+MAX_JSON_DEPTH = 64  # a body nested deeper is refused (400) before it is parsed; real payloads stay under 10
+
+# Database: a database that accepts connections but never answers must not hang a request
+DB_CONNECT_TIMEOUT_S = 3  # PostgreSQL connect_timeout (the whole connection set-up)
+DB_STATEMENT_TIMEOUT_S = 4  # PostgreSQL statement_timeout, set per connection
+DB_POOL_TIMEOUT_S = 3  # waiting for a free pooled connection
+SQLITE_BUSY_TIMEOUT_S = 4  # SQLite waits this long for another connection's write lock
 
 # Queues and jobs
 EVENTS_QUEUE = "events"

@@ -32,6 +32,11 @@ class Settings(*VENDOR_CONFIGS.values(), BaseSettings):
     redis_url: str | None = None
     secret_key: SecretStr | None = None
     public_base_url: str | None = None
+    healthz_token: SecretStr | None = None  # `Authorization: Bearer <it>` unlocks /healthz's details
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_base: str = defaults.HUBSPOT_API_BASE
+    hubspot_tier: str = "starter"  # starter/free: 100 requests per 10 s; professional/enterprise: 190
+    hubspot_default_owner_id: str | None = None  # owner of follow-up tasks when the contact has none
     crm_flush_delay_s: float = defaults.CRM_FLUSH_DELAY_S  # wait after a change so later ones join its batch
     crm_create_contacts: bool = False  # no match in the CRM: create the contact (else: recorded as unmatched)
     follow_up_rules_path: Path | None = None  # default: integration/sync/follow_up_rules.json

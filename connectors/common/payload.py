@@ -7,13 +7,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.base import MalformedPayload
+from connectors.common.body_checks import check_depth
 
 
 def json_object(raw: bytes, source: str) -> dict:
     """The body as a JSON object; MalformedPayload (naming the source) for anything else."""
+    check_depth(raw, source)
     try:
         body = json.loads(raw)
-    except ValueError:  # includes UnicodeDecodeError
+    except (ValueError, RecursionError):  # ValueError includes UnicodeDecodeError
         raise MalformedPayload(f"{source}: body is not JSON") from None
     if not isinstance(body, dict):
         raise MalformedPayload(f"{source}: body is not a JSON object")

@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from integration import defaults
+
 
 class Database:
     """Owns the engine and a session factory for one database URL."""
@@ -56,13 +58,20 @@ def add_unless_exists(session: Session, row) -> bool:
 
 
 def _make_engine(url: str, echo: bool) -> Engine:
+    """Every wait on the database is bounded (defaults.DB_*): a hung database is an error in seconds,
+    not a hung request. hide_parameters: error messages and logs never carry the values sent (bodies
+    can hold tokens)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, hide_parameters=True,
+                               connect_args={"timeout": defaults.SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     # pool_pre_ping: a PostgreSQL restart must not fail the next request.
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    statement_ms = int(defaults.DB_STATEMENT_TIMEOUT_S * 1000)
+    connect_args = {"connect_timeout": defaults.DB_CONNECT_TIMEOUT_S, "options": f"-c statement_timeout={statement_ms}"}
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         pool_timeout=defaults.DB_POOL_TIMEOUT_S, connect_args=connect_args)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -76,7 +85,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(defaults.SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
 
 

@@ -57,7 +57,10 @@ def accept(db: Database, source: str, events: Iterable[InboundEvent], handles: C
 
 
 def _keepable(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS}
+    """Headers worth keeping, NUL characters removed (they are kept for support only, and JSON
+    columns on PostgreSQL refuse them)."""
+    return {k.lower().replace("\x00", ""): str(v).replace("\x00", "") for k, v in headers.items()
+            if k.lower() not in _DROPPED_HEADERS}
 
 
 def _insert_once(session: Session, source: str, event: InboundEvent, headers: dict, status: str) -> WebhookEvent | None:

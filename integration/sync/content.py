@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from connectors.crm import NoteSpec, TaskSpec
 from integration import defaults
@@ -90,9 +91,37 @@ def note_body(interaction: Interaction) -> str:
         lines.append("Themes: " + html.escape(", ".join(t["theme"] for t in score.themes)))
     if interaction.summary:
         lines.append("Summary: " + html.escape(interaction.summary[:2000]))
-    if interaction.url:
-        lines.append(f'<a href="{html.escape(interaction.url, quote=True)}">Open in {html.escape(interaction.source)}</a>')
+    link = safe_link(interaction.url, interaction.source)
+    if link:
+        lines.append(f'<a href="{html.escape(link, quote=True)}">Open in {html.escape(interaction.source)}</a>')
     return "<br>".join(lines)
+
+
+# The hosts (and their subdomains) each provider's own links live on. A source not listed (generic:
+# surveys, reviews, your own tools) has no one host, so any http(s) link of it is kept.
+PROVIDER_HOSTS = {
+    "quo": ("quo.com", "openphone.com"), "twilio": ("twilio.com",), "aircall": ("aircall.io",),
+    "dialpad": ("dialpad.com",), "zendesk": ("zendesk.com",), "intercom": ("intercom.com", "intercom.io"),
+    "freshdesk": ("freshdesk.com",), "hubspot": ("hubspot.com",),
+}
+
+
+def safe_link(url: str | None, source: str) -> str | None:
+    """`url` when it is an http(s) link on the source's own host (any host for a source without one),
+    else None: a link taken from a webhook body must not send a CRM user to another site."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or parts.username or parts.password:
+        return None
+    allowed = PROVIDER_HOSTS.get(source)
+    if allowed is not None and not any(host == h or host.endswith("." + h) for h in allowed):
+        return None
+    return url
 
 
 def note_spec(interaction: Interaction, crm_contact_id: str, ref: str) -> NoteSpec:
@@ -151,5 +180,5 @@ def _template_values(latest: Interaction, who: str) -> dict[str, str]:
         "score": f"{score.score:.2f}", "intensity": score.intensity.replace("_", " "),
         "escalation": score.escalation_reason or "", "themes": ", ".join(t["theme"] for t in score.themes or []) or "-",
         "evidence": (flags[0].get("evidence") if flags and flags[0].get("evidence", "").strip() else evidence) or "",
-        "link": latest.url or "",
+        "link": safe_link(latest.url, latest.source) or "",
     }

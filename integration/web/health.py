@@ -1,7 +1,13 @@
-"""GET /healthz: is the web process up, can it reach the database and Redis, how much work is waiting."""
+"""GET /healthz: is the web process up, can it reach the database and Redis, how much work is waiting.
+
+Anyone gets the bare answer (`{"status": ...}` with 200 or 503); the details (each check, queue
+depths, error types) only with `Authorization: Bearer <HEALTHZ_TOKEN>`.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
 from rq.registry import FailedJobRegistry
 from sqlalchemy import func, select
 
@@ -20,7 +26,23 @@ def healthz():
     db_ok = _check_database(runtime, report)
     redis_ok = _check_redis(runtime, report)
     report["status"] = "ok" if db_ok and redis_ok else ("degraded" if db_ok else "down")
+    if not _may_see_details(runtime):
+        report = {"status": report["status"]}
     return jsonify(report), 200 if db_ok else 503
+
+
+def _may_see_details(runtime: Runtime) -> bool:
+    """Whether the request carries the configured HEALTHZ_TOKEN as a bearer token (none set: nobody)."""
+    token = runtime.settings.healthz_token
+    offered = request.headers.get("Authorization", "")
+    if token is None or not offered.startswith("Bearer "):
+        return False
+    offered_bytes = offered.removeprefix("Bearer ").strip().encode()
+    matched = False
+    for value in token.get_secret_value().split(","):
+        if value.strip():
+            matched |= hmac.compare_digest(offered_bytes, value.strip().encode())
+    return matched
 
 
 def _check_database(runtime: Runtime, report: dict) -> bool:

@@ -5,11 +5,12 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from connectors import registry
-from connectors.base import MalformedPayload, SignatureInvalid, WebhookRequest
-from integration import queues
+from connectors.base import InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.common import body_checks
+from integration import defaults, queues
 from integration.runtime import Runtime
 from integration.store import inbox
 
@@ -29,23 +30,64 @@ def receive(source: str):
     if not secrets:
         return _error(401, f"source {source!r} has no secret configured; its webhooks are refused")
     connector = connector_class(secrets, tolerance_s=runtime.settings.signature_tolerance_s)
-    body = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH, before anything parses
+    body = _read_body(runtime.settings.max_webhook_bytes)
+    if body is None:
+        return _error(413, f"body larger than {runtime.settings.max_webhook_bytes} bytes")
     incoming = WebhookRequest(body=body, headers=request.headers, url=_public_url(runtime), method=request.method)
     try:
         connector.verify(incoming)
     except SignatureInvalid as exc:
         return _error(401, f"signature check failed: {exc}")
     try:
+        body_checks.check_depth(body, source, defaults.MAX_JSON_DEPTH)
+        body_checks.check_storable(body, source)
         events = connector.events(incoming)
+        _check_events(events, source)
     except MalformedPayload as exc:
         return _error(400, f"malformed payload: {exc}")
+    except (ValueError, RecursionError) as exc:  # a parser's own error (UnicodeError is a ValueError)
+        return _error(400, f"malformed payload: {source}: body cannot be read ({type(exc).__name__})")
     try:
         result = inbox.accept(runtime.db, source, events, connector.handles, request.headers)
-    except SQLAlchemyError:
+    except DataError as exc:  # a value the database refuses: permanent, so the sender must not retry
+        log.warning("%s webhook refused by the database: %s", source, type(exc.orig).__name__)
+        return _error(400, f"malformed payload: {source}: the event cannot be stored")
+    except SQLAlchemyError:  # the engine hides bound values, so this log carries no body or token
         log.exception("could not store %s webhook", source)
         return _error(503, "the event could not be stored; please retry")
     queued = _enqueue(runtime, result.new)
     return jsonify(accepted=len(result.new), queued=queued, duplicates=result.duplicates, ignored=result.ignored)
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The raw body, or None when it is longer than `limit`, checked before anything parses or verifies.
+
+    A declared Content-Length over the limit is refused by werkzeug (413) unread. A chunked body has
+    none, so at most limit + 1 bytes are read from the server's stream to tell.
+    """
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data(cache=True)
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > limit else b"".join(chunks)
+
+
+def _check_events(events: list[InboundEvent], source: str) -> None:
+    """MalformedPayload when an event id or type cannot be stored as text (a NUL, a lone surrogate)."""
+    for event in events:
+        for value in (event.event_id, event.event_type):
+            if "\x00" in value:
+                raise MalformedPayload(f"{source}: an event id or type contains a NUL character")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MalformedPayload(f"{source}: an event id or type contains a lone surrogate") from None
 
 
 def _enqueue(runtime: Runtime, row_ids: list[int]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from pydantic import SecretStr
 from rq import Queue
 from sqlalchemy import select
 
@@ -146,10 +147,11 @@ def test_database_down_answers_503_so_the_sender_retries(settings, client):
     assert "retry" in response.get_json()["error"]
 
 
-def test_health_reports_database_redis_and_queues(client, redis_conn):
+def test_health_reports_database_redis_and_queues(settings, client, redis_conn):
+    settings.healthz_token = SecretStr("health-token-1")
     body = fixture_body(TRANSCRIPT)
     post(client, body, classic_headers(body))
-    report = client.get("/healthz").get_json()
+    report = client.get("/healthz", headers={"Authorization": "Bearer health-token-1"}).get_json()
     assert report["status"] == "ok"
     assert report["database"] == "ok" and report["redis"] == "ok"
     assert report["pending_events"] == 1
@@ -164,7 +166,8 @@ def test_health_is_degraded_without_redis_and_503_without_database(settings, cli
 
 def test_health_503_without_database(settings, client):
     settings.database_url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=1"
-    down = client.get("/healthz")
+    settings.healthz_token = SecretStr("health-token-1")
+    down = client.get("/healthz", headers={"Authorization": "Bearer health-token-1"})
     assert down.status_code == 503 and down.get_json()["database"].startswith("error")
 
 
