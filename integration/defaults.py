@@ -60,3 +60,14 @@ CONTACT_CACHE_TTL_S = 24 * 3600  # phone/email -> HubSpot id cache in Redis (the
 CRM_FLUSH_DELAY_S = 2  # a CRM flush waits this long after the first change, to batch what follows
 CRM_FLUSH_BATCH = 100  # contacts per round of a flush (HubSpot's batch size)
 CRM_FLUSH_MAX_S = 240  # a flush hands over to a fresh job after this long (stays under the job timeout)
+
+# Riding out faults without a supervisor (issue 9): Redis outages, killed workers
+REDIS_RECONNECT_FIRST_S = 0.5  # first pause before pinging a lost Redis again; doubles per attempt...
+REDIS_RECONNECT_MAX_S = 10  # ...up to this, so a worker resumes within ~10 s of Redis coming back
+REDIS_RECONNECT_JITTER = 0.5  # each pause is shortened by up to this fraction, so workers do not reconnect together
+REDIS_PROBE_TIMEOUT_S = 2  # connect/read timeout of the ping that tells whether Redis is back
+WORKER_TTL_S = 25  # RQ worker registration TTL; an idle worker wakes every WORKER_TTL_S - 15 s (RQ's rule)
+WORKER_MAINTENANCE_INTERVAL_S = 10  # RQ maintenance: abandoned jobs, and taking over a dead worker's scheduler lock
+SCHEDULER_LOCK_STALE_S = 10  # a scheduler lock not refreshed this long (RQ refreshes it every second) is released
+CRM_FLUSH_LOCK_TTL_S = 15  # the one-flush-at-a-time lock expires this soon after its worker dies...
+CRM_FLUSH_LOCK_RENEW_S = 5  # ...and is renewed this often while the flush runs

@@ -18,9 +18,9 @@ from integration.sync import flush, helpdesk_tags
 from integration.sync.cache import ContactCache
 from workers import context
 from workers.errors import is_permanent
+from workers.flush_lock import FlushLock
 
 log = logging.getLogger(__name__)
-FLUSH_LOCK = "undertone:lock:crm-flush"
 
 
 def process_event(event_row_id: int) -> dict:
@@ -49,12 +49,12 @@ def flush_crm() -> dict:
     rt = context.runtime()
     redis = rt.worker_redis
     redis.delete(queues.FLUSH_MARKER)  # changes from now on ask for another flush
-    lock = redis.lock(FLUSH_LOCK, timeout=defaults.CRM_FLUSH_MAX_S + 60)
-    if not lock.acquire(blocking=False):
+    lock = FlushLock(redis)  # short TTL, renewed while the flush runs: a dead worker's lock expires soon
+    if not lock.acquire():
         _request_flush(rt)  # the running flush may have looked already: make sure one follows it
         return {"status": "busy"}
     try:
-        return _flush(rt, redis)
+        return _flush(rt, redis, lock)
     except CRMError as exc:
         _apply_retry_policy(exc)
         raise
@@ -108,13 +108,13 @@ def prune_events() -> dict:
     return {"pruned_events": pruned, "retention_days": days}
 
 
-def _flush(rt, redis) -> dict:
+def _flush(rt, redis, lock: FlushLock) -> dict:
     writer = context.crm_writer(rt)
     cache, options = ContactCache(redis, writer.name), context.sync_options()
     totals = {"rounds": 0, "contacts": 0, "updated": 0, "notes": 0, "tasks": 0, "unmatched": 0}
     started = time.monotonic()
     while due := flush.due_contacts(rt.db):
-        if time.monotonic() - started > defaults.CRM_FLUSH_MAX_S:
+        if lock.lost or time.monotonic() - started > defaults.CRM_FLUSH_MAX_S:
             _request_flush(rt, delay_s=0)  # hand the rest to a fresh job
             break
         result = flush.sync_round(rt.db, writer, cache, options, due)

@@ -43,33 +43,36 @@ def worker(burst: bool, queue_names: str, fork: bool) -> None:
 
     By default jobs run in the worker process itself (RQ's SimpleWorker): no fork per job, so a loaded
     model is used as is and a job costs ~20 ms of overhead instead of ~70. A job that kills the process
-    is retried by RQ once the worker's registration expires; run workers under a supervisor (Procfile,
-    systemd) that restarts them. Queues are taken round-robin, so a flood of events never starves the
+    is retried by RQ once the worker's registration expires. A Redis outage of any length is waited out
+    (backoff, one log line when Redis goes and one when it is back); the worker then registers again and
+    carries on, with no supervisor. Queues are taken round-robin, so a flood of events never starves the
     CRM flush (or the reverse).
     """
-    from rq import SimpleWorker, Worker
     from rq.worker import DequeueStrategy
 
     from workers import context
+    from workers.worker import TolerantSimpleWorker, TolerantWorker
 
     runtime = context.runtime()
     context.warm()  # forked work horses (--fork) share what is loaded here too
     names = [n.strip() for n in queue_names.split(",") if n.strip()]
-    worker_class = Worker if fork else SimpleWorker
-    worker_class(names, connection=runtime.worker_redis).work(
+    worker_class = TolerantWorker if fork else TolerantSimpleWorker
+    worker_class(names, connection=runtime.worker_redis).run(
         burst=burst, with_scheduler=True, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
 
 
 @main.command()
-def scheduler() -> None:
-    """The periodic jobs (sweep of pending events and unsynced contacts), via RQ's cron scheduler."""
-    from rq.cron import CronScheduler
+@click.option("--config", "config", default="workers.cron", show_default=True,
+              help="Module that registers the periodic jobs (rq.cron.register).")
+def scheduler(config: str) -> None:
+    """The periodic jobs (sweep of pending events and unsynced contacts), via RQ's cron scheduler.
 
+    It waits out a Redis outage of any length and resumes when Redis is back.
+    """
     from workers import context
+    from workers.cron_loop import run_cron
 
-    cron = CronScheduler(connection=context.runtime().worker_redis)
-    cron.load_config_from_file("workers.cron")
-    cron.start()
+    run_cron(context.runtime().worker_redis, config)
 
 
 @main.group()
