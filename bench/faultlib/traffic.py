@@ -119,6 +119,10 @@ class Traffic:
                 return False
         return True
 
+    def done(self) -> bool:
+        """Every delivery accepted or abandoned (duplicates sent too)."""
+        return all(f.done() for f in self._futures)
+
     def close(self) -> None:
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
