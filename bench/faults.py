@@ -57,7 +57,7 @@ class Row:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="short outages, small batches, a faster sweep and the fake clock throughout (about 5 minutes)")
+                        help="short outages, small batches and a faster sweep (about 5 minutes)")
     parser.add_argument("--only", default="", help="comma-separated scenario names (see --list)")
     parser.add_argument("--budget", type=float, default=None,
                         help="total seconds for the run (default 1800; quick 480); scenarios that no longer fit are skipped")
@@ -104,7 +104,7 @@ def _header(args, durations: Durations, budget: float, logs: Path) -> None:
     print(f"outages: Redis {durations.redis_short:g} s and {durations.redis_long:g} s, database {durations.database:g} s, "
           f"HubSpot storms {durations.storm:g} s; fake clock for the hour-long HubSpot faults: 1 h = "
           f"{3600 * durations.time_scale:.0f} s, retry delays scaled alike {durations.compressed()}"
-          + (" (quick: in every scenario)" if durations.quick else ""))
+)
     if durations.overrides:
         print(f"defaults changed for every process of this run: {durations.overrides}")
     print()
@@ -130,8 +130,7 @@ def _run_or_skip(scenario: Scenario, durations: Durations, args, ends: float, lo
 
 
 def _run(scenario: Scenario, durations: Durations, args, ends: float, workdir: Path, row: Row) -> None:
-    compressed = scenario.compressed or durations.quick
-    overrides = {**durations.overrides, **(durations.compressed() if compressed else {})}
+    overrides = {**durations.overrides, **(durations.compressed() if scenario.compressed else {})}
     with Stack(workdir, crm=scenario.crm, database=args.database, overrides=overrides, scorer=args.scorer) as stack:
         if not stack.wait_worker_ready():
             raise RuntimeError(f"the worker did not register; see {workdir / 'worker.log'}")

@@ -36,8 +36,8 @@ class Durations:
 
     @classmethod
     def for_mode(cls, quick: bool) -> "Durations":
-        """Full: the outages the issue names. Quick: short outages, a faster sweep, every retry delay on
-        the fake clock, and the two-minute Redis variants left out (they only differ in length)."""
+        """Full: the outages the issue names. Quick: short outages, a faster sweep, and the two-minute
+        Redis variants left out (they only differ in length)."""
         if quick:
             return cls(redis_short=5, redis_long=15, database=10, storm=10, time_scale=1 / 360, batch=40,
                        sweep_limit=30, overrides={"SWEEP_INTERVAL_S": 5, "SWEEP_GRACE_S": 3}, quick=True)
@@ -86,7 +86,7 @@ class Scenario:
     limit_s: Callable[[Durations], float]  # recovery must finish within this long after the fault ends
     crm: str = "sink"
     needs_postgres: bool = False
-    compressed: bool = False  # retry delays run on the fake clock (Durations.time_scale); always in quick mode
+    compressed: bool = False  # retry delays run on the fake clock (Durations.time_scale)
     long: bool = False  # left out of quick runs
     checks: tuple[tuple[str, Callable[[Run], bool]], ...] = ()
 
