@@ -88,6 +88,10 @@ class TcpProxy:
 
     def _close_listener(self) -> None:
         if self._listener is not None:
+            try:  # wakes the acceptor's accept() at once; close() alone leaves the port listening until it returns
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
 
