@@ -176,7 +176,8 @@ def _fill(row: Row, run: Run, fault_end: float, recovered_at: float | None, scen
         failures.append("lost or duplicated")
     for name, exits in run.stack.exits().items():
         failures.append(f"{name} exited (code {', '.join(str(c) for _, c in exits)}) "
-                        f"{', '.join(f'{t - fault_end:+.0f} s' for t, _ in exits)} from the fault's end")
+                        f"{', '.join(f'{t - fault_end:+.0f} s' for t, _ in exits)} from the fault's end: "
+                        f"{_last_error(run.stack.services[name].log_path)}")
     if run.traffic.abandoned:
         failures.append(f"{len(run.traffic.abandoned)} deliveries never accepted")
     if stats.statuses.get("500"):
@@ -194,6 +195,13 @@ def _fill(row: Row, run: Run, fault_end: float, recovered_at: float | None, scen
         row.notes.append(f"at the end: {census.pending} events pending, {census.failed} failed, "
                          f"{census.contacts_behind} contacts behind the CRM"
                          + (f"; e.g. {census.failed_errors[0][:120]}" if census.failed_errors else ""))
+
+
+def _last_error(log_path: Path) -> str:
+    """The last line of a process's log that names an error (what it died of)."""
+    lines = [line.strip() for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    named = [line for line in lines if "Error" in line or "Exception" in line or "quitting" in line]
+    return (named or lines or ["(empty log)"])[-1][:160]
 
 
 COLUMNS = ("scenario", "sent", "stored", "processed", "written", "lost", "duplicated", "recovery time", "limit", "result")
