@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test demo bench lint clean
+.PHONY: run test demo bench faults lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: $(VENV)/.installed  ## ruff and the import-linter contracts (imports point
 
 bench: $(VENV)/.installed  ## webhook acknowledgement latency and throughput beside a bare Flask endpoint
 	$(BIN)/python bench/webhook_ack.py
+
+faults: $(VENV)/.installed  ## the fault suite against real processes (~20 min; FAULTS_ARGS="--quick" ~5 min, "--only NAME")
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -26,7 +26,9 @@ fixtures; "UNCONFIRMED" marks what no source confirmed):
   {threadId}`` and ``.../threads/{threadId}/messages/{messageId}`` answer what the test seeded with
   ``add_conversation_thread`` / ``add_conversation_message``, as is; anything else is a 404
   ``OBJECT_NOT_FOUND`` (category as for CRM objects; the messages are UNCONFIRMED).
-- ``fail_next`` forces the next responses of a path, to test retry logic.
+- ``fail_next`` forces the next responses of a path, to test retry logic; ``fail_for`` forces every
+  answer of a path for a while (a storm or an outage, on the server's clock); ``stop`` then ``start``
+  listens on the same port again, so a stopped server is an outage that refuses connections.
 """
 
 from __future__ import annotations
@@ -319,6 +321,7 @@ class Forced:
     count: int
     headers: dict
     body: Any
+    until: float | None = None  # on the server's clock; None: only the count limits it
 
 
 # ----------------------------------------------------------------------------- the server
@@ -338,7 +341,8 @@ class HubSpotTestServer:
                  window_s: float = 10.0, daily_limit: int | None = None,
                  search_per_second: int | None = 5, search_lag_s: float = 0.0,
                  owners: list[dict] | None = None, portal_id: int = 12345678,
-                 clock: Callable[[], float] = time.monotonic, scopes: list[str] | None = None):
+                 clock: Callable[[], float] = time.monotonic, scopes: list[str] | None = None,
+                 port: int = 0):
         self.access_token = access_token
         self.scopes = list(scopes) if scopes is not None else [
             "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.schemas.contacts.write",
@@ -366,6 +370,7 @@ class HubSpotTestServer:
         self._forced: list[Forced] = []
         self._next_id = 1001
         self._server = None
+        self._port = port  # 0: the OS chooses at the first start; later starts reuse it
         self._thread: threading.Thread | None = None
         self._routes = Map([
             Rule("/crm/v3/objects/<object_type>/search", methods=["POST"], endpoint="search"),
@@ -394,9 +399,10 @@ class HubSpotTestServer:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> "HubSpotTestServer":
-        """Listen on an OS-assigned port and serve in a daemon thread."""
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
+        """Listen (on an OS-assigned port the first time, the same port again after ``stop``) and serve."""
+        self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True,
                                    request_handler=QuietHandler)
+        self._port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="hubspot-test-server", daemon=True)
         self._thread.start()
@@ -526,6 +532,26 @@ class HubSpotTestServer:
             self._forced.append(Forced(path_prefix, method and method.upper(), status, count,
                                        dict(headers or {}), body))
 
+    def fail_for(self, path_prefix: str, status: int, seconds: float, headers: dict | None = None,
+                 body: Any = None, method: str | None = None) -> None:
+        """Answer every request whose path starts with ``path_prefix`` with ``status`` for ``seconds``
+        of the server's clock (a 429/500 storm, a gateway outage); ``body`` as for ``fail_next``."""
+        with self._lock:
+            self._forced.append(Forced(path_prefix, method and method.upper(), status, 1 << 62,
+                                       dict(headers or {}), body, self._clock() + seconds))
+
+    def clear_failures(self) -> None:
+        """Drop every pending ``fail_next``/``fail_for``."""
+        with self._lock:
+            self._forced.clear()
+
+    def daily_limit_body(self) -> dict:
+        """The 429 body of the DAILY policy, as ``daily_limit`` answers it (for ``fail_for``)."""
+        return {"status": "error", "message": "You have reached your daily limit.",
+                "errorType": "RATE_LIMIT", "policyName": "DAILY",
+                # groupName for DAILY: UNCONFIRMED, modelled on the ten-secondly one.
+                "groupName": f"publicapi:private_app-api-calls-daily:{self.portal_id}"}
+
     # ------------------------------------------------------------------ dispatch
 
     def _wsgi(self, environ, start_response):
@@ -594,7 +620,8 @@ class HubSpotTestServer:
         """The first pending forced answer matching this request, used up by one."""
         for forced in self._forced:
             if (forced.count > 0 and request.path.startswith(forced.prefix)
-                    and forced.method in (None, request.method)):
+                    and forced.method in (None, request.method)
+                    and (forced.until is None or self._clock() < forced.until)):
                 forced.count -= 1
                 return forced
         return None
@@ -617,10 +644,7 @@ class HubSpotTestServer:
     def _check_limits(self, is_search: bool) -> dict | None:
         """Count this request; the 429 body when a limit is used up."""
         if self._daily.full():
-            return {"status": "error", "message": "You have reached your daily limit.",
-                    "errorType": "RATE_LIMIT", "policyName": "DAILY",
-                    # groupName for DAILY: UNCONFIRMED, modelled on the ten-secondly one.
-                    "groupName": f"publicapi:private_app-api-calls-daily:{self.portal_id}"}
+            return self.daily_limit_body()
         window = self._search_window if is_search else self._window
         if window.full():
             if is_search:

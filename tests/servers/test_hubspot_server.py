@@ -500,6 +500,42 @@ def test_fail_next_forces_errors_then_recovers(client, server):
     assert [r.status for r in server.requests] == [502, 502, 429, 200]
 
 
+def test_fail_for_answers_every_matching_request_until_its_time_is_up(client, server, clock):
+    """fail_for is a storm on the server's clock: every matching request fails until it ends."""
+    server.fail_for("/crm/v3/objects/contacts/search", 500, seconds=30)
+    for _ in range(3):
+        with pytest.raises(ContactsApiException) as caught:
+            client.crm.contacts.search_api.do_search(public_object_search_request=search_request())
+        assert caught.value.status == 500
+        clock.advance(9)
+    clock.advance(3.5)
+    assert client.crm.contacts.search_api.do_search(public_object_search_request=search_request()).total == 0
+    assert [r.status for r in server.requests] == [500, 500, 500, 200]
+
+
+def test_fail_for_daily_body_and_clear_failures(client, server):
+    """A DAILY storm carries the daily policy's body; clear_failures ends it at once."""
+    server.fail_for("/crm/v3/", 429, seconds=3600, body=server.daily_limit_body())
+    with pytest.raises(ContactsApiException) as caught:
+        client.crm.contacts.search_api.do_search(public_object_search_request=search_request())
+    assert caught.value.status == 429 and json.loads(caught.value.body)["policyName"] == "DAILY"
+    server.clear_failures()
+    assert client.crm.contacts.search_api.do_search(public_object_search_request=search_request()).total == 0
+
+
+def test_stopped_server_refuses_connections_and_restarts_on_the_same_port():
+    """stop() then start() is an outage: connections are refused, then the same URL answers again."""
+    with HubSpotTestServer() as server:
+        url = server.base_url
+        server.stop()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/crm/v3/owners/", timeout=2)
+        server.start()
+        assert server.base_url == url
+        answer = requests.get(f"{url}/crm/v3/owners/", headers={"Authorization": "Bearer test-token"}, timeout=5)
+        assert answer.status_code == 200
+
+
 def test_client_silently_retries_a_get_answered_429_with_retry_after(client, server):
     """urllib3's default Retry repeats a GET (not a POST) that got 429 with Retry-After."""
     server.fail_next("/crm/v3/owners", 429, headers={"Retry-After": "0"})
