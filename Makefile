@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall when the project's dependencies change. torch first, alone: pinned, it takes the CPU build on disk
-# for Python 3.11; for 3.12 and 3.13 PyPI has only a CUDA build (about 3 GB with its libraries), which runs on the CPU.
+# for Python 3.11; for 3.12 and 3.13 PyPI has only a CUDA build (2.7 GB of wheels with its libraries), which runs on the CPU.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python venv-python
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test]'
