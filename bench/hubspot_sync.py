@@ -147,7 +147,8 @@ def _report(hubspot, ids: dict, sent: list[tuple[str, float]], drained: float, a
             delays.append(min(after) - at)
     kinds: dict[str, int] = {}
     for r in calls:
-        kinds[f"{r.method} {r.path.split('/crm/v3/objects/')[-1]}"] = kinds.get(f"{r.method} {r.path.split('/crm/v3/objects/')[-1]}", 0) + 1
+        kind = f"{r.method} {r.path.split('/crm/v3/objects/')[-1]}"
+        kinds[kind] = kinds.get(kind, 0) + 1
     print(f"{args.interactions} interactions across {args.contacts} contacts, {args.workers} worker processes, "
           f"HubSpot test server at 100 requests/10 s and 5 searches/s\n")
     print(f"HubSpot calls:                 {len(calls)}  ({len(calls) / args.interactions:.3f} per interaction; target <= 0.25)")

@@ -2,7 +2,8 @@
 
 Each intent becomes a theme whose examples are 5 training questions (seeded); the threshold is chosen
 on 2,000 other training questions (the highest that still covers 95% of them), and the figures at
-that threshold are then reported on the test split (not used for choosing). Keyword matching is not measured here (it is exact by construction).
+that threshold are then reported on the test split (not used for choosing). Keyword matching is not measured here
+(it is exact by construction).
 
     python bench/themes_eval.py [--data-dir ../shared/data]   (needs the AI extra: torch, the MiniLM package)
 """

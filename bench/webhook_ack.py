@@ -114,7 +114,8 @@ def main() -> None:
             payloads = [signed_request(i) for i in range(args.requests)]
             hook = report("/webhooks/quo", *fire(f"{base}/webhooks/quo", payloads, args.concurrency))
             print(f"\nwebhook / bare: median x{hook['median_ms'] / bare['median_ms']:.1f}, "
-                  f"p99 x{hook['p99_ms'] / bare['p99_ms']:.1f}, throughput x{hook['throughput_rps'] / bare['throughput_rps']:.2f}")
+                  f"p99 x{hook['p99_ms'] / bare['p99_ms']:.1f}, "
+                  f"throughput x{hook['throughput_rps'] / bare['throughput_rps']:.2f}")
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -88,7 +88,8 @@ def warm() -> None:
     analyzer()
     for target in (*registry.INBOUND.values(), *registry.TAG_WRITERS.values()):
         importlib.import_module(target.partition(":")[0])
-    for module in ("connectors.hubspot.writer", "integration.sync.flush", "integration.pipeline.processing", "integration.sync.helpdesk_tags"):
+    for module in ("connectors.hubspot.writer", "integration.sync.flush", "integration.pipeline.processing",
+                   "integration.sync.helpdesk_tags"):
         importlib.import_module(module)
     phonenumbers.parse("+14155550100")
     configure_mappers()

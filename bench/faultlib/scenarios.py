@@ -208,7 +208,8 @@ def _probe_healthz(run: Run) -> tuple[str, float]:
     began = time.monotonic()
     try:
         answer = requests.get(f"{run.stack.base_url}/healthz", timeout=10)
-        result = f"{answer.status_code} {answer.json().get('database', '?') if 'json' in answer.headers.get('content-type', '') else 'html'}"
+        is_json = "json" in answer.headers.get("content-type", "")
+        result = f"{answer.status_code} {answer.json().get('database', '?') if is_json else 'html'}"
     except requests.RequestException as exc:
         result = type(exc).__name__
     return result, time.monotonic() - began
@@ -241,7 +242,8 @@ def scenarios() -> list[Scenario]:
     sweep_bound = lambda d: d.sweep_limit  # noqa: E731
     return [
         Scenario("baseline", "no fault: the same traffic, to show the normal drain time", no_fault, lambda d: 30),
-        Scenario("redis-10s-ingest", "Redis stopped 10 s (quick: 5 s) while webhooks arrive", redis_during_ingest(False), sweep_bound),
+        Scenario("redis-10s-ingest", "Redis stopped 10 s (quick: 5 s) while webhooks arrive", redis_during_ingest(False),
+                 sweep_bound),
         Scenario("redis-10s-processing", "Redis stopped 10 s (quick: 5 s) while the worker processes a batch",
                  redis_during_processing(False), sweep_bound),
         Scenario("redis-2m-ingest", "Redis stopped 2 min while webhooks arrive",

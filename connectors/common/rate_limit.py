@@ -89,7 +89,8 @@ class Budget:
         if self._script is None:
             self._script = self.redis.register_script(_ACQUIRE)
         now_ms = int(self.clock() * 1000)
-        return int(self._script(keys=self._keys, args=[now_ms, int(self.window_s * 1000), self.limit, f"{now_ms}:{uuid.uuid4().hex[:8]}"]))
+        member = f"{now_ms}:{uuid.uuid4().hex[:8]}"
+        return int(self._script(keys=self._keys, args=[now_ms, int(self.window_s * 1000), self.limit, member]))
 
 
 def _int(value: str | None) -> int | None:

@@ -137,7 +137,7 @@ class IntercomConnector(InboundConnector):
                 continue
             touches.append(Touch(source=self.name, kind=kind, external_id=f"part:{message_id}", occurred_at=at,
                                  customer=item.customer, thread_key=item.thread_key, line=item.line,
-                                 agent=f"{self.name}:{scalar_id(author.get('id'))}" if scalar_id(author.get("id")) else item.agent))
+                                 agent=_agent(self.name, author) or item.agent))
         return touches
 
     def hydrate(self, items: list[Interaction], event: InboundEvent) -> list[Interaction]:
@@ -215,6 +215,12 @@ def _hex_digest(header: str | None) -> str | None:
     if scheme.strip().lower() != "sha1" or len(value) != 40 or any(c not in "0123456789abcdef" for c in value):
         return None
     return value
+
+
+def _agent(source: str, author: dict) -> str | None:
+    """`<source>:<id>` of a reply's author, or None when it has no id."""
+    author_id = scalar_id(author.get("id"))
+    return f"{source}:{author_id}" if author_id else None
 
 
 def client(api: Mapping[str, str], sleep: Callable[[float], None]) -> ProviderAPI | None:

@@ -70,8 +70,10 @@ def samples() -> list[tuple[dict, str]]:
             "summary": ["Customer is waiting on a refund for a water heater install and has called three times."],
             "nextSteps": ["Manager to call the customer back about the refund by Friday."],
         }), "classic"),
-        (_event("message.received", now, _message(happy, "Thank you so much! The technician was on time and super friendly.", now)), "classic"),
-        (_event("message.received", now, _message(leaving, "I want to cancel my service plan. Nobody has called me back about the leak.", now)), "standard"),
+        (_event("message.received", now,
+                _message(happy, "Thank you so much! The technician was on time and super friendly.", now)), "classic"),
+        (_event("message.received", now, _message(
+            leaving, "I want to cancel my service plan. Nobody has called me back about the leak.", now)), "standard"),
         (_event("call.ringing", now, _call(f"AC{uuid.uuid4().hex}", happy, now, status="ringing")), "classic"),
     ]
 

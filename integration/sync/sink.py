@@ -59,7 +59,8 @@ class SinkWriter(CRMWriter):
 
     def create_notes(self, notes: Sequence[NoteSpec]) -> dict[str, str]:
         with self.db.session() as session:
-            rows = [(n.ref, SinkNote(contact_id=int(n.crm_contact_id), body=f"{n.body}\n{ref_line(n.ref)}", at=n.at)) for n in notes]
+            rows = [(n.ref, SinkNote(contact_id=int(n.crm_contact_id), body=f"{n.body}\n{ref_line(n.ref)}", at=n.at))
+                    for n in notes]
             session.add_all(row for _, row in rows)
             session.flush()
             return {ref: str(row.id) for ref, row in rows}

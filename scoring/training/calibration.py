@@ -197,8 +197,8 @@ and a linear head over mean-pooled {config['base_model']}, trained with flair
   in training and scoring: {config.get('normalise_text', False)}.
 - Training and calibration took {t.get('seconds', '?')} s on this machine ({t['versions']}).
 - Chosen on dev: decision bias {config['bias']} (best macro-F1 on the union of SemEval 2013dev, 2016dev,
-  2016devtest with negative recall >= {config['min_negative_recall']} on each of the three); intensity thresholds {config['strong']}
-  (best five-level macro-F1 on SST-5 dev); ensemble lexicon weight {e['weight']}, bias {e['bias']},
+  2016devtest with negative recall >= {config['min_negative_recall']} on each of the three); intensity thresholds
+  {config['strong']} (best five-level macro-F1 on SST-5 dev); ensemble lexicon weight {e['weight']}, bias {e['bias']},
   thresholds {e['strong']}. Encoder int8 quantised at load: {config['quantize']}.
 - The SemEval 2013/2014/2015 test files are extra dev: nothing was chosen on them.
 

@@ -62,7 +62,8 @@ class JsonAPIServer:
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         """Answer `method pattern` with handler(request, **path_params) -> (status, json[, headers])."""
-        regex = re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+?)", re.escape(pattern).replace(r"\<", "<").replace(r"\>", ">")) + "$")
+        escaped = re.escape(pattern).replace(r"\<", "<").replace(r"\>", ">")
+        regex = re.compile("^" + re.sub(r"<(\w+)>", r"(?P<\1>[^/]+?)", escaped) + "$")
         self._routes.append((method.upper(), regex, handler))
 
     def fail_next(self, path_prefix: str, status: int, count: int = 1, headers: dict | None = None, body: Any = None) -> None:

@@ -52,6 +52,7 @@ def test_urls_on_other_hosts_are_refused_before_any_request(api):
 
 
 def test_error_list_messages_are_reported(api):
-    api.fail_next("/users/", 401, body={"type": "error.list", "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}]})
+    api.fail_next("/users/", 401, body={"type": "error.list",
+                                        "errors": [{"code": "unauthorized", "message": "Access Token Invalid"}]})
     with pytest.raises(ProviderError, match="Access Token Invalid"):
         client(api).get_json("/users/1.json")

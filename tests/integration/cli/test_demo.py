@@ -17,7 +17,10 @@ def test_samples_verify_and_parse(scheme):
     connector = QuoConnector([keys.QUO_CLASSIC, keys.QUO_STANDARD])
     for payload, _ in demo.samples():
         body = json.dumps(payload).encode()
-        headers = demo._classic_headers(body, keys.QUO_CLASSIC) if scheme == "classic" else demo._standard_headers(body, keys.QUO_STANDARD)
+        if scheme == "classic":
+            headers = demo._classic_headers(body, keys.QUO_CLASSIC)
+        else:
+            headers = demo._standard_headers(body, keys.QUO_STANDARD)
         request = WebhookRequest(body=body, headers=headers, url="http://x/webhooks/quo")
         connector.verify(request)
         [event] = connector.events(request)

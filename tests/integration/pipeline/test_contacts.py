@@ -24,8 +24,10 @@ def test_phone_then_email_then_both_ends_as_one_contact(db):
     with db.session() as session:
         by_phone = resolve_contact(session, CustomerRef(phone=PHONE), "quo")
         by_email = resolve_contact(session, CustomerRef(email=EMAIL.upper()), "zendesk")
-        session.add_all([Interaction(source="quo", thread_key="call:1", channel="call", contact_id=by_phone.id, source_ids={}),
-                         Interaction(source="zendesk", thread_key="ticket:1", channel="ticket", contact_id=by_email.id, source_ids={})])
+        session.add_all([
+            Interaction(source="quo", thread_key="call:1", channel="call", contact_id=by_phone.id, source_ids={}),
+            Interaction(source="zendesk", thread_key="ticket:1", channel="ticket", contact_id=by_email.id, source_ids={}),
+        ])
         session.flush()
         assert by_phone.id != by_email.id and contacts(session) == 2
         both = resolve_contact(session, CustomerRef(phone=PHONE, email=EMAIL, name="Maria"), "generic")
@@ -50,9 +52,12 @@ def test_two_local_contacts_on_one_crm_record_are_merged_with_one_open_task_per_
         b = resolve_contact(session, CustomerRef(email=EMAIL), "zendesk")
         a.crm_id = "hubspot:1001"
         due = utcnow()
-        session.add_all([FollowUpTask(contact_id=a.id, reason="negative_sentiment", crm="hubspot", subject="a", due_at=due, crm_task_id="t1"),
-                         FollowUpTask(contact_id=b.id, reason="negative_sentiment", crm="hubspot", subject="b", due_at=due, crm_task_id="t2"),
-                         FollowUpTask(contact_id=b.id, reason="escalation", crm="hubspot", subject="c", due_at=due, crm_task_id="t3")])
+        task = dict(crm="hubspot", due_at=due)
+        session.add_all([
+            FollowUpTask(contact_id=a.id, reason="negative_sentiment", subject="a", crm_task_id="t1", **task),
+            FollowUpTask(contact_id=b.id, reason="negative_sentiment", subject="b", crm_task_id="t2", **task),
+            FollowUpTask(contact_id=b.id, reason="escalation", subject="c", crm_task_id="t3", **task),
+        ])
         a_id, b_id = a.id, b.id
     _link(db, "hubspot", {b_id: CrmContact("1001")}, {})  # the CRM search answered with a's record for b
     with db.session() as session:

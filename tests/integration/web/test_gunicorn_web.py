@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def procfile_web(port: int) -> list[str]:
     """The Procfile's `web:` command, as honcho would run it."""
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = next(text for text in (ROOT / "Procfile").read_text().splitlines() if text.startswith("web:"))
     line = line.removeprefix("web:").replace("${PORT:-5000}", str(port)).replace("${WEB_CONCURRENCY:-2}", "2")
     argv = shlex.split(line)
     argv[0] = str(Path(sys.executable).with_name(argv[0]))

@@ -144,7 +144,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('follow_up_tasks', schema=None) as batch_op:
-        batch_op.create_index('uq_follow_up_tasks_open', ['contact_id', 'reason'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+        batch_op.create_index('uq_follow_up_tasks_open', ['contact_id', 'reason'], unique=True,
+                              sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     op.create_table('interaction_scores',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -170,7 +171,8 @@ def downgrade() -> None:
     """Downgrade schema."""
     op.drop_table('interaction_scores')
     with op.batch_alter_table('follow_up_tasks', schema=None) as batch_op:
-        batch_op.drop_index('uq_follow_up_tasks_open', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+        batch_op.drop_index('uq_follow_up_tasks_open', sqlite_where=sa.text("status = 'open'"),
+                            postgresql_where=sa.text("status = 'open'"))
 
     op.drop_table('follow_up_tasks')
     with op.batch_alter_table('sink_tasks', schema=None) as batch_op:
