@@ -18,7 +18,7 @@ import requests
 
 from integration import defaults
 from integration.cli.embedded_redis import free_port
-from tests import signed_sources as ss
+from tests.connectors import signed_sources as ss
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from connectors.base import MalformedPayload
 from connectors.common.body_checks import check_depth, check_storable
 from integration.store.models import WebhookEvent
-from tests import signed_sources as ss
+from tests.connectors import signed_sources as ss
 
 POISONS = {"nul": "a\u0000x", "lone-surrogate": "a\ud800x", "lone-low-surrogate": "\udc00"}
 

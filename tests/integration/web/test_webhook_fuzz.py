@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from integration.store.models import WebhookEvent
-from tests import signed_sources as ss
+from tests.connectors import signed_sources as ss
 
 EXAMPLES = 80  # per source and database: 9 sources x 2 databases x 80 = 1,440 signed requests
 
