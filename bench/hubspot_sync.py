@@ -33,7 +33,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.webhook_ack import wait_up  # noqa: E402
+from bench.harness import wait_up  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"bench-hubspot-sync-key-0123456789").decode()
 TEXTS = [
