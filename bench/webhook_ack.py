@@ -3,10 +3,10 @@
 For each database (SQLite, PostgreSQL) and each worker setting (idle: no worker; busy: a real
 `undertone worker` scoring a backlog of calls throughout), starts a fresh database, Redis and gunicorn
 (the Procfile's web settings), fires N requests with C concurrent senders at a bare endpoint served
-by the same gunicorn, then N signed Quo webhooks (each a distinct call), and prints median, p99,
-throughput and the webhook's ratio to the bare endpoint measured in the same setting.
+by the same gunicorn and N signed Quo webhooks (each a distinct call), in alternating rounds, and
+prints median, p99, throughput and the webhook's ratio to the bare endpoint in the same setting.
 
-    .venv/bin/python bench/webhook_ack.py [--requests 1000] [--concurrency 8] [--workers 2]
+    .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 4] [--concurrency 8] [--workers 2]
         [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500]
 """
 from __future__ import annotations
@@ -109,9 +109,7 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict, dict, str]
             fire(f"{base}/_bench/bare", [(b"{}", {})] * 200, args.concurrency)  # warm both paths
             fire(f"{base}/webhooks/quo", [signed_request(10**8 + i) for i in range(200)], args.concurrency)
             done_before = _processed(database_url)
-            bare = summary(*fire(f"{base}/_bench/bare", [(b"{}", {})] * args.requests, args.concurrency))
-            payloads = [signed_request(i) for i in range(args.requests)]
-            hook = summary(*fire(f"{base}/webhooks/quo", payloads, args.concurrency))
+            bare, hook = _alternate(base, args)
             note = ""
             if busy:
                 left = _pending(database_url)
@@ -121,6 +119,20 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict, dict, str]
             return bare, hook, note
         finally:
             harness.stop(processes)
+
+
+def _alternate(base: str, args) -> tuple[dict, dict]:
+    """Bare and webhook requests in alternating rounds, so drifting load on a shared machine hits both alike."""
+    rounds = max(1, args.rounds)
+    per_round = max(1, args.requests // rounds)
+    bare, hook = ([], 0.0, 0), ([], 0.0, 0)
+    for number in range(rounds):
+        b = fire(f"{base}/_bench/bare", [(b"{}", {})] * per_round, args.concurrency)
+        payloads = [signed_request(number * per_round + i) for i in range(per_round)]
+        h = fire(f"{base}/webhooks/quo", payloads, args.concurrency)
+        bare = (bare[0] + b[0], bare[1] + b[1], bare[2] + b[2])
+        hook = (hook[0] + h[0], hook[1] + h[1], hook[2] + h[2])
+    return summary(*bare), summary(*hook)
 
 
 def _fill_backlog(database_url: str, redis_url: str, count: int) -> None:
@@ -172,6 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating bare/webhook rounds the requests are split into")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--busy-worker", choices=("off", "on", "both"), default="both",
