@@ -51,7 +51,7 @@ def fresh_database(kind: str, tmp: str) -> Iterator[str]:
 
 def process_env(**variables: str) -> dict:
     """The environment for a service process: ours, this checkout first on the path, plus `variables`."""
-    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("XTRA", ""), **variables}
+    return {**os.environ, "PYTHONPATH": str(ROOT), **variables}
 
 
 def start_gunicorn(app: str, env: dict, port: int, workers: int = 2) -> subprocess.Popen:
