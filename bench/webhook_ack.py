@@ -21,6 +21,8 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
+from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -34,14 +36,31 @@ from bench import harness  # noqa: E402
 SECRET = base64.b64encode(b"bench-signing-key-0123456789abcdef").decode()
 FIXTURE = ROOT / "tests" / "fixtures" / "quo" / "call_transcript_completed.json"
 CUSTOMER = "+13125550147"  # the fixture's caller; each benchmark call gets its own
+ENDPOINTS = {"bare flask": "/_bench/bare", "durable floor": "/_bench/durable", "/webhooks/quo": "/webhooks/quo"}
 
 
 def bench_app():
-    """The real app plus one bare route: the floor that Flask and gunicorn cost on this machine."""
+    """The real app plus two reference routes served by the same gunicorn: the floor that Flask and
+    gunicorn cost (bare), and a minimal durable endpoint (one INSERT of the body, one RPUSH of its id)."""
+    from flask import request
+    from sqlalchemy import text
+
     from integration.app import create_app
 
     app = create_app()
+    runtime = app.extensions["undertone"]
+    insert = text("INSERT INTO webhook_events (source, event_id, event_type, received_at, body, headers, status, "
+                  "attempts) VALUES ('floor', :event_id, 'floor', :at, :body, '{}', 'ignored', 0) RETURNING id")
+
+    def durable():
+        with runtime.db.engine.begin() as conn:
+            row_id = conn.execute(insert, {"event_id": uuid.uuid4().hex, "at": datetime.now(timezone.utc).replace(tzinfo=None),
+                                           "body": request.get_data()}).scalar()
+        runtime.redis.rpush("bench:floor", row_id)
+        return "ok", 200
+
     app.add_url_rule("/_bench/bare", "bare", lambda: ("ok", 200), methods=["POST"])
+    app.add_url_rule("/_bench/durable", "durable", durable, methods=["POST"])
     return app
 
 
@@ -94,8 +113,8 @@ def summary(latencies: list[float], wall: float, errors: int) -> dict:
             "throughput_rps": len(latencies) / wall, "errors": errors}
 
 
-def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict, dict, str]:
-    """(bare, webhook, worker note) for one database and worker setting, on fresh services."""
+def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict], str]:
+    """Figures per endpoint and a note on the worker, for one database and worker setting, on fresh services."""
     from integration.embedded_redis import EmbeddedRedis, free_port
 
     with harness.fresh_database(database, tmp) as database_url, EmbeddedRedis() as redis:
@@ -109,33 +128,37 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict, dict, str]
                 _wait_processing(database_url)
             base = f"http://127.0.0.1:{port}"
             harness.wait_up(base)
-            fire(f"{base}/_bench/bare", [(b"{}", {})] * 200, args.concurrency)  # warm both paths
+            for path in ("/_bench/bare", "/_bench/durable"):  # warm every path
+                fire(f"{base}{path}", [(_fixture(), {})] * 100, args.concurrency)
             fire(f"{base}/webhooks/quo", [signed_request(10**8 + i) for i in range(200)], args.concurrency)
             done_before = _processed(database_url)
-            bare, hook = _alternate(base, args)
+            rows = _alternate(base, args)
             note = ""
             if busy:
                 left = _pending(database_url)
                 note = f"worker scored {_processed(database_url) - done_before} events meanwhile, {left} still pending"
                 if left == 0:
                     note += " (it ran out of work: raise --backlog)"
-            return bare, hook, note
+            return rows, note
         finally:
             harness.stop(processes)
 
 
-def _alternate(base: str, args) -> tuple[dict, dict]:
-    """Bare and webhook requests in alternating rounds, so drifting load on a shared machine hits both alike."""
+def _alternate(base: str, args) -> dict[str, dict]:
+    """Each endpoint in alternating rounds, so drifting load on a shared machine hits them alike."""
     rounds = max(1, args.rounds)
     per_round = max(1, args.requests // rounds)
-    bare, hook = ([], 0.0, 0), ([], 0.0, 0)
+    totals = {name: ([], 0.0, 0) for name in ENDPOINTS}
     for number in range(rounds):
-        b = fire(f"{base}/_bench/bare", [(b"{}", {})] * per_round, args.concurrency)
-        payloads = [signed_request(number * per_round + i) for i in range(per_round)]
-        h = fire(f"{base}/webhooks/quo", payloads, args.concurrency)
-        bare = (bare[0] + b[0], bare[1] + b[1], bare[2] + b[2])
-        hook = (hook[0] + h[0], hook[1] + h[1], hook[2] + h[2])
-    return summary(*bare), summary(*hook)
+        for name, path in ENDPOINTS.items():
+            if path == "/webhooks/quo":
+                payloads = [signed_request(number * per_round + i) for i in range(per_round)]
+            else:
+                payloads = [(_fixture(), {"content-type": "application/json"})] * per_round
+            latencies, wall, failed = fire(f"{base}{path}", payloads, args.concurrency)
+            so_far = totals[name]
+            totals[name] = (so_far[0] + latencies, so_far[1] + wall, so_far[2] + failed)
+    return {name: summary(*total) for name, total in totals.items()}
 
 
 def _fill_backlog(database_url: str, redis_url: str, count: int) -> None:
@@ -201,15 +224,17 @@ def main() -> None:
     print(f"{'setting':<22}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for database, busy in settings:
-            bare, hook, note = measure(database, busy, args, tmp)
+            rows, note = measure(database, busy, args, tmp)
             name = f"{database}, {'busy worker' if busy else 'no worker'}"
-            for endpoint, row in (("bare flask", bare), ("/webhooks/quo", hook)):
-                ratio = f"{row['throughput_rps'] / bare['throughput_rps']:.2f}" if row is hook else ""
+            bare = rows["bare flask"]["throughput_rps"]
+            for endpoint, row in rows.items():
+                ratio = f"{row['throughput_rps'] / bare:.2f}" if endpoint != "bare flask" else ""
                 print(f"{name:<22}{endpoint:<15}{row['median_ms']:>10.1f}{row['p99_ms']:>9.1f}"
                       f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}")
             if note:
                 print(f"{'':<22}{note}")
-    print("\nratio: the webhook's throughput over the bare endpoint's, same gunicorn, same setting, same run")
+    print("\nratio: throughput over the bare endpoint's, same gunicorn, same setting, same run; durable floor:"
+          " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs")
 
 
 if __name__ == "__main__":
