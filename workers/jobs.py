@@ -98,7 +98,7 @@ def _flush(rt, redis) -> dict:
     writer = context.crm_writer(rt)
     cache, options = ContactCache(redis, writer.name), context.sync_options()
     totals = {"rounds": 0, "contacts": 0, "updated": 0, "notes": 0, "tasks": 0, "unmatched": 0}
-    started = time.monotonic()
+    started, begun = time.monotonic(), utcnow()
     while due := crm_sync.due_contacts(rt.db):
         if time.monotonic() - started > defaults.CRM_FLUSH_MAX_S:
             _request_flush(rt, delay_s=0)  # hand the rest to a fresh job
@@ -107,6 +107,8 @@ def _flush(rt, redis) -> dict:
         totals["rounds"] += 1
         for name in ("contacts", "updated", "notes", "tasks", "unmatched"):
             totals[name] += getattr(result, name)
+        if not crm_sync.another_round_now(rt.db, begun, rt.settings.crm_flush_delay_s):
+            break  # what arrived meanwhile has asked for its own, later flush: batch it there
     return {"status": "flushed", **totals}
 
 
