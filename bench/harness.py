@@ -5,6 +5,7 @@ Every process runs this checkout (PYTHONPATH is set to it), with the environment
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # The PostgreSQL server a benchmark creates its own database on (and drops it after), as the tests do.
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def cleanup_on_terminate() -> None:
+    """Turn SIGTERM into SystemExit, so a benchmark stopped from outside still stops what it started."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 @contextmanager

@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scorer", default=None, help="SCORER for the workers (default: the service's, ensemble)")
     args = parser.parse_args()
+    harness.cleanup_on_terminate()
     result = crm_replay.run(args.interactions, args.contacts, args.workers, args.seed, args.scorer)
     report(result, args)
 

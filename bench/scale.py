@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scorer", default=None, help="SCORER for the workers (default: the service's, ensemble)")
     args = parser.parse_args()
+    harness.cleanup_on_terminate()
     print(f"{args.interactions} interactions across {args.contacts} contacts, scorer {args.scorer or 'default'}\n")
     print(f"{'workers':>7}{'drained s':>11}{'per minute':>12}{'processed/min':>15}{'p95 to CRM s':>14}"
           f"{'calls':>7}{'x first':>9}")

@@ -217,6 +217,7 @@ def main() -> None:
                         help="measure with a real worker scoring a backlog at the same time")
     parser.add_argument("--backlog", type=int, default=1500, help="calls queued for the busy worker beforehand")
     args = parser.parse_args()
+    harness.cleanup_on_terminate()
     settings = [(db, busy) for db in args.databases.split(",")
                 for busy in {"off": (False,), "on": (True,), "both": (False, True)}[args.busy_worker]]
     print(f"{args.requests} requests per endpoint, {args.concurrency} concurrent senders, gunicorn --workers "
