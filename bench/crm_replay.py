@@ -192,3 +192,17 @@ def processing_span(result: Run) -> float:
     """Seconds from the first webhook until the last of them was processed."""
     done = [result.processed_at[s.event_id] for s in result.sent if s.event_id in result.processed_at]
     return max(done) - min(s.at for s in result.sent)
+
+
+def flush_delays(result: Run) -> list[float]:
+    """Per interaction: seconds from its processing to the first HubSpot update of its contact after that."""
+    updates = [(r.at, {i["id"] for i in r.json["inputs"]}) for r in result.requests
+               if r.path == "/crm/v3/objects/contacts/batch/update" and r.status in (200, 207)]
+    delays = []
+    for sent in result.sent:
+        processed = result.processed_at.get(sent.event_id)
+        after = [t for t, touched in updates
+                 if processed is not None and t >= processed and result.hubspot_ids[sent.phone] in touched]
+        if after:
+            delays.append(min(after) - processed)
+    return delays

@@ -6,7 +6,8 @@ with W real `undertone worker` processes writing to the local HubSpot test serve
 - HubSpot calls per interaction (searches, updates, notes and tasks included; target at most 0.25),
 - 429 answers received (target: none),
 - time to drain (first webhook sent to every contact up to date),
-- p50/p95 delay from an interaction's webhook to its processing, and to the first contact update after it.
+- p50/p95 delay from an interaction's webhook to its processing, from its processing to the first contact
+  update after it, and the two together.
 
     .venv/bin/python bench/hubspot_sync.py [--interactions 1000] [--contacts 200] [--workers 2] [--scorer NAME]
 """
@@ -51,6 +52,7 @@ def report(result: crm_replay.Run, args) -> None:
     print(f"time to drain:                 {result.drained_s:.1f} s "
           f"({args.interactions / result.drained_s * 60:.0f} interactions per minute)")
     for name, delays in (("webhook -> processed", crm_replay.processing_delays(result)),
+                         ("processed -> contact update", crm_replay.flush_delays(result)),
                          ("webhook -> contact update", crm_replay.update_delays(result))):
         if delays:
             print(f"{name + ':':<31}p50 {statistics.median(delays):.1f} s, p95 {harness.percentile(delays, 0.95):.1f} s,"
