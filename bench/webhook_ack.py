@@ -222,7 +222,7 @@ def main() -> None:
                 for busy in {"off": (False,), "on": (True,), "both": (False, True)}[args.busy_worker]]
     print(f"{args.requests} requests per endpoint, {args.concurrency} concurrent senders, gunicorn --workers "
           f"{args.workers} (Procfile settings), Redis, {os.cpu_count()} cores\n")
-    print(f"{'setting':<22}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
+    print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for database, busy in settings:
             rows, note = measure(database, busy, args, tmp)
@@ -230,10 +230,10 @@ def main() -> None:
             bare = rows["bare flask"]["throughput_rps"]
             for endpoint, row in rows.items():
                 ratio = f"{row['throughput_rps'] / bare:.2f}" if endpoint != "bare flask" else ""
-                print(f"{name:<22}{endpoint:<15}{row['median_ms']:>10.1f}{row['p99_ms']:>9.1f}"
+                print(f"{name:<24}{endpoint:<15}{row['median_ms']:>10.1f}{row['p99_ms']:>9.1f}"
                       f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}")
             if note:
-                print(f"{'':<22}{note}")
+                print(f"{'':<24}{note}")
     print("\nratio: throughput over the bare endpoint's, same gunicorn, same setting, same run; durable floor:"
           " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs")
 
