@@ -24,7 +24,7 @@ test: $(VENV)/.installed  ## install what the tests need and run the whole suite
 demo: $(VENV)/.installed  ## send signed sample webhooks to the running service (after `make run`)
 	$(BIN)/undertone demo
 
-bench: $(VENV)/.installed  ## webhook acknowledgement latency and throughput beside a bare Flask endpoint
+bench: $(VENV)/.installed  ## acknowledgement latency and throughput beside bare Flask: SQLite and PostgreSQL, idle and busy worker
 	$(BIN)/python bench/webhook_ack.py
 
 clean:

@@ -134,7 +134,8 @@ def _replay(base: str, phones: list[str], count: int) -> list[Sent]:
         return list(pool.map(send, plan))
 
 
-def _wait_drained(database_url: str, contacts: int, interactions: int, started: float, timeout_s: float = 1800) -> float:
+def _wait_drained(database_url: str, contacts: int, interactions: int, started: float,
+                  timeout_s: float = 1800) -> float:
     """Seconds from the first webhook until every event is processed and every contact synced."""
     from sqlalchemy import create_engine, text
 

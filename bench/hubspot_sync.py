@@ -55,7 +55,8 @@ def report(result: crm_replay.Run, args) -> None:
                          ("processed -> contact update", crm_replay.flush_delays(result)),
                          ("webhook -> contact update", crm_replay.update_delays(result))):
         if delays:
-            print(f"{name + ':':<31}p50 {statistics.median(delays):.1f} s, p95 {harness.percentile(delays, 0.95):.1f} s,"
+            p95 = harness.percentile(delays, 0.95)
+            print(f"{name + ':':<31}p50 {statistics.median(delays):.1f} s, p95 {p95:.1f} s,"
                   f" max {max(delays):.1f} s ({len(delays)} of {len(result.sent)})")
 
 

@@ -42,7 +42,8 @@ def database_sizes(interactions: int, contacts: int) -> None:
         path = Path(tmp) / "history.jsonl"
         with path.open("w") as out:
             for i in range(interactions):
-                out.write(json.dumps({"id": uuid.uuid4().hex, "channel": "sms", "occurred_at": "2026-11-20T10:00:00+00:00",
+                out.write(json.dumps({"id": uuid.uuid4().hex, "channel": "sms",
+                                      "occurred_at": "2026-11-20T10:00:00+00:00",
                                       "text": f"{random.choice(TEXTS)} {random.choice(TEXTS)}",
                                       "contact": {"phone": f"+1415556{i % contacts:04d}"}}) + "\n")
         env = harness.process_env(DATABASE_URL=url, SCORER="lexicon")
@@ -51,7 +52,8 @@ def database_sizes(interactions: int, contacts: int) -> None:
         engine = create_engine(url)
         with engine.connect() as conn:
             conn.execute(text("ANALYZE"))
-            rows = conn.execute(text("SELECT relname, n_live_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables"
+            rows = conn.execute(text("SELECT relname, n_live_tup, pg_total_relation_size(relid)"
+                                     " FROM pg_stat_user_tables"
                                      " WHERE n_live_tup > 0 AND relname != 'alembic_version' ORDER BY 3 DESC")).all()
         engine.dispose()
     print(f"PostgreSQL, {interactions} SMS interactions across {contacts} contacts (tables with indexes and TOAST)\n")

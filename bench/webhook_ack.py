@@ -54,7 +54,8 @@ def bench_app():
 
     def durable():
         with runtime.db.engine.begin() as conn:
-            row_id = conn.execute(insert, {"event_id": uuid.uuid4().hex, "at": datetime.now(timezone.utc).replace(tzinfo=None),
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            row_id = conn.execute(insert, {"event_id": uuid.uuid4().hex, "at": now,
                                            "body": request.get_data()}).scalar()
         runtime.redis.rpush("bench:floor", row_id)
         return "ok", 200
@@ -210,7 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=4, help="alternating bare/webhook rounds the requests are split into")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds the requests are split into")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--busy-worker", choices=("off", "on", "both"), default="both",

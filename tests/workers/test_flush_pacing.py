@@ -11,7 +11,8 @@ def _due(db, *ages_s: float) -> None:
     """Contacts whose last change (not yet synced) happened `age` seconds ago."""
     now = utcnow()
     with db.session() as session:
-        session.add_all(Contact(name=f"c{i}", needs_sync_at=now - timedelta(seconds=age)) for i, age in enumerate(ages_s))
+        session.add_all(Contact(name=f"c{i}", needs_sync_at=now - timedelta(seconds=age))
+                        for i, age in enumerate(ages_s))
 
 
 def test_nothing_due_ends_the_flush(db):
