@@ -41,11 +41,7 @@ test: $(VENV)/.installed  ## install what the tests need and run the whole suite
 demo: $(VENV)/.installed  ## send signed sample webhooks to the running service (after `make run`)
 	$(BIN)/undertone demo
 
-lint: $(VENV)/.installed  ## ruff and the import-linter contracts (imports point down; one package per vendor)
-	$(BIN)/ruff check .
-	$(BIN)/lint-imports
-
-bench: $(VENV)/.installed  ## webhook acknowledgement latency and throughput beside a bare Flask endpoint
+bench: $(VENV)/.installed  ## acknowledgement latency and throughput beside bare Flask: SQLite and PostgreSQL, idle and busy worker
 	$(BIN)/python bench/webhook_ack.py
 
 faults: $(VENV)/.installed  ## the fault suite against real processes (~20 min; FAULTS_ARGS="--quick" ~5 min, "--only NAME")

@@ -1,10 +1,13 @@
 """Webhook acknowledgement latency and throughput, beside a bare Flask endpoint on the same server.
 
-Starts gunicorn (the Procfile's web command) on a fresh SQLite file and an embedded Redis, fires N
-signed Quo webhooks (each a distinct event) with C concurrent senders, then the same number of
-requests at a bare endpoint served by the same gunicorn, and prints both and their ratio.
+For each database (SQLite, PostgreSQL) and each worker setting (idle: no worker; busy: a real
+`undertone worker` scoring a backlog of calls throughout), starts a fresh database, Redis and gunicorn
+(the Procfile's web settings), fires N requests with C concurrent senders at a bare endpoint served
+by the same gunicorn and N signed Quo webhooks (each a distinct call), in alternating rounds, and
+prints median, p99, throughput and the webhook's ratio to the bare endpoint in the same setting.
 
-    .venv/bin/python bench/webhook_ack.py [--requests 2000] [--concurrency 8] [--workers 2] [--database-url URL]
+    .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 4] [--concurrency 8] [--workers 2]
+        [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500]
 """
 from __future__ import annotations
 
@@ -15,35 +18,71 @@ import hmac
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench import harness  # noqa: E402
 
 SECRET = base64.b64encode(b"bench-signing-key-0123456789abcdef").decode()
 FIXTURE = ROOT / "tests" / "fixtures" / "quo" / "call_transcript_completed.json"
+CUSTOMER = "+13125550147"  # the fixture's caller; each benchmark call gets its own
+ENDPOINTS = {"bare flask": "/_bench/bare", "durable floor": "/_bench/durable", "/webhooks/quo": "/webhooks/quo"}
 
 
 def bench_app():
-    """The real app plus one bare route: the floor that Flask and gunicorn cost on this machine."""
+    """The real app plus two reference routes served by the same gunicorn: the floor that Flask and
+    gunicorn cost (bare), and a minimal durable endpoint (one INSERT of the body, one RPUSH of its id)."""
+    from flask import request
+    from sqlalchemy import text
+
     from integration.web.app import create_app
 
     app = create_app()
+    runtime = app.extensions["undertone"]
+    insert = text("INSERT INTO webhook_events (source, event_id, event_type, received_at, body, headers, status, "
+                  "attempts) VALUES ('floor', :event_id, 'floor', :at, :body, '{}', 'ignored', 0) RETURNING id")
+
+    def durable():
+        with runtime.db.engine.begin() as conn:
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            row_id = conn.execute(insert, {"event_id": uuid.uuid4().hex, "at": now,
+                                           "body": request.get_data()}).scalar()
+        runtime.redis.rpush("bench:floor", row_id)
+        return "ok", 200
+
     app.add_url_rule("/_bench/bare", "bare", lambda: ("ok", 200), methods=["POST"])
+    app.add_url_rule("/_bench/durable", "durable", durable, methods=["POST"])
     return app
 
 
+def transcript(index: int) -> bytes:
+    """A distinct call transcript: its own event id, call id and caller."""
+    document = json.loads(_fixture())
+    document["id"] = f"EVbench{index:09d}"
+    document["data"]["object"]["callId"] = f"ACbench{index:09d}"
+    for turn in document["data"]["object"]["dialogue"]:
+        if turn["identifier"] == CUSTOMER:
+            turn["identifier"] = f"+1312{index % 10_000_000:07d}"
+    return json.dumps(document).encode()
+
+
+@lru_cache(maxsize=1)
+def _fixture() -> bytes:
+    return FIXTURE.read_bytes()
+
+
 def signed_request(index: int) -> tuple[bytes, dict]:
-    document = json.loads(FIXTURE.read_bytes())
-    document["id"] = f"EVbench{index:08d}"
-    body = json.dumps(document).encode()
+    body = transcript(index)
     stamp = str(int(time.time() * 1000))
     digest = hmac.new(base64.b64decode(SECRET), stamp.encode() + b"." + body, hashlib.sha256).digest()
     return body, {"content-type": "application/json",
@@ -51,13 +90,16 @@ def signed_request(index: int) -> tuple[bytes, dict]:
 
 
 def fire(url: str, payloads: list[tuple[bytes, dict]], concurrency: int) -> tuple[list[float], float, int]:
-    """Send every payload; returns per-request latencies (s), wall time (s) and non-2xx count."""
+    """Send every payload; returns per-request latencies (s), wall time (s) and failures (non-2xx or no answer)."""
     sessions = [requests.Session() for _ in range(concurrency)]
 
     def send(i: int) -> tuple[float, int]:
         body, headers = payloads[i]
         started = time.perf_counter()
-        status = sessions[i % concurrency].post(url, data=body, headers=headers, timeout=30).status_code
+        try:
+            status = sessions[i % concurrency].post(url, data=body, headers=headers, timeout=60).status_code
+        except requests.RequestException:  # gunicorn killed a worker past its timeout: counted, not fatal
+            status = 599
         return time.perf_counter() - started, status
 
     started = time.perf_counter()
@@ -67,69 +109,135 @@ def fire(url: str, payloads: list[tuple[bytes, dict]], concurrency: int) -> tupl
     return [r[0] for r in results], wall, sum(1 for r in results if r[1] >= 300)
 
 
-def report(name: str, latencies: list[float], wall: float, errors: int) -> dict:
-    ordered = sorted(latencies)
-    row = {
-        "endpoint": name,
-        "requests": len(latencies),
-        "median_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
-        "throughput_rps": len(latencies) / wall,
-        "errors": errors,
-    }
-    print(f"{name:<16}{row['requests']:>8}{row['median_ms']:>12.2f}{row['p99_ms']:>10.2f}"
-          f"{row['throughput_rps']:>14.1f}{errors:>8}")
-    return row
+def summary(latencies: list[float], wall: float, errors: int) -> dict:
+    return {"median_ms": statistics.median(latencies) * 1000, "p99_ms": harness.percentile(latencies, 0.99) * 1000,
+            "throughput_rps": len(latencies) / wall, "errors": errors}
+
+
+def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict], str]:
+    """Figures per endpoint and a note on the worker, for one database and worker setting, on fresh services."""
+    from integration.cli.embedded_redis import EmbeddedRedis, free_port
+
+    with harness.fresh_database(database, tmp) as database_url, EmbeddedRedis() as redis:
+        env = harness.process_env(DATABASE_URL=database_url, REDIS_URL=redis.url, QUO_WEBHOOK_SECRET=SECRET)
+        port = free_port()
+        processes = [harness.start_gunicorn("bench.webhook_ack:bench_app()", env, port, args.workers)]
+        try:
+            if busy:
+                processes += harness.start_workers(1, env)
+                _fill_backlog(database_url, redis.url, args.backlog)
+                _wait_processing(database_url)
+            base = f"http://127.0.0.1:{port}"
+            harness.wait_up(base)
+            for path in ("/_bench/bare", "/_bench/durable"):  # warm every path
+                fire(f"{base}{path}", [(_fixture(), {})] * 100, args.concurrency)
+            fire(f"{base}/webhooks/quo", [signed_request(10**8 + i) for i in range(200)], args.concurrency)
+            done_before = _processed(database_url)
+            rows = _alternate(base, args)
+            note = ""
+            if busy:
+                left = _pending(database_url)
+                note = f"worker scored {_processed(database_url) - done_before} events meanwhile, {left} still pending"
+                if left == 0:
+                    note += " (it ran out of work: raise --backlog)"
+            return rows, note
+        finally:
+            harness.stop(processes)
+
+
+def _alternate(base: str, args) -> dict[str, dict]:
+    """Each endpoint in alternating rounds, so drifting load on a shared machine hits them alike."""
+    rounds = max(1, args.rounds)
+    per_round = max(1, args.requests // rounds)
+    totals = {name: ([], 0.0, 0) for name in ENDPOINTS}
+    for number in range(rounds):
+        for name, path in ENDPOINTS.items():
+            if path == "/webhooks/quo":
+                payloads = [signed_request(number * per_round + i) for i in range(per_round)]
+            else:
+                payloads = [(_fixture(), {"content-type": "application/json"})] * per_round
+            latencies, wall, failed = fire(f"{base}{path}", payloads, args.concurrency)
+            so_far = totals[name]
+            totals[name] = (so_far[0] + latencies, so_far[1] + wall, so_far[2] + failed)
+    return {name: summary(*total) for name, total in totals.items()}
+
+
+def _fill_backlog(database_url: str, redis_url: str, count: int) -> None:
+    """Store and queue `count` distinct call transcripts for the worker to score during the measurement."""
+    from redis import Redis
+
+    from connectors.base import InboundEvent
+    from integration import queues
+    from integration.store import inbox
+    from integration.store.db import Database
+
+    db = Database(database_url)
+    redis = Redis.from_url(redis_url)
+    for start in range(0, count, 100):
+        events = [InboundEvent(f"EVbacklog{i:09d}", "call.transcript.completed", transcript(2 * 10**8 + i))
+                  for i in range(start, min(count, start + 100))]
+        queues.enqueue_events(redis, inbox.accept(db, "quo", events, lambda _type: True).new)
+    db.dispose()
+
+
+def _count(database_url: str, status: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM webhook_events WHERE status = :s"), {"s": status}).scalar()
+    finally:
+        engine.dispose()
+
+
+def _processed(database_url: str) -> int:
+    return _count(database_url, "processed")
+
+
+def _pending(database_url: str) -> int:
+    return _count(database_url, "pending")
+
+
+def _wait_processing(database_url: str, timeout_s: float = 300) -> None:
+    """Return once the worker has loaded its scorer and finished a few events."""
+    deadline = time.monotonic() + timeout_s
+    while _processed(database_url) < 5:
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker processed nothing; is it starting?")
+        time.sleep(1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds the requests are split into")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--database-url", default=None, help="an empty, migratable database (default: a temporary SQLite file)")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--busy-worker", choices=("off", "on", "both"), default="both",
+                        help="measure with a real worker scoring a backlog at the same time")
+    parser.add_argument("--backlog", type=int, default=1500, help="calls queued for the busy worker beforehand")
     args = parser.parse_args()
-
-    from integration.cli.embedded_redis import EmbeddedRedis, free_port
-    from integration.store.migrate import upgrade
-
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis() as redis:
-        database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        upgrade(database_url)
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis.url, "QUO_WEBHOOK_SECRET": SECRET}
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        server = subprocess.Popen(
-            [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--chdir", str(ROOT),
-             "bench.webhook_ack:bench_app()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_up(base)
-            fire(f"{base}/_bench/bare", [(b"{}", {})] * 200, args.concurrency)  # warm both paths
-            fire(f"{base}/webhooks/quo", [signed_request(-i - 1) for i in range(200)], args.concurrency)
-            print(f"{args.requests} requests, {args.concurrency} concurrent senders, gunicorn --workers {args.workers},"
-                  f" {database_url.split(':')[0]} + Redis, {os.cpu_count()} cores\n")
-            print(f"{'endpoint':<16}{'requests':>8}{'median ms':>12}{'p99 ms':>10}{'requests/s':>14}{'non-2xx':>8}")
-            bare = report("bare flask", *fire(f"{base}/_bench/bare", [(b"{}", {})] * args.requests, args.concurrency))
-            payloads = [signed_request(i) for i in range(args.requests)]
-            hook = report("/webhooks/quo", *fire(f"{base}/webhooks/quo", payloads, args.concurrency))
-            print(f"\nwebhook / bare: median x{hook['median_ms'] / bare['median_ms']:.1f}, "
-                  f"p99 x{hook['p99_ms'] / bare['p99_ms']:.1f}, "
-                  f"throughput x{hook['throughput_rps'] / bare['throughput_rps']:.2f}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-
-
-def wait_up(base: str) -> None:
-    """Return once the service at `base` answers /healthz (about 10 s at most)."""
-    for _ in range(100):
-        try:
-            requests.get(f"{base}/healthz", timeout=5)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answered at {base}/healthz")
+    harness.cleanup_on_terminate()
+    settings = [(db, busy) for db in args.databases.split(",")
+                for busy in {"off": (False,), "on": (True,), "both": (False, True)}[args.busy_worker]]
+    print(f"{args.requests} requests per endpoint, {args.concurrency} concurrent senders, gunicorn --workers "
+          f"{args.workers} (Procfile settings), Redis, {os.cpu_count()} cores\n")
+    print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for database, busy in settings:
+            rows, note = measure(database, busy, args, tmp)
+            name = f"{database}, {'busy worker' if busy else 'no worker'}"
+            bare = rows["bare flask"]["throughput_rps"]
+            for endpoint, row in rows.items():
+                ratio = f"{row['throughput_rps'] / bare:.2f}" if endpoint != "bare flask" else ""
+                print(f"{name:<24}{endpoint:<15}{row['median_ms']:>10.1f}{row['p99_ms']:>9.1f}"
+                      f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}")
+            if note:
+                print(f"{'':<24}{note}")
+    print("\nratio: throughput over the bare endpoint's, same gunicorn, same setting, same run; durable floor:"
+          " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs")
 
 
 if __name__ == "__main__":

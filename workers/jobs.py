@@ -112,7 +112,7 @@ def _flush(rt, redis, lock: FlushLock) -> dict:
     writer = context.crm_writer(rt)
     cache, options = ContactCache(redis, writer.name), context.sync_options()
     totals = {"rounds": 0, "contacts": 0, "updated": 0, "notes": 0, "tasks": 0, "unmatched": 0}
-    started = time.monotonic()
+    started, begun = time.monotonic(), utcnow()
     while due := flush.due_contacts(rt.db):
         if lock.lost or time.monotonic() - started > defaults.CRM_FLUSH_MAX_S:
             _request_flush(rt, delay_s=0)  # hand the rest to a fresh job
@@ -121,6 +121,8 @@ def _flush(rt, redis, lock: FlushLock) -> dict:
         totals["rounds"] += 1
         for name in ("contacts", "updated", "notes", "tasks", "unmatched"):
             totals[name] += getattr(result, name)
+        if not flush.another_round_now(rt.db, begun, rt.settings.crm_flush_delay_s):
+            break  # what arrived meanwhile has asked for its own, later flush: batch it there
     return {"status": "flushed", **totals}
 
 

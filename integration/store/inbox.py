@@ -8,15 +8,18 @@ interactions); pending and failed rows are never pruned.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable, Iterable, Mapping
+from functools import lru_cache
+from typing import Callable, Iterable, Iterator, Mapping
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connectors.base import InboundEvent
-from integration.store.db import Database, add_unless_exists
+from integration.store.db import Database
 from integration.store.models import WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -39,20 +42,24 @@ def accept(db: Database, source: str, events: Iterable[InboundEvent], handles: C
     """Store each event unless (source, event_id) is already there. Raises on database failure.
 
     The request's headers are kept beside each event (for support and audit), the event's own on top.
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` per event in one short transaction: this is
+    the acknowledgement's hot path, so it skips the ORM (a SELECT, a SAVEPOINT and a flush per event).
     """
     result = AcceptResult()
+    events = list(events)
     base_headers = _keepable(request_headers or {})
-    with db.session() as session:
+    statement = _insert_statement(db.engine.dialect.name)
+    with _transaction(db, single_statement=len(events) == 1) as conn:
         for event in events:
-            headers = {**base_headers, **_keepable(event.headers)}
             status = "pending" if handles(event.event_type) else "ignored"
-            row = _insert_once(session, source, event, headers, status)
-            if row is None:
+            row_id = conn.execute(statement, _row(source, event, {**base_headers, **_keepable(event.headers)},
+                                                  status)).scalar()
+            if row_id is None:  # the unique key says an earlier or concurrent delivery stored it
                 result.duplicates += 1
-            elif row.status == "ignored":
+            elif status == "ignored":
                 result.ignored += 1
             else:
-                result.new.append(row.id)
+                result.new.append(row_id)
     return result
 
 
@@ -63,23 +70,38 @@ def _keepable(headers: Mapping[str, str]) -> dict[str, str]:
             if k.lower() not in _DROPPED_HEADERS}
 
 
-def _insert_once(session: Session, source: str, event: InboundEvent, headers: dict, status: str) -> WebhookEvent | None:
-    """Insert in a savepoint; a unique-key clash (a concurrent or earlier delivery) means duplicate."""
-    exists = session.scalar(
-        select(WebhookEvent.id).where(WebhookEvent.source == source, WebhookEvent.event_id == event.event_id)
-    )
-    if exists is not None:
-        return None
-    row = WebhookEvent(
-        source=source,
-        event_id=event.event_id[:255],
-        event_type=event.event_type[:128],
-        body=event.body,
-        headers=headers,
-        status=status,
-        processed_at=utcnow() if status == "ignored" else None,
-    )
-    return row if add_unless_exists(session, row) else None
+@contextmanager
+def _transaction(db: Database, single_statement: bool) -> Iterator[Connection]:
+    """A transaction; on PostgreSQL one INSERT runs in autocommit instead, which is just as atomic and
+    saves the BEGIN and COMMIT round trips. SQLite keeps its BEGIN IMMEDIATE (see integration/store/db.py)."""
+    if single_statement and not db.is_sqlite:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+    else:
+        with db.engine.begin() as conn:
+            yield conn
+
+
+@lru_cache(maxsize=None)
+def _insert_statement(dialect: str):
+    """INSERT doing nothing on a (source, event_id) clash, returning the new row's id (SQLite 3.35+, PostgreSQL)."""
+    table = WebhookEvent.__table__
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    return insert(table).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(table.c.id)
+
+
+def _row(source: str, event: InboundEvent, headers: dict, status: str) -> dict:
+    return {
+        "source": source,
+        "event_id": event.event_id[:255],
+        "event_type": event.event_type[:128],
+        "received_at": utcnow(),
+        "body": event.body,
+        "headers": headers,
+        "status": status,
+        "attempts": 0,
+        "processed_at": utcnow() if status == "ignored" else None,
+    }
 
 
 def pending_for_sweep(db: Database, grace_s: int, limit: int) -> list[int]:

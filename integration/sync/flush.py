@@ -62,6 +62,23 @@ def due_contacts(db: Database, limit: int = defaults.CRM_FLUSH_BATCH) -> list[tu
         return [(row.id, row.needs_sync_at) for row in session.execute(stmt)]
 
 
+def another_round_now(db: Database, flush_started: datetime, settle_s: float,
+                      limit: int = defaults.CRM_FLUSH_BATCH) -> bool:
+    """Whether a running flush should do another round now, or end and leave the rest to the next flush.
+
+    Changes that arrive while a flush runs each ask for a flush of their own (the marker is cleared
+    when a flush starts), which waits CRM_FLUSH_DELAY_S. A flush that looped on every change as it
+    trickled in sent a round per few contacts (0.8 HubSpot calls per interaction while the workers
+    were slow). So another round goes only for a full batch, for changes older than this flush (no
+    flush is coming for them), or once the oldest change has waited `settle_s`.
+    """
+    due = due_contacts(db, limit)
+    if not due:
+        return False
+    oldest = due[0][1]
+    return len(due) >= limit or oldest <= flush_started or oldest <= utcnow() - timedelta(seconds=settle_s)
+
+
 def sync_round(db: Database, writer: CRMWriter, cache: ContactCache, options: SyncOptions,
                due: list[tuple[int, datetime]], now: datetime | None = None) -> RoundResult:
     """One batch: resolve, properties, notes, tasks, then mark what was covered as synced."""

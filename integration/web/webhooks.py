@@ -91,16 +91,13 @@ def _check_events(events: list[InboundEvent], source: str) -> None:
 
 
 def _enqueue(runtime: Runtime, row_ids: list[int]) -> int:
-    """Enqueue stored events; on a Redis failure they stay pending for the sweep. Returns how many queued."""
-    queued = 0
-    for row_id in row_ids:
-        try:
-            queues.enqueue_event(runtime.redis, row_id)
-            queued += 1
-        except RedisError as exc:
-            log.warning("redis unavailable, event %s left pending for the sweep: %s", row_id, exc)
-            break
-    return queued
+    """Enqueue stored events in one round trip; on a Redis failure they stay pending for the sweep."""
+    try:
+        queues.enqueue_events(runtime.redis, row_ids)
+    except RedisError as exc:
+        log.warning("redis unavailable, events %s left pending for the sweep: %s", row_ids, exc)
+        return 0
+    return len(row_ids)
 
 
 def _public_url(runtime: Runtime) -> str:
