@@ -53,3 +53,13 @@ CONTACT_CACHE_TTL_S = 24 * 3600  # phone/email -> HubSpot id cache in Redis (the
 CRM_FLUSH_DELAY_S = 2  # a CRM flush waits this long after the first change, to batch what follows
 CRM_FLUSH_BATCH = 100  # contacts per round of a flush (HubSpot's batch size)
 CRM_FLUSH_MAX_S = 240  # a flush hands over to a fresh job after this long (stays under the job timeout)
+
+# Insights API, CLI and MCP
+INSIGHTS_DEFAULT_LIMIT = 20  # rows an answer lists unless asked for more
+INSIGHTS_MAX_LIMIT = 500
+INSIGHTS_MAX_DAYS = 3660
+INSIGHTS_QUOTE_CHARS = 280  # a quote in an answer is cut to this length
+INSIGHTS_EXAMPLES = 2  # example quotes per theme
+INSIGHTS_REFRESH_MARGIN_S = 300  # the theme index re-reads changes this far behind its watermark (late commits)
+INSIGHTS_REFRESH_BATCH = 2000  # interactions re-indexed per statement
+API_RATE_LIMIT_PER_MINUTE = 120  # requests per token per minute (API_RATE_LIMIT_PER_MINUTE overrides)

@@ -1,0 +1,122 @@
+"""Answers about themes: by volume for a sentiment (Q3, Q7, Q8, Q12), spikes (Q14), callbacks (Q4)."""
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from integration import defaults
+from integration.insights import definitions as d
+from integration.insights.base import AT, aware, contacts, evidence, interactions, iso, percent, ranked, scored
+from integration.insights.params import CallbacksQuery, SpikesQuery, ThemesQuery
+from integration.insights.tables import InsightTheme
+from integration.insights.window import Window
+from integration.models import Interaction, InteractionScore
+from integration.settings import Settings
+
+
+def _themed(*columns, query, window: Window, sentiment: str):
+    stmt = scored(*columns, query=query, window=window).join(
+        InsightTheme, InsightTheme.interaction_id == Interaction.id)
+    return stmt if sentiment == "any" else stmt.where(InteractionScore.label == sentiment)
+
+
+def themes(session: Session, query: ThemesQuery, window: Window, settings: Settings) -> dict:
+    """Themes by how many interactions (of the sentiment asked) carry them, with example quotes."""
+    base = scored(func.count(), query=query, window=window)
+    considered = session.scalar(base if query.sentiment == "any" else base.where(
+        InteractionScore.label == query.sentiment))
+    stmt = _themed(InsightTheme.theme, func.count(), func.count(func.distinct(Interaction.contact_id)),
+                   query=query, window=window, sentiment=query.sentiment).group_by(InsightTheme.theme)
+    rows = sorted(session.execute(stmt), key=lambda r: (-r[1], r[0]))[: query.rows]
+    listed = ranked([{"theme": theme, "interactions": count, "customers": people,
+                      "percent_of_interactions": percent(count, considered)} for theme, count, people in rows],
+                    "interactions")
+    examples = _examples(session, [r["theme"] for r in listed], query, window, query.sentiment)
+    for row in listed:
+        row["examples"] = examples.get(row["theme"], [])
+    return {"window": window.as_dict(), "sentiment": query.sentiment, "interactions_considered": considered,
+            "themes": listed}
+
+
+def _examples(session: Session, names: list[str], query, window: Window, sentiment: str) -> dict[str, list]:
+    """Up to INSIGHTS_EXAMPLES recent quotes per theme (the words that matched it)."""
+    if not names:
+        return {}
+    rank = func.row_number().over(partition_by=InsightTheme.theme, order_by=(AT.desc(), Interaction.id.desc()))
+    inner = _themed(InsightTheme.theme, InsightTheme.evidence, Interaction.id, AT.label("at"), rank.label("n"),
+                    query=query, window=window, sentiment=sentiment).where(
+        InsightTheme.theme.in_(names), InsightTheme.evidence.is_not(None)).subquery()
+    found: dict[str, list] = {}
+    for theme, quote, interaction_id, _at, _n in session.execute(
+            select(inner).where(inner.c.n <= defaults.INSIGHTS_EXAMPLES).order_by(inner.c.theme, inner.c.n)):
+        found.setdefault(theme, []).append({"interaction_id": interaction_id, "quote": quote})
+    return found
+
+
+def spikes(session: Session, query: SpikesQuery, window: Window, settings: Settings) -> dict:
+    """Themes that this many different customers were negative about in the window (default 14 days)."""
+    threshold = query.min_customers or d.SPIKE_MIN_CUSTOMERS
+    stmt = _themed(InsightTheme.theme, func.count(func.distinct(Interaction.contact_id)), func.count(),
+                   func.min(AT), func.max(AT), query=query, window=window, sentiment=d.NEGATIVE
+                   ).group_by(InsightTheme.theme)
+    rows = sorted(session.execute(stmt), key=lambda r: (-r[1], -r[2], r[0]))
+    listed = [{"theme": theme, "customers": people, "interactions": count, "first_at": iso(first),
+               "last_at": iso(last), "spiking": people >= threshold} for theme, people, count, first, last in rows]
+    spiking = [row for row in listed if row["spiking"]][: query.rows]
+    examples = _examples(session, [r["theme"] for r in spiking], query, window, d.NEGATIVE)
+    for row in spiking:
+        row["examples"] = examples.get(row["theme"], [])
+    return {"window": window.as_dict(), "min_customers": threshold, "spikes": spiking,
+            "below_threshold": [row for row in listed if not row["spiking"]][: query.rows]}
+
+
+def callbacks(session: Session, query: CallbacksQuery, window: Window, settings: Settings) -> dict:
+    """Unresolved interactions in the window followed within 48 h by the same customer, and the theme
+    that kept coming up across those pairs."""
+    candidates = session.execute(scored(Interaction.id, Interaction.contact_id, AT, query=query, window=window).where(
+        Interaction.contact_id.is_not(None),
+        (InteractionScore.label.in_(d.UNRESOLVED_LABELS)) | InteractionScore.escalation_reason.is_not(None))).all()
+    later = _later_by_contact(session, {c for _, c, _ in candidates}, window)
+    pairs = []
+    for interaction_id, contact_id, at in sorted(candidates, key=lambda r: (aware(r[2]), r[0])):
+        at = aware(at)
+        after = [row for row in later.get(contact_id, []) if row[1] > at and row[0] != interaction_id]
+        if any(label == d.RESOLVED_BY_LABEL for _, _, _, label in after):
+            continue  # resolved: a later positive interaction
+        back = next((row for row in after if row[1] <= at + d.CALLBACK_WINDOW and
+                     (row[2] is None or row[2] in d.CALLBACK_DIRECTIONS)), None)
+        if back is not None:
+            pairs.append((interaction_id, contact_id, back[0], (back[1] - at).total_seconds() / 3600))
+    return _describe_callbacks(session, pairs, query, window, settings)
+
+
+def _later_by_contact(session: Session, ids: set[int], window: Window) -> dict[int, list]:
+    """contact_id -> [(interaction id, at, direction, label)] from the window's start on, in time order."""
+    found: dict[int, list] = {}
+    if not ids:
+        return found
+    stmt = select(Interaction.contact_id, Interaction.id, AT, Interaction.direction, InteractionScore.label).outerjoin(
+        InteractionScore).where(Interaction.contact_id.in_(sorted(ids)), AT >= window.since)
+    for contact_id, interaction_id, at, direction, label in session.execute(stmt):
+        found.setdefault(contact_id, []).append((interaction_id, aware(at), direction, label))
+    for rows in found.values():
+        rows.sort(key=lambda r: (r[1], r[0]))
+    return found
+
+
+def _describe_callbacks(session: Session, pairs: list, query, window: Window, settings: Settings) -> dict:
+    rows = interactions(session, [p[0] for p in pairs] + [p[2] for p in pairs])
+    people = contacts(session, sorted({p[1] for p in pairs}), settings)
+    issues: Counter[str] = Counter()
+    for first, _, back, _ in pairs:
+        for name in set(evidence(rows[first])["themes"]) | set(evidence(rows[back])["themes"]):
+            issues[name] += 1
+    recurring = [{"theme": name, "pairs": count} for name, count in sorted(issues.items(), key=lambda i: (-i[1], i[0]))]
+    listed = [{"contact": people.get(contact_id), "interaction": evidence(rows[first]),
+               "callback": {**evidence(rows[back]), "hours_after": round(hours, 1)}}
+              for first, contact_id, back, hours in pairs[: query.rows]]
+    return {"window": window.as_dict(), "line": query.line, "total": len(pairs),
+            "top_issue": recurring[0]["theme"] if recurring else None, "recurring_themes": recurring,
+            "callbacks": listed}
