@@ -198,3 +198,6 @@ def demo(url: str | None, wait: float) -> None:
 
 
 _register_scoring_commands()
+from integration.insights.cli import register as _register_insights  # noqa: E402
+
+_register_insights(main)
