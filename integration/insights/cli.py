@@ -6,6 +6,7 @@ import json
 import click
 from pydantic import ValidationError
 
+from integration import api_tokens
 from integration.settings import Settings
 
 
@@ -73,8 +74,6 @@ def api_token() -> None:
 @click.argument("name")
 def token_create(name: str) -> None:
     """Create a token; it is printed once, alone on the last line, and stored only as a hash."""
-    from integration import api_tokens
-
     try:
         token = api_tokens.create(_runtime().db, name)
     except api_tokens.TokenError as exc:
@@ -87,8 +86,6 @@ def token_create(name: str) -> None:
 @click.argument("name")
 def token_revoke(name: str) -> None:
     """Revoke a token by name; it stops working at once."""
-    from integration import api_tokens
-
     try:
         api_tokens.revoke(_runtime().db, name)
     except api_tokens.TokenError as exc:
@@ -99,8 +96,6 @@ def token_revoke(name: str) -> None:
 @api_token.command("list")
 def token_list() -> None:
     """Token names, when each was made and whether it is revoked."""
-    from integration import api_tokens
-
     for name, created, revoked in api_tokens.names(_runtime().db):
         click.echo(f"{name:<24}created {created:%Y-%m-%d %H:%M}  " + (f"revoked {revoked:%Y-%m-%d %H:%M}"
                                                                        if revoked else "active"))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from integration.models import Base
+from integration.models import Base, Interaction, InteractionScore
 
 
 class InsightTheme(Base):
@@ -33,3 +33,9 @@ class InsightState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+# Indexes on the core tables that the insight queries read by (created in migration 0005).
+Index("ix_interactions_at", func.coalesce(Interaction.occurred_at, Interaction.created_at))
+Index("ix_interactions_updated_at", Interaction.updated_at)
+Index("ix_interaction_scores_scored_at", InteractionScore.scored_at)

@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from integration.models import Base
+import integration.api_tokens, integration.insights.tables  # noqa: E401,F401  (their tables are on Base too)
 
 config = context.config
 target_metadata = Base.metadata
