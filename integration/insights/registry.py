@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from integration.db import Database
-from integration.insights import counts, people, params, theme_index, topics, trend
+from integration.insights import counts, people, params, rollup, topics, trend
 from integration.insights.window import resolve
 from integration.settings import Settings
 
@@ -64,9 +64,9 @@ INSIGHTS = {i.name: i for i in (
 
 
 def answer(name: str, query: params.Query, db: Database, settings: Settings, now=None) -> dict:
-    """Answer insight `name` for a validated query (refreshing the theme index first)."""
+    """Answer insight `name` for a validated query (bringing the rollups up to date first)."""
     insight = INSIGHTS[name]
-    theme_index.refresh(db)
+    rollup.refresh(db, settings.tzinfo)
     window = resolve(query, settings.tzinfo, now)
     with db.session() as session:
         return insight.answer(session, query, window, settings)

@@ -1,12 +1,21 @@
-"""Tables the insights keep for speed: one row per (interaction, theme), and the refresh watermark."""
+"""Tables the insights keep for speed, maintained incrementally by `rollup.refresh`:
+
+- `insight_facts`: what each scored interaction contributes (its local day, dimensions, label, score);
+  the previous contribution is subtracted when an interaction changes, so the rollups stay exact.
+- `insight_daily` / `insight_daily_themes`: counts per local day (TIMEZONE) and dimensions (and theme);
+  the count answers sum a few thousand of these rows instead of scanning interactions.
+- `insight_themes`: one row per (interaction, theme), for distinct-customer counts and example quotes.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, func
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from integration.models import Base, Interaction, InteractionScore
+
+NONE = ""  # line/agent not recorded, as stored in rollup keys
 
 
 class InsightTheme(Base):
@@ -14,7 +23,7 @@ class InsightTheme(Base):
 
     __tablename__ = "insight_themes"
     __table_args__ = (
-        Index("ix_insight_themes_at_label_theme", "at", "label", "theme"),
+        Index("ix_insight_themes_label_at", "label", "at", "theme", "contact_id"),
         Index("ix_insight_themes_theme_at", "theme", "at"),
     )
 
@@ -26,8 +35,68 @@ class InsightTheme(Base):
     evidence: Mapped[str | None] = mapped_column(Text)
 
 
+class InsightFact(Base):
+    """An interaction's contribution to the daily rollups, as last added."""
+
+    __tablename__ = "insight_facts"
+
+    interaction_id: Mapped[int] = mapped_column(primary_key=True)  # no FK: a deleted one is subtracted later
+    day: Mapped[date]
+    source: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    line: Mapped[str] = mapped_column(String(128))
+    agent: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    escalated: Mapped[int] = mapped_column(Integer)
+    recovered: Mapped[int] = mapped_column(Integer)
+    themes: Mapped[str] = mapped_column(Text)  # theme names, sorted, joined by "|"
+
+
+class InsightDaily(Base):
+    """Scored interactions per local day, source, channel, line, agent and label."""
+
+    __tablename__ = "insight_daily"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    line: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    score_sum: Mapped[float] = mapped_column(Float)
+    escalated: Mapped[int] = mapped_column(Integer)
+    recovered: Mapped[int] = mapped_column(Integer)
+
+
+class InsightDailyTheme(Base):
+    """Scored interactions carrying a theme, per local day, theme and the same dimensions."""
+
+    __tablename__ = "insight_daily_themes"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    line: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class InsightName(Base):
+    """The latest human name of a line or an agent (kind 'line' | 'agent')."""
+
+    __tablename__ = "insight_names"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+
+
 class InsightState(Base):
-    """Small key/value state of the insights (the theme index's watermark)."""
+    """Small key/value state of the insights (the refresh watermark, the time zone the days are in)."""
 
     __tablename__ = "insight_state"
 

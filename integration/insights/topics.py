@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from integration import defaults
 from integration.insights import definitions as d
-from integration.insights.base import AT, aware, contacts, evidence, interactions, iso, percent, ranked, scored
+from integration.insights.base import AT, aware, contacts, evidence, filters, interactions, iso, percent, ranked, scored
+from integration.insights.counts import daily
 from integration.insights.params import CallbacksQuery, SpikesQuery, ThemesQuery
-from integration.insights.tables import InsightTheme
+from integration.insights.tables import InsightDaily, InsightDailyTheme, InsightTheme
 from integration.insights.window import Window
 from integration.models import Interaction, InteractionScore
 from integration.settings import Settings
@@ -19,55 +20,53 @@ from integration.settings import Settings
 def _themed(*columns, query, window: Window, sentiment: str):
     stmt = scored(*columns, query=query, window=window).join(
         InsightTheme, InsightTheme.interaction_id == Interaction.id)
-    return stmt if sentiment == "any" else stmt.where(InteractionScore.label == sentiment)
+    return stmt if sentiment == "any" else stmt.where(InsightTheme.label == sentiment)
 
 
 def themes(session: Session, query: ThemesQuery, window: Window, settings: Settings) -> dict:
     """Themes by how many interactions (of the sentiment asked) carry them, with example quotes."""
-    base = scored(func.count(), query=query, window=window)
-    considered = session.scalar(base if query.sentiment == "any" else base.where(
-        InteractionScore.label == query.sentiment))
-    stmt = _themed(InsightTheme.theme, func.count(), func.count(func.distinct(Interaction.contact_id)),
-                   query=query, window=window, sentiment=query.sentiment).group_by(InsightTheme.theme)
-    rows = sorted(session.execute(stmt), key=lambda r: (-r[1], r[0]))[: query.rows]
-    listed = ranked([{"theme": theme, "interactions": count, "customers": people,
-                      "percent_of_interactions": percent(count, considered)} for theme, count, people in rows],
-                    "interactions")
-    examples = _examples(session, [r["theme"] for r in listed], query, window, query.sentiment)
+    t, daily_t = InsightDaily, InsightDailyTheme
+    considered = daily(t, func.coalesce(func.sum(t.n), 0), query=query, window=window)
+    stmt = daily(daily_t, daily_t.theme, func.sum(daily_t.n), query=query, window=window).group_by(daily_t.theme)
+    if query.sentiment != "any":
+        considered, stmt = considered.where(t.label == query.sentiment), stmt.where(daily_t.label == query.sentiment)
+    considered = int(session.scalar(considered))
+    rows = sorted(((theme, int(n)) for theme, n in session.execute(stmt) if n), key=lambda r: (-r[1], r[0]))
+    listed = ranked([{"theme": theme, "interactions": count, "percent_of_interactions": percent(count, considered)}
+                     for theme, count in rows[: query.rows]], "interactions")
     for row in listed:
-        row["examples"] = examples.get(row["theme"], [])
+        row["examples"] = _examples(session, row["theme"], query, window, query.sentiment)
     return {"window": window.as_dict(), "sentiment": query.sentiment, "interactions_considered": considered,
             "themes": listed}
 
 
-def _examples(session: Session, names: list[str], query, window: Window, sentiment: str) -> dict[str, list]:
-    """Up to INSIGHTS_EXAMPLES recent quotes per theme (the words that matched it)."""
-    if not names:
-        return {}
-    rank = func.row_number().over(partition_by=InsightTheme.theme, order_by=(AT.desc(), Interaction.id.desc()))
-    inner = _themed(InsightTheme.theme, InsightTheme.evidence, Interaction.id, AT.label("at"), rank.label("n"),
-                    query=query, window=window, sentiment=sentiment).where(
-        InsightTheme.theme.in_(names), InsightTheme.evidence.is_not(None)).subquery()
-    found: dict[str, list] = {}
-    for theme, quote, interaction_id, _at, _n in session.execute(
-            select(inner).where(inner.c.n <= defaults.INSIGHTS_EXAMPLES).order_by(inner.c.theme, inner.c.n)):
-        found.setdefault(theme, []).append({"interaction_id": interaction_id, "quote": quote})
-    return found
+def _examples(session: Session, theme: str, query, window: Window, sentiment: str) -> list[dict]:
+    """Up to INSIGHTS_EXAMPLES recent quotes of a theme (the words that matched it), newest first."""
+    stmt = select(InsightTheme.interaction_id, InsightTheme.evidence).where(
+        InsightTheme.theme == theme, InsightTheme.at >= window.since, InsightTheme.at < window.until,
+        InsightTheme.evidence.is_not(None))
+    if sentiment != "any":
+        stmt = stmt.where(InsightTheme.label == sentiment)
+    if any(getattr(query, name) is not None for name in ("source", "channel", "line", "agent")):
+        stmt = stmt.join(Interaction, Interaction.id == InsightTheme.interaction_id).where(*filters(query))
+    stmt = stmt.order_by(InsightTheme.at.desc(), InsightTheme.interaction_id.desc()).limit(defaults.INSIGHTS_EXAMPLES)
+    return [{"interaction_id": iid, "quote": quote} for iid, quote in session.execute(stmt)]
 
 
 def spikes(session: Session, query: SpikesQuery, window: Window, settings: Settings) -> dict:
     """Themes that this many different customers were negative about in the window (default 14 days)."""
     threshold = query.min_customers or d.SPIKE_MIN_CUSTOMERS
-    stmt = _themed(InsightTheme.theme, func.count(func.distinct(Interaction.contact_id)), func.count(),
-                   func.min(AT), func.max(AT), query=query, window=window, sentiment=d.NEGATIVE
-                   ).group_by(InsightTheme.theme)
+    it = InsightTheme
+    stmt = select(it.theme, func.count(func.distinct(it.contact_id)), func.count(), func.min(it.at), func.max(it.at)
+                  ).where(it.label == d.NEGATIVE, it.at >= window.since, it.at < window.until).group_by(it.theme)
+    if any(getattr(query, name) is not None for name in ("source", "channel", "line", "agent")):
+        stmt = stmt.join(Interaction, Interaction.id == it.interaction_id).where(*filters(query))
     rows = sorted(session.execute(stmt), key=lambda r: (-r[1], -r[2], r[0]))
     listed = [{"theme": theme, "customers": people, "interactions": count, "first_at": iso(first),
                "last_at": iso(last), "spiking": people >= threshold} for theme, people, count, first, last in rows]
     spiking = [row for row in listed if row["spiking"]][: query.rows]
-    examples = _examples(session, [r["theme"] for r in spiking], query, window, d.NEGATIVE)
     for row in spiking:
-        row["examples"] = examples.get(row["theme"], [])
+        row["examples"] = _examples(session, row["theme"], query, window, d.NEGATIVE)
     return {"window": window.as_dict(), "min_customers": threshold, "spikes": spiking,
             "below_threshold": [row for row in listed if not row["spiking"]][: query.rows]}
 

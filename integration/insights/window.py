@@ -1,4 +1,5 @@
-"""The time window of an answer: `days` back from now, or whole local days from `since` to `until`."""
+"""The time window of an answer: whole local days in TIMEZONE, either the last `days` days (today
+included, up to now) or `since` to `until` inclusive."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,27 +12,36 @@ from integration.models import utcnow
 
 @dataclass(frozen=True)
 class Window:
-    since: datetime  # aware UTC, inclusive
-    until: datetime  # aware UTC, exclusive
+    first_day: date  # local, inclusive
+    last_day: date  # local, inclusive
+    since: datetime  # aware UTC, inclusive: 00:00 local of first_day
+    until: datetime  # aware UTC, exclusive: now, or 00:00 local after last_day
     tz: ZoneInfo
     days: int | None = None
 
     def as_dict(self) -> dict:
-        return {"since": _iso(self.since), "until": _iso(self.until), "timezone": self.tz.key, "days": self.days}
+        return {"since": _iso(self.since), "until": _iso(self.until), "first_day": self.first_day.isoformat(),
+                "last_day": self.last_day.isoformat(), "timezone": self.tz.key, "days": self.days}
 
     def before(self) -> "Window":
-        """The window of the same length just before this one."""
-        return Window(self.since - (self.until - self.since), self.since, self.tz, self.days)
+        """The same number of whole days just before this window."""
+        length = (self.last_day - self.first_day).days + 1
+        first = self.first_day - timedelta(days=length)
+        return Window(first, self.first_day - timedelta(days=1), local_midnight(first, self.tz), self.since,
+                      self.tz, self.days)
 
 
 def resolve(query: Query, tz: ZoneInfo, now: datetime | None = None) -> Window:
-    """The UTC bounds a query's window means in the business's time zone."""
+    """The local days a query means, and their UTC bounds."""
     now = now or utcnow()
+    today = now.astimezone(tz).date()
     if query.since is None:
         days = query.days or query.default_days
-        return Window(now - timedelta(days=days), now, tz, days)
-    until = local_midnight(query.until + timedelta(days=1), tz) if query.until else now
-    return Window(local_midnight(query.since, tz), until, tz)
+        first = today - timedelta(days=days - 1)
+        return Window(first, today, local_midnight(first, tz), now, tz, days)
+    last = query.until or today
+    until = local_midnight(last + timedelta(days=1), tz) if query.until else now
+    return Window(query.since, last, local_midnight(query.since, tz), until, tz)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from integration.db import Database
-from integration.insights.tables import InsightState, InsightTheme  # noqa: F401  (cleared between tests)
+import integration.insights.tables  # noqa: F401  (their tables are cleared between tests)
 from integration.api_tokens import ApiToken  # noqa: F401
 from integration.models import Contact, ContactIdentity, Interaction, InteractionScore, Touch, utcnow
 

@@ -1,4 +1,4 @@
-"""API tokens; the insights' theme index and state; indexes the insight queries read by.
+"""API tokens; the insights' rollups, theme index and state; indexes the insight queries read by.
 
 Revision ID: 0005
 Revises: 0004
@@ -39,8 +39,47 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('interaction_id', 'theme')
     )
-    op.create_index('ix_insight_themes_at_label_theme', 'insight_themes', ['at', 'label', 'theme'])
+    op.create_index('ix_insight_themes_label_at', 'insight_themes', ['label', 'at', 'theme', 'contact_id'])
     op.create_index('ix_insight_themes_theme_at', 'insight_themes', ['theme', 'at'])
+    def dims():
+        return [sa.Column('source', sa.String(length=32), nullable=False),
+                sa.Column('channel', sa.String(length=16), nullable=False),
+                sa.Column('line', sa.String(length=128), nullable=False),
+                sa.Column('agent', sa.String(length=128), nullable=False),
+                sa.Column('label', sa.String(length=16), nullable=False)]
+
+    op.create_table('insight_facts',
+    sa.Column('interaction_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    *dims(),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('escalated', sa.Integer(), nullable=False),
+    sa.Column('recovered', sa.Integer(), nullable=False),
+    sa.Column('themes', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('interaction_id')
+    )
+    op.create_table('insight_daily',
+    sa.Column('day', sa.Date(), nullable=False),
+    *dims(),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('score_sum', sa.Float(), nullable=False),
+    sa.Column('escalated', sa.Integer(), nullable=False),
+    sa.Column('recovered', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'source', 'channel', 'line', 'agent', 'label')
+    )
+    op.create_table('insight_daily_themes',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('theme', sa.String(length=64), nullable=False),
+    *dims(),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'theme', 'source', 'channel', 'line', 'agent', 'label')
+    )
+    op.create_table('insight_names',
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('key', sa.String(length=128), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.PrimaryKeyConstraint('kind', 'key')
+    )
     op.create_table('insight_state',
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('value', sa.String(length=255), nullable=False),
@@ -58,7 +97,11 @@ def downgrade() -> None:
     op.drop_index('ix_interactions_updated_at', table_name='interactions')
     op.drop_index('ix_interactions_at', table_name='interactions')
     op.drop_table('insight_state')
+    op.drop_table('insight_names')
+    op.drop_table('insight_daily_themes')
+    op.drop_table('insight_daily')
+    op.drop_table('insight_facts')
     op.drop_index('ix_insight_themes_theme_at', table_name='insight_themes')
-    op.drop_index('ix_insight_themes_at_label_theme', table_name='insight_themes')
+    op.drop_index('ix_insight_themes_label_at', table_name='insight_themes')
     op.drop_table('insight_themes')
     op.drop_table('api_tokens')
