@@ -39,9 +39,10 @@ def refresh(db: Database, tz: ZoneInfo) -> int:
         if not db.is_sqlite:  # one refresher at a time; SQLite's BEGIN IMMEDIATE already serialises writers
             session.execute(text("SELECT pg_advisory_xact_lock(7460011)"))
         newest = utcnow()
-        ids = sorted(session.scalars(union(
-            select(InteractionScore.interaction_id).where(InteractionScore.scored_at >= since),
-            select(Interaction.id).where(Interaction.updated_at >= since))))
+        ids = _unread(session, since)
+        if not ids:
+            _set(session, WATERMARK, newest.isoformat())
+            return 0
         deltas = Deltas()
         for start in range(0, len(ids), defaults.INSIGHTS_REFRESH_BATCH):
             reindex(session, ids[start:start + defaults.INSIGHTS_REFRESH_BATCH], tz, deltas)
@@ -95,10 +96,13 @@ def reindex(session: Session, ids: list[int], tz: ZoneInfo, deltas: Deltas) -> N
     stmt = select(Interaction.id, AT, Interaction.contact_id, Interaction.source, Interaction.channel,
                   Interaction.line, Interaction.line_name, Interaction.agent, Interaction.agent_name,
                   InteractionScore.label, InteractionScore.score, InteractionScore.escalation_reason,
-                  InteractionScore.trajectory, InteractionScore.themes).join(InteractionScore).where(
+                  InteractionScore.trajectory, InteractionScore.themes, Interaction.updated_at,
+                  InteractionScore.scored_at).join(InteractionScore).where(
         Interaction.id.in_(ids))
+    seen = {}
     for (iid, at, contact_id, source, channel, line, line_name, agent, agent_name, label, score, escalation,
-         trajectory, themes) in session.execute(stmt):
+         trajectory, themes, updated_at, scored_at) in session.execute(stmt):
+        seen[iid] = {"seen_updated_at": aware(updated_at), "seen_scored_at": aware(scored_at)}
         at = aware(at)
         evidence = {}
         for entry in themes or []:
@@ -113,20 +117,29 @@ def reindex(session: Session, ids: list[int], tz: ZoneInfo, deltas: Deltas) -> N
         for kind, key, name in (("line", line, line_name), ("agent", agent, agent_name)):
             if key and name:
                 deltas.names[(kind, key)] = name
-    changed = [i for i in ids if old.get(i) != new.get(i)]
-    for iid in changed:
-        if iid in old:
-            deltas.add(old[iid], -1)
-        if iid in new:
-            deltas.add(new[iid], +1)
-    if changed:
-        session.execute(delete(InsightFact).where(InsightFact.interaction_id.in_(changed)))
-        rows = [new[i] for i in changed if i in new]
-        if rows:
-            session.execute(insert(InsightFact), rows)
+    for iid in ids:
+        if old.get(iid) != new.get(iid):
+            if iid in old:
+                deltas.add(old[iid], -1)
+            if iid in new:
+                deltas.add(new[iid], +1)
+    session.execute(delete(InsightFact).where(InsightFact.interaction_id.in_(ids)))
+    rows = [{**new[i], **seen[i]} for i in ids if i in new]
+    if rows:
+        session.execute(insert(InsightFact), rows)
     session.execute(delete(InsightTheme).where(InsightTheme.interaction_id.in_(ids)))
     if theme_rows:
         session.execute(insert(InsightTheme), theme_rows)
+
+
+def _unread(session: Session, since: datetime) -> list[int]:
+    """Interactions changed at or after `since` whose current version has not been read yet."""
+    fact = InsightFact
+    unread = (fact.interaction_id.is_(None) | (fact.seen_updated_at != Interaction.updated_at)
+              | (fact.seen_scored_at != InteractionScore.scored_at))
+    base = select(Interaction.id).join(InteractionScore).outerjoin(fact, fact.interaction_id == Interaction.id)
+    return sorted(session.scalars(union(base.where(InteractionScore.scored_at >= since, unread),
+                                        base.where(Interaction.updated_at >= since, unread))))
 
 
 def _fact_dict(row: InsightFact) -> dict:

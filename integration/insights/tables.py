@@ -51,6 +51,8 @@ class InsightFact(Base):
     escalated: Mapped[int] = mapped_column(Integer)
     recovered: Mapped[int] = mapped_column(Integer)
     themes: Mapped[str] = mapped_column(Text)  # theme names, sorted, joined by "|"
+    seen_updated_at: Mapped[datetime]  # the interaction's updated_at when this was read
+    seen_scored_at: Mapped[datetime]  # its score's scored_at when this was read
 
 
 class InsightDaily(Base):

@@ -56,6 +56,8 @@ def upgrade() -> None:
     sa.Column('escalated', sa.Integer(), nullable=False),
     sa.Column('recovered', sa.Integer(), nullable=False),
     sa.Column('themes', sa.Text(), nullable=False),
+    sa.Column('seen_updated_at', sa.DateTime(), nullable=False),
+    sa.Column('seen_scored_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('interaction_id')
     )
     op.create_table('insight_daily',
