@@ -1,7 +1,10 @@
-"""Answers that list customers: who was negative (Q1), and who has not heard back since (Q10)."""
+"""Answers that list customers: who was negative (Q1), and who has not heard back since (Q10).
+
+Both walk the window's complaints worst first (an index on score) and stop once the page is full, so
+their cost follows the page size rather than the number of complaints."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from integration.insights import definitions as d
@@ -9,68 +12,99 @@ from integration.insights.base import AT, aware, contacts, evidence, interaction
 from integration.insights.params import CustomersQuery, UnansweredQuery
 from integration.insights.window import Window
 from integration.models import Interaction, InteractionScore, Touch, utcnow
-from integration.settings import Settings
+
+WALK_CHUNK = 500  # complaints read per step of the walk
 
 
-def customers(session: Session, query: CustomersQuery, window: Window, settings: Settings) -> dict:
+def customers(session: Session, query: CustomersQuery, window: Window, settings) -> dict:
     """Customers with a complaint in the window, worst first, with their worst quote and its flags."""
-    grouped = _negative_by_contact(query, window).subquery()
-    total = session.scalar(select(func.count()).select_from(grouped))
-    page = session.execute(select(grouped).order_by(grouped.c.worst, grouped.c.contact_id).limit(query.rows)).all()
-    return {"window": window.as_dict(), "total_customers": total,
-            "customers": _describe(session, page, query, window, settings)}
+    page, more = [], False
+    for contact_id, worst_id in _worst_first(session, query, window):
+        if len(page) == query.rows:
+            more = True
+            break
+        page.append((contact_id, worst_id))
+    listed = _describe(session, page, query, window, settings)
+    for row in listed:
+        row.pop("_last")
+    return {"window": window.as_dict(), "more": more, "customers": listed}
 
 
-def unanswered(session: Session, query: UnansweredQuery, window: Window, settings: Settings) -> dict:
+def unanswered(session: Session, query: UnansweredQuery, window: Window, settings) -> dict:
     """Customers whose latest complaint in the window has no touch (call, text, e-mail, reply) after it."""
-    grouped = _negative_by_contact(query, window).subquery()
-    touched_after = select(Touch.id).where(
-        Touch.contact_id == grouped.c.contact_id, Touch.occurred_at > grouped.c.last_negative_at,
-        Touch.kind.in_(d.HEARD_BACK_KINDS)).exists()
-    waiting = select(grouped).where(~touched_after)
-    total = session.scalar(select(func.count()).select_from(waiting.subquery()))
-    page = session.execute(waiting.order_by(grouped.c.worst, grouped.c.contact_id).limit(query.rows)).all()
+    page, more, batch = [], False, []
+    walk = _worst_first(session, query, window)
+    while not more:
+        batch = [item for _, item in zip(range(50), walk)]
+        if not batch:
+            break
+        latest = _latest_complaints(session, [c for c, _ in batch], query, window)
+        touched = _touched_after(session, latest)
+        for contact_id, worst_id in batch:
+            if contact_id not in touched:
+                if len(page) == query.rows:
+                    more = True
+                    break
+                page.append((contact_id, worst_id))
     listed = _describe(session, page, query, window, settings)
     last_touch = _last_touches(session, [row["contact_id"] for row in listed])
-    for row, grouped_row in zip(listed, page):
+    now = utcnow()
+    for row in listed:
         row["last_touch_at"] = iso(last_touch.get(row["contact_id"]))
-        row["waiting_hours"] = round((utcnow() - aware(grouped_row.last_negative_at)).total_seconds() / 3600, 1)
-    return {"window": window.as_dict(), "total_customers": total, "customers": listed}
+        row["waiting_hours"] = round((now - aware(row.pop("_last"))).total_seconds() / 3600, 1)
+    return {"window": window.as_dict(), "more": more, "customers": listed}
 
 
-def _negative_by_contact(query, window: Window):
-    return scored(Interaction.contact_id, func.min(InteractionScore.score).label("worst"),
-                  func.count().label("complaints"), func.max(AT).label("last_negative_at"),
-                  query=query, window=window).where(
-        InteractionScore.label == d.COMPLAINT_LABEL, Interaction.contact_id.is_not(None)
-    ).group_by(Interaction.contact_id)
+def _worst_first(session: Session, query, window: Window):
+    """(contact_id, worst interaction id) for each contact with a complaint in the window, worst first."""
+    seen, last = set(), None
+    while True:
+        stmt = scored(InteractionScore.score, InteractionScore.interaction_id, Interaction.contact_id,
+                      query=query, window=window).where(
+            InteractionScore.label == d.COMPLAINT_LABEL, Interaction.contact_id.is_not(None))
+        if last is not None:
+            stmt = stmt.where(tuple_(InteractionScore.score, InteractionScore.interaction_id) > last)
+        rows = session.execute(stmt.order_by(InteractionScore.score, InteractionScore.interaction_id)
+                               .limit(WALK_CHUNK)).all()
+        for score, interaction_id, contact_id in rows:
+            if contact_id not in seen:
+                seen.add(contact_id)
+                yield contact_id, interaction_id
+        if len(rows) < WALK_CHUNK:
+            return
+        last = (rows[-1][0], rows[-1][1])
 
 
-def _describe(session: Session, page, query, window: Window, settings: Settings) -> list[dict]:
+def _latest_complaints(session: Session, ids: list[int], query, window: Window) -> dict:
+    """contact_id -> (complaints in the window, when the latest happened)."""
+    stmt = scored(Interaction.contact_id, func.count(), func.max(AT), query=query, window=window).where(
+        InteractionScore.label == d.COMPLAINT_LABEL, Interaction.contact_id.in_(ids)).group_by(Interaction.contact_id)
+    return {contact_id: (count, aware(latest)) for contact_id, count, latest in session.execute(stmt)}
+
+
+def _touched_after(session: Session, latest: dict) -> set[int]:
+    """The contacts with a touch after their latest complaint."""
+    if not latest:
+        return set()
+    stmt = select(Touch.contact_id, func.max(Touch.occurred_at)).where(
+        Touch.contact_id.in_(list(latest)), Touch.kind.in_(d.HEARD_BACK_KINDS)).group_by(Touch.contact_id)
+    return {contact_id for contact_id, at in session.execute(stmt) if aware(at) > latest[contact_id][1]}
+
+
+def _describe(session: Session, page: list, query, window: Window, settings) -> list[dict]:
     """Each contact of the page with its details and the evidence of its worst complaint."""
-    ids = [row.contact_id for row in page]
+    ids = [contact_id for contact_id, _ in page]
     people = contacts(session, ids, settings)
-    worst = _worst_interactions(session, ids, query, window)
-    rows = interactions(session, list(worst.values()))
+    latest = _latest_complaints(session, ids, query, window) if ids else {}
+    rows = interactions(session, [worst_id for _, worst_id in page])
     listed = []
-    for row in page:
-        entry = dict(people.get(row.contact_id, {"contact_id": row.contact_id}))
-        entry.update(complaints=row.complaints, worst_score=round(row.worst, 3),
-                     last_negative_at=iso(row.last_negative_at), evidence=evidence(rows[worst[row.contact_id]]))
+    for contact_id, worst_id in page:
+        count, last = latest.get(contact_id, (0, None))
+        entry = dict(people.get(contact_id, {"contact_id": contact_id}))
+        entry.update(complaints=count, worst_score=round(rows[worst_id].score.score, 3),
+                     last_negative_at=iso(last), _last=last, evidence=evidence(rows[worst_id]))
         listed.append(entry)
     return listed
-
-
-def _worst_interactions(session: Session, ids: list[int], query, window: Window) -> dict[int, int]:
-    """contact_id -> its most negative interaction in the window (the latest, on a tie)."""
-    if not ids:
-        return {}
-    rank = func.row_number().over(partition_by=Interaction.contact_id,
-                                  order_by=(InteractionScore.score, AT.desc(), Interaction.id.desc()))
-    inner = scored(Interaction.contact_id, Interaction.id, rank.label("n"), query=query, window=window).where(
-        InteractionScore.label == d.COMPLAINT_LABEL, Interaction.contact_id.in_(ids)).subquery()
-    return {contact_id: interaction_id for contact_id, interaction_id in
-            session.execute(select(inner.c.contact_id, inner.c.id).where(inner.c.n == 1))}
 
 
 def _last_touches(session: Session, ids: list[int]) -> dict[int, object]:

@@ -32,8 +32,8 @@ SUMMARY = {
     "trend": ["verdict", "slope_per_week", "rule"],
     "change": ["theme", "before", "after", "change", "percent_change", "verdict"],
     "callbacks": ["line", "total", "top_issue", "recurring_themes"],
-    "customers": ["total_customers"],
-    "unanswered": ["total_customers"],
+    "customers": ["more"],
+    "unanswered": ["more"],
     "spikes": ["min_customers"],
     "themes": ["sentiment", "interactions_considered"],
 }

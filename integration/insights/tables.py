@@ -110,3 +110,5 @@ class InsightState(Base):
 Index("ix_interactions_at", func.coalesce(Interaction.occurred_at, Interaction.created_at))
 Index("ix_interactions_updated_at", Interaction.updated_at)
 Index("ix_interaction_scores_scored_at", InteractionScore.scored_at)
+Index("ix_interaction_scores_label_score", InteractionScore.label, InteractionScore.score,
+      InteractionScore.interaction_id)

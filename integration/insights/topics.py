@@ -77,7 +77,7 @@ def callbacks(session: Session, query: CallbacksQuery, window: Window, settings:
     candidates = session.execute(scored(Interaction.id, Interaction.contact_id, AT, query=query, window=window).where(
         Interaction.contact_id.is_not(None),
         (InteractionScore.label.in_(d.UNRESOLVED_LABELS)) | InteractionScore.escalation_reason.is_not(None))).all()
-    later = _later_by_contact(session, {c for _, c, _ in candidates}, window)
+    later = _later_by_contact(session, sorted({c for _, c, _ in candidates}), window)
     pairs = []
     for interaction_id, contact_id, at in sorted(candidates, key=lambda r: (aware(r[2]), r[0])):
         at = aware(at)
@@ -91,31 +91,43 @@ def callbacks(session: Session, query: CallbacksQuery, window: Window, settings:
     return _describe_callbacks(session, pairs, query, window, settings)
 
 
-def _later_by_contact(session: Session, ids: set[int], window: Window) -> dict[int, list]:
+def _later_by_contact(session: Session, ids: list[int], window: Window) -> dict[int, list]:
     """contact_id -> [(interaction id, at, direction, label)] from the window's start on, in time order."""
     found: dict[int, list] = {}
-    if not ids:
-        return found
-    stmt = select(Interaction.contact_id, Interaction.id, AT, Interaction.direction, InteractionScore.label).outerjoin(
-        InteractionScore).where(Interaction.contact_id.in_(sorted(ids)), AT >= window.since)
-    for contact_id, interaction_id, at, direction, label in session.execute(stmt):
-        found.setdefault(contact_id, []).append((interaction_id, aware(at), direction, label))
+    for start in range(0, len(ids), 1000):
+        stmt = select(Interaction.contact_id, Interaction.id, AT, Interaction.direction, InteractionScore.label
+                      ).outerjoin(InteractionScore).where(Interaction.contact_id.in_(ids[start:start + 1000]),
+                                                          AT >= window.since)
+        for contact_id, interaction_id, at, direction, label in session.execute(stmt):
+            found.setdefault(contact_id, []).append((interaction_id, aware(at), direction, label))
     for rows in found.values():
         rows.sort(key=lambda r: (r[1], r[0]))
     return found
 
 
 def _describe_callbacks(session: Session, pairs: list, query, window: Window, settings: Settings) -> dict:
-    rows = interactions(session, [p[0] for p in pairs] + [p[2] for p in pairs])
-    people = contacts(session, sorted({p[1] for p in pairs}), settings)
-    issues: Counter[str] = Counter()
-    for first, _, back, _ in pairs:
-        for name in set(evidence(rows[first])["themes"]) | set(evidence(rows[back])["themes"]):
-            issues[name] += 1
+    issues = _pair_themes(session, pairs)
     recurring = [{"theme": name, "pairs": count} for name, count in sorted(issues.items(), key=lambda i: (-i[1], i[0]))]
+    page = pairs[: query.rows]
+    rows = interactions(session, [p[0] for p in page] + [p[2] for p in page])
+    people = contacts(session, sorted({p[1] for p in page}), settings)
     listed = [{"contact": people.get(contact_id), "interaction": evidence(rows[first]),
                "callback": {**evidence(rows[back]), "hours_after": round(hours, 1)}}
-              for first, contact_id, back, hours in pairs[: query.rows]]
+              for first, contact_id, back, hours in page]
     return {"window": window.as_dict(), "line": query.line, "total": len(pairs),
             "top_issue": recurring[0]["theme"] if recurring else None, "recurring_themes": recurring,
             "callbacks": listed}
+
+
+def _pair_themes(session: Session, pairs: list) -> Counter:
+    """Theme -> how many pairs carry it (in either interaction)."""
+    ids = sorted({p[0] for p in pairs} | {p[2] for p in pairs})
+    themes_of: dict[int, set] = {}
+    for start in range(0, len(ids), 1000):
+        for iid, theme in session.execute(select(InsightTheme.interaction_id, InsightTheme.theme).where(
+                InsightTheme.interaction_id.in_(ids[start:start + 1000]))):
+            themes_of.setdefault(iid, set()).add(theme)
+    issues: Counter[str] = Counter()
+    for first, _, back, _ in pairs:
+        issues.update(themes_of.get(first, set()) | themes_of.get(back, set()))
+    return issues

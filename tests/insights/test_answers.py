@@ -18,7 +18,7 @@ def ask(name, db, settings, **kwargs):
 
 def test_customers_worst_first_with_ties_broken_by_contact(db, settings, data):
     got = ask("customers", db, settings)
-    assert got["total_customers"] == 3
+    assert got["more"] is False
     assert [c["contact_id"] for c in got["customers"]] == [data["C1"], data["C2"], data["C3"]]
     ann = got["customers"][0]
     assert (ann["name"], ann["phone"], ann["email"]) == ("Ann Angry", "+13125550001", "ann@example.com")
@@ -129,3 +129,10 @@ def test_bad_window_parameters_are_refused_naming_the_parameter():
         params.MixQuery(days=7, since="2026-01-01")
     with pytest.raises(ValueError, match="until"):
         params.MixQuery(since="2026-02-01", until="2026-01-01")
+
+
+def test_customers_page_says_when_there_are_more(db, settings, data):
+    got = ask("customers", db, settings, limit=2)
+    assert [c["contact_id"] for c in got["customers"]] == [data["C1"], data["C2"]] and got["more"] is True
+    got = ask("unanswered", db, settings, limit=1)
+    assert [c["contact_id"] for c in got["customers"]] == [data["C1"]] and got["more"] is True

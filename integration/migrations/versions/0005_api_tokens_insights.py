@@ -91,10 +91,12 @@ def upgrade() -> None:
     op.create_index('ix_interactions_at', 'interactions', [sa.text('coalesce(occurred_at, created_at)')])
     op.create_index('ix_interactions_updated_at', 'interactions', ['updated_at'])
     op.create_index('ix_interaction_scores_scored_at', 'interaction_scores', ['scored_at'])
+    op.create_index('ix_interaction_scores_label_score', 'interaction_scores', ['label', 'score', 'interaction_id'])
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index('ix_interaction_scores_label_score', table_name='interaction_scores')
     op.drop_index('ix_interaction_scores_scored_at', table_name='interaction_scores')
     op.drop_index('ix_interactions_updated_at', table_name='interactions')
     op.drop_index('ix_interactions_at', table_name='interactions')
