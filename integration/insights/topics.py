@@ -1,7 +1,10 @@
 """Answers about themes: by volume for a sentiment (Q3, Q7, Q8, Q12), spikes (Q14), callbacks (Q4)."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -81,27 +84,42 @@ def callbacks(session: Session, query: CallbacksQuery, window: Window, settings:
     pairs = []
     for interaction_id, contact_id, at in sorted(candidates, key=lambda r: (aware(r[2]), r[0])):
         at = aware(at)
-        after = [row for row in later.get(contact_id, []) if row[1] > at and row[0] != interaction_id]
-        if any(label == d.RESOLVED_BY_LABEL for _, _, _, label in after):
+        history = later.get(contact_id)
+        if history is None or history.last_positive > at:
             continue  # resolved: a later positive interaction
-        back = next((row for row in after if row[1] <= at + d.CALLBACK_WINDOW and
-                     (row[2] is None or row[2] in d.CALLBACK_DIRECTIONS)), None)
-        if back is not None:
-            pairs.append((interaction_id, contact_id, back[0], (back[1] - at).total_seconds() / 3600))
+        for other_id, other_at, direction, _ in history.rows[bisect_right(history.times, at):]:
+            if other_at > at + d.CALLBACK_WINDOW:
+                break
+            if other_id != interaction_id and (direction is None or direction in d.CALLBACK_DIRECTIONS):
+                pairs.append((interaction_id, contact_id, other_id, (other_at - at).total_seconds() / 3600))
+                break
     return _describe_callbacks(session, pairs, query, window, settings)
 
 
-def _later_by_contact(session: Session, ids: list[int], window: Window) -> dict[int, list]:
-    """contact_id -> [(interaction id, at, direction, label)] from the window's start on, in time order."""
-    found: dict[int, list] = {}
+@dataclass
+class _History:
+    rows: list = field(default_factory=list)  # (interaction id, at, direction, label), in time order
+    times: list = field(default_factory=list)
+    last_positive: datetime = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _later_by_contact(session: Session, ids: list[int], window: Window) -> dict[int, _History]:
+    """contact_id -> its interactions from the window's start on, and when it was last positive."""
+    found: dict[int, _History] = {}
     for start in range(0, len(ids), 1000):
+        # By contact (its index), not by time: each contact's history is short, the window is not.
         stmt = select(Interaction.contact_id, Interaction.id, AT, Interaction.direction, InteractionScore.label
-                      ).outerjoin(InteractionScore).where(Interaction.contact_id.in_(ids[start:start + 1000]),
-                                                          AT >= window.since)
+                      ).outerjoin(InteractionScore).where(Interaction.contact_id.in_(ids[start:start + 1000]))
         for contact_id, interaction_id, at, direction, label in session.execute(stmt):
-            found.setdefault(contact_id, []).append((interaction_id, aware(at), direction, label))
-    for rows in found.values():
-        rows.sort(key=lambda r: (r[1], r[0]))
+            at = aware(at)
+            if at >= window.since:
+                history = found.setdefault(contact_id, _History())
+                history.rows.append((interaction_id, at, direction, label))
+                if label == d.RESOLVED_BY_LABEL and at > history.last_positive:
+                    history.last_positive = at
+    for history in found.values():
+        history.rows.sort(key=lambda r: (r[1], r[0]))
+        history.times = [r[1] for r in history.rows]
     return found
 
 
