@@ -1,7 +1,6 @@
 """Every insight on the constructed data set (answers known by construction), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import pytest
 
