@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from integration import defaults
 from integration.db import Database
 from integration.insights.base import AT, aware, clip
-from integration.insights.tables import (NONE, InsightDaily, InsightDailyTheme, InsightFact, InsightName,
+from integration.insights import callback_pairs
+from integration.insights.tables import (NONE, InsightCallback, InsightDaily, InsightDailyTheme, InsightFact, InsightName,
                                          InsightState, InsightTheme)
 from integration.models import Interaction, InteractionScore, utcnow
 
@@ -48,6 +49,7 @@ def refresh(db: Database, tz: ZoneInfo) -> int:
         for start in range(0, len(ids), defaults.INSIGHTS_REFRESH_BATCH):
             reindex(session, ids[start:start + defaults.INSIGHTS_REFRESH_BATCH], tz, deltas)
         deltas.apply(session)
+        callback_pairs.recompute(session, deltas.contacts, tz)
         _set(session, WATERMARK, newest.isoformat())
         _set(session, ZONE, tz.key)
         return len(ids)
@@ -67,6 +69,7 @@ class Deltas:
         self.daily = defaultdict(lambda: [0, 0.0, 0, 0])
         self.themes = defaultdict(int)
         self.names: dict[tuple[str, str], str] = {}
+        self.contacts: set[int] = set()  # whose callback pairs must be recomputed
 
     def add(self, fact: dict, sign: int) -> None:
         key = tuple(fact[d] for d in DIMS)
@@ -103,6 +106,8 @@ def reindex(session: Session, ids: list[int], tz: ZoneInfo, deltas: Deltas) -> N
     for (iid, at, contact_id, source, channel, line, line_name, agent, agent_name, label, score, escalation,
          trajectory, themes, updated_at, scored_at) in session.execute(stmt):
         seen[iid] = {"seen_updated_at": aware(updated_at), "seen_scored_at": aware(scored_at)}
+        if contact_id is not None:
+            deltas.contacts.add(contact_id)
         at = aware(at)
         evidence = {}
         for entry in themes or []:
@@ -230,5 +235,5 @@ def _set(session: Session, key: str, value: str) -> None:
 
 
 def _clear(session: Session) -> None:
-    for table in (InsightTheme, InsightFact, InsightDaily, InsightDailyTheme, InsightState):
+    for table in (InsightTheme, InsightFact, InsightDaily, InsightDailyTheme, InsightCallback, InsightState):
         session.execute(delete(table))

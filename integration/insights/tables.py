@@ -87,6 +87,24 @@ class InsightDailyTheme(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
+class InsightCallback(Base):
+    """An unresolved interaction and the same contact's next inbound one within 48 hours (a callback)."""
+
+    __tablename__ = "insight_callbacks"
+    __table_args__ = (Index("ix_insight_callbacks_day", "day"), Index("ix_insight_callbacks_contact", "contact_id"))
+
+    interaction_id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int]
+    contact_id: Mapped[int]
+    at: Mapped[datetime]
+    day: Mapped[date]  # local day of the unresolved interaction
+    hours: Mapped[float] = mapped_column(Float)
+    line: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    agent: Mapped[str | None] = mapped_column(String(128))
+
+
 class InsightName(Base):
     """The latest human name of a line or an agent (kind 'line' | 'agent')."""
 

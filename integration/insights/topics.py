@@ -1,22 +1,19 @@
 """Answers about themes: by volume for a sentiment (Q3, Q7, Q8, Q12), spikes (Q14), callbacks (Q4)."""
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integration import defaults
 from integration.insights import definitions as d
-from integration.insights.base import AT, aware, contacts, evidence, filters, interactions, iso, percent, ranked, scored
+from integration.insights.base import contacts, evidence, filters, interactions, iso, percent, ranked, scored
 from integration.insights.counts import daily
 from integration.insights.params import CallbacksQuery, SpikesQuery, ThemesQuery
-from integration.insights.tables import InsightDaily, InsightDailyTheme, InsightTheme
+from integration.insights.tables import InsightCallback, InsightDaily, InsightDailyTheme, InsightTheme
 from integration.insights.window import Window
-from integration.models import Interaction, InteractionScore
+from integration.models import Interaction
 from integration.settings import Settings
 
 
@@ -76,51 +73,15 @@ def spikes(session: Session, query: SpikesQuery, window: Window, settings: Setti
 
 def callbacks(session: Session, query: CallbacksQuery, window: Window, settings: Settings) -> dict:
     """Unresolved interactions in the window followed within 48 h by the same customer, and the theme
-    that kept coming up across those pairs."""
-    candidates = session.execute(scored(Interaction.id, Interaction.contact_id, AT, query=query, window=window).where(
-        Interaction.contact_id.is_not(None),
-        (InteractionScore.label.in_(d.UNRESOLVED_LABELS)) | InteractionScore.escalation_reason.is_not(None))).all()
-    later = _later_by_contact(session, sorted({c for _, c, _ in candidates}), window)
-    pairs = []
-    for interaction_id, contact_id, at in sorted(candidates, key=lambda r: (aware(r[2]), r[0])):
-        at = aware(at)
-        history = later.get(contact_id)
-        if history is None or history.last_positive > at:
-            continue  # resolved: a later positive interaction
-        for other_id, other_at, direction, _ in history.rows[bisect_right(history.times, at):]:
-            if other_at > at + d.CALLBACK_WINDOW:
-                break
-            if other_id != interaction_id and (direction is None or direction in d.CALLBACK_DIRECTIONS):
-                pairs.append((interaction_id, contact_id, other_id, (other_at - at).total_seconds() / 3600))
-                break
+    that kept coming up across those pairs (kept at refresh time in `insight_callbacks`)."""
+    cb = InsightCallback
+    stmt = select(cb.interaction_id, cb.contact_id, cb.callback_id, cb.hours).where(
+        cb.day >= window.first_day, cb.day <= window.last_day)
+    for name in ("source", "channel", "line", "agent"):
+        if getattr(query, name) is not None:
+            stmt = stmt.where(getattr(cb, name) == getattr(query, name))
+    pairs = [tuple(row) for row in session.execute(stmt.order_by(cb.at, cb.interaction_id))]
     return _describe_callbacks(session, pairs, query, window, settings)
-
-
-@dataclass
-class _History:
-    rows: list = field(default_factory=list)  # (interaction id, at, direction, label), in time order
-    times: list = field(default_factory=list)
-    last_positive: datetime = datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _later_by_contact(session: Session, ids: list[int], window: Window) -> dict[int, _History]:
-    """contact_id -> its interactions from the window's start on, and when it was last positive."""
-    found: dict[int, _History] = {}
-    for start in range(0, len(ids), 1000):
-        # By contact (its index), not by time: each contact's history is short, the window is not.
-        stmt = select(Interaction.contact_id, Interaction.id, AT, Interaction.direction, InteractionScore.label
-                      ).outerjoin(InteractionScore).where(Interaction.contact_id.in_(ids[start:start + 1000]))
-        for contact_id, interaction_id, at, direction, label in session.execute(stmt):
-            at = aware(at)
-            if at >= window.since:
-                history = found.setdefault(contact_id, _History())
-                history.rows.append((interaction_id, at, direction, label))
-                if label == d.RESOLVED_BY_LABEL and at > history.last_positive:
-                    history.last_positive = at
-    for history in found.values():
-        history.rows.sort(key=lambda r: (r[1], r[0]))
-        history.times = [r[1] for r in history.rows]
-    return found
 
 
 def _describe_callbacks(session: Session, pairs: list, query, window: Window, settings: Settings) -> dict:

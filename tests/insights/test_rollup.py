@@ -56,3 +56,18 @@ def test_a_timezone_change_rebuilds_the_days(db, settings, data):
         facts = {f.interaction_id: f.day for f in s.scalars(select(InsightFact))}
         at = s.get(Interaction, data["I-C1"]).occurred_at
     assert facts[data["I-C1"]] == at.astimezone(ZoneInfo("Pacific/Kiritimati")).date()
+
+
+def test_callback_pairs_follow_a_later_positive_interaction(db, settings, data):
+    from integration.insights.params import CallbacksQuery
+    from tests.insights.dataset import L1
+
+    assert answer("callbacks", CallbacksQuery(line=L1), db, settings)["total"] == 1
+    with db.session() as s:
+        row = Interaction(source="quo", thread_key="C6-happy", contact_id=data["C6"], channel="call",
+                          direction="inbound", occurred_at=utcnow() - timedelta(days=1), line=L1, source_ids={})
+        s.add(row)
+        s.flush()
+        s.add(InteractionScore(interaction_id=row.id, scorer="lexicon", basis="customer_turns", label="positive",
+                               score=0.8, intensity="moderate", confidence=1.0, content_hash="h"))
+    assert answer("callbacks", CallbacksQuery(line=L1), db, settings)["total"] == 0  # C6 is resolved now

@@ -76,6 +76,21 @@ def upgrade() -> None:
     sa.Column('n', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('day', 'theme', 'source', 'channel', 'line', 'agent', 'label')
     )
+    op.create_table('insight_callbacks',
+    sa.Column('interaction_id', sa.Integer(), nullable=False),
+    sa.Column('callback_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('hours', sa.Float(), nullable=False),
+    sa.Column('line', sa.String(length=128), nullable=True),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('agent', sa.String(length=128), nullable=True),
+    sa.PrimaryKeyConstraint('interaction_id')
+    )
+    op.create_index('ix_insight_callbacks_day', 'insight_callbacks', ['day'])
+    op.create_index('ix_insight_callbacks_contact', 'insight_callbacks', ['contact_id'])
     op.create_table('insight_names',
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('key', sa.String(length=128), nullable=False),
@@ -102,6 +117,9 @@ def downgrade() -> None:
     op.drop_index('ix_interactions_at', table_name='interactions')
     op.drop_table('insight_state')
     op.drop_table('insight_names')
+    op.drop_index('ix_insight_callbacks_contact', table_name='insight_callbacks')
+    op.drop_index('ix_insight_callbacks_day', table_name='insight_callbacks')
+    op.drop_table('insight_callbacks')
     op.drop_table('insight_daily_themes')
     op.drop_table('insight_daily')
     op.drop_table('insight_facts')
