@@ -8,19 +8,13 @@ from sqlalchemy.orm import Session
 
 from integration import defaults
 from integration.insights import definitions as d
-from integration.insights.base import contacts, evidence, filters, interactions, iso, percent, ranked, scored
+from integration.insights.base import contacts, evidence, filters, interactions, iso, percent, ranked
 from integration.insights.counts import daily
 from integration.insights.params import CallbacksQuery, SpikesQuery, ThemesQuery
 from integration.insights.tables import InsightCallback, InsightDaily, InsightDailyTheme, InsightTheme
 from integration.insights.window import Window
 from integration.models import Interaction
 from integration.settings import Settings
-
-
-def _themed(*columns, query, window: Window, sentiment: str):
-    stmt = scored(*columns, query=query, window=window).join(
-        InsightTheme, InsightTheme.interaction_id == Interaction.id)
-    return stmt if sentiment == "any" else stmt.where(InsightTheme.label == sentiment)
 
 
 def themes(session: Session, query: ThemesQuery, window: Window, settings: Settings) -> dict:
