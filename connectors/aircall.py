@@ -46,6 +46,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -60,7 +61,8 @@ TRANSCRIPTION = "transcription.created"
 SUMMARY = "summary.created"
 SENTIMENT = "sentiment.created"
 MESSAGE_RECEIVED = "message.received"
-HANDLED = frozenset({CALL_ENDED, TRANSCRIPTION, SUMMARY, SENTIMENT, MESSAGE_RECEIVED})
+MESSAGE_SENT = "message.sent"  # an outgoing text: a touch, never scored
+HANDLED = frozenset({CALL_ENDED, TRANSCRIPTION, SUMMARY, SENTIMENT, MESSAGE_RECEIVED, MESSAGE_SENT})
 PARTICIPANT_SPEAKERS = {"external": "customer", "internal": "agent"}
 DIRECTIONS = ("inbound", "outbound")
 MAX_TOKEN_CHARS = 512  # a longer token is not Aircall's; bounds the comparison work
@@ -94,16 +96,25 @@ class AircallConnector(InboundConnector):
         return [InboundEvent(event_id=event_id, event_type=body["event"], body=stored.encode())]
 
     def handles(self, event_type: str) -> bool:
-        """Ended calls, AI transcripts/summaries/sentiment and received messages."""
+        """Ended calls, AI transcripts/summaries/sentiment, received messages and sent ones (touches)."""
         return event_type in HANDLED
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The interaction this event describes; [] for event types we do not use."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The interaction this event describes (with the touch of an outbound call); [] when unused."""
         body = _load(event.body)
+        if body["event"] == MESSAGE_SENT:
+            return [self._sent(body["data"], body)]
         builders = {CALL_ENDED: self._call, TRANSCRIPTION: self._transcription, SUMMARY: self._summary,
                     SENTIMENT: self._sentiment, MESSAGE_RECEIVED: self._message}
         builder = builders.get(body["event"])
-        return [] if builder is None else [builder(body["data"], body)]
+        if builder is None:
+            return []
+        item = builder(body["data"], body)
+        if body["event"] == CALL_ENDED and item.direction == "outbound":
+            return [item, Touch(source=self.name, kind="outbound_call", external_id=item.thread_key,
+                                occurred_at=item.occurred_at, customer=item.customer, thread_key=item.thread_key,
+                                line=item.line, agent=item.agent)]
+        return [item]
 
     def hydrate(self, items: list, event: InboundEvent) -> list:
         """Fetch the transcript or summary an AI event names only by call id; 404 keeps the webhook's."""
@@ -142,7 +153,7 @@ class AircallConnector(InboundConnector):
             source=self.name, thread_key=f"call:{call_id}", channel="call", customer=_call_customer(data),
             direction=data.get("direction") if data.get("direction") in DIRECTIONS else None,
             occurred_at=_epoch(data.get("started_at")) or _epoch(body.get("timestamp")),
-            source_ids={k: str(v) for k, v in ids.items() if v not in (None, "")},
+            source_ids={k: str(v) for k, v in ids.items() if v not in (None, "")}, **_line_agent(data),
         )
 
     def _transcription(self, data: dict, body: dict) -> Interaction:
@@ -180,7 +191,29 @@ class AircallConnector(InboundConnector):
             customer=_contact_ref(data.get("contact"), phone), direction="inbound", occurred_at=at,
             turns=(Turn("customer", text, at, id=message_id),) if text else None,
             source_ids={"message_id": message_id, **({"number_id": n} if (n := _sub_id(data, "number")) else {})},
+            **_line_agent(data),
         )
+
+    def _sent(self, data: dict, body: dict) -> Touch:
+        """message.sent: the business texted the customer (a touch only)."""
+        message_id = _required(data, "id")
+        phone = next(filter(None, map(to_e164, (data.get("external_number"), data.get("raw_digits"),
+                                                data.get("to")))), None)
+        people = _line_agent(data)
+        return Touch(source=self.name, kind="outbound_text", external_id=f"message:{message_id}",
+                     occurred_at=_iso(data.get("created_at")) or _epoch(body.get("timestamp")),
+                     customer=_contact_ref(data.get("contact"), phone), line=people.get("line"),
+                     agent=people.get("agent"))
+
+
+def _line_agent(data: dict) -> dict:
+    """line: the Aircall number's digits in E.164 (else `aircall:number:<id>`) and its name; agent: the user."""
+    number, user = _obj(data.get("number")), _obj(data.get("user"))
+    number_id, user_id = _scalar_id(number.get("id")), _scalar_id(user.get("id"))
+    found = {"line": to_e164(number.get("digits")) or (f"aircall:number:{number_id}" if number_id else None),
+             "line_name": _text(number.get("name")) or None,
+             "agent": f"aircall:{user_id}" if user_id else None, "agent_name": _text(user.get("name")) or None}
+    return {k: v for k, v in found.items() if v}
 
 
 def _transcript_interaction(source: str, call_id: str, transcription: dict) -> Interaction:

@@ -100,6 +100,31 @@ class Interaction:
     source_ids: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     append_turns: bool = False
+    line: str | None = None  # business number (E.164) or "<source>:<kind>:<id>" it came in on
+    line_name: str | None = None
+    agent: str | None = None  # "<source>:<provider user id>" of the rep who handled it
+    agent_name: str | None = None
+
+
+TOUCH_KINDS = ("outbound_call", "outbound_text", "outbound_email", "agent_reply")
+
+
+@dataclass(frozen=True)
+class Touch:
+    """Something the business did toward a customer (an outgoing text or call, an agent's reply).
+
+    Recorded for the contact, never scored. `external_id` (the provider's id of the act) dedupes
+    redelivery within the source; `thread_key` links it to an interaction of the same source, if any.
+    """
+
+    source: str
+    kind: str  # one of TOUCH_KINDS
+    external_id: str
+    occurred_at: datetime | None
+    customer: CustomerRef = field(default_factory=CustomerRef)
+    thread_key: str | None = None
+    line: str | None = None
+    agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,8 +166,8 @@ class InboundConnector(ABC):
         """Whether events of this type carry anything we use (others are stored as ignored)."""
 
     @abstractmethod
-    def parse(self, event: InboundEvent) -> list["Interaction | ContactMerge"]:
-        """Turn one stored event into interactions (run in a worker, never on the web path)."""
+    def parse(self, event: InboundEvent) -> list["Interaction | ContactMerge | Touch"]:
+        """Turn one stored event into interactions and touches (run in a worker, never on the web path)."""
 
     def hydrate(self, items: list["Interaction | ContactMerge"], event: InboundEvent) -> list["Interaction | ContactMerge"]:
         """Fetch from the provider's API what the webhook only names by id (worker side).

@@ -57,6 +57,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -69,8 +70,9 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ["HS256"]
 HANGUP, TRANSCRIPT, RECAP = "call.hangup", "call.call_transcription", "call.recap_summary"
 SMS_INBOUND = "sms.inbound"
+SMS_OUTBOUND = "sms.outbound"  # the business's text: a touch, never scored
 OTHER = "dialpad.other"
-HANDLED = frozenset({HANGUP, TRANSCRIPT, RECAP, SMS_INBOUND})
+HANDLED = frozenset({HANGUP, TRANSCRIPT, RECAP, SMS_INBOUND, SMS_OUTBOUND})
 MS_THRESHOLD = 10**11  # epoch values at or above this are milliseconds
 LINE = re.compile(r"^\s*([^:\n]{1,80}):\s*(.+?)\s*$")
 
@@ -98,15 +100,25 @@ class DialpadConnector(InboundConnector):
         return [InboundEvent(event_id=event_id, event_type=event_type, body=request.body)]
 
     def handles(self, event_type: str) -> bool:
-        """Hung-up calls, call transcripts, AI recaps and inbound SMS."""
+        """Hung-up calls, call transcripts, AI recaps, inbound SMS and outbound SMS (touches)."""
         return event_type in HANDLED
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The interaction this event describes (the JWT was verified on receipt); [] when unused."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The interaction this event describes (the JWT was verified on receipt), or a touch; [] when unused."""
         claims = _claims(event.body)
+        kind = _identify(claims)[0]
+        if kind == SMS_OUTBOUND:
+            return [self._sms_sent(claims)]
         builders = {HANGUP: self._call, TRANSCRIPT: self._transcript, RECAP: self._recap, SMS_INBOUND: self._sms}
-        builder = builders.get(_identify(claims)[0])
-        return [] if builder is None else [builder(claims)]
+        builder = builders.get(kind)
+        if builder is None:
+            return []
+        item = builder(claims)
+        if kind == HANGUP and item.direction == "outbound":
+            return [item, Touch(source=self.name, kind="outbound_call", external_id=item.thread_key,
+                                occurred_at=item.occurred_at, customer=item.customer, thread_key=item.thread_key,
+                                line=item.line, agent=item.agent)]
+        return [item]
 
     def hydrate(self, items: list, event: InboundEvent) -> list:
         """Fetch the speaker-separated transcript of a `call_transcription` event; 404 keeps the webhook's."""
@@ -176,7 +188,8 @@ class DialpadConnector(InboundConnector):
             source=self.name, thread_key=f"call:{call_id}", channel="call",
             customer=_customer(claims, claims.get("external_number")), direction=_direction(claims),
             occurred_at=_epoch(claims.get("date_started")) or _epoch(claims.get("event_timestamp")),
-            source_ids={k: v for k, v in ids.items() if v}, **fields,
+            source_ids={k: v for k, v in ids.items() if v}, **_line_agent(claims, claims.get("internal_number")),
+            **fields,
         )
 
     def _sms(self, claims: dict) -> Interaction:
@@ -188,8 +201,39 @@ class DialpadConnector(InboundConnector):
             source=self.name, thread_key=f"message:{sms_id}", channel="sms",
             customer=_customer(claims, claims.get("from_number")), direction="inbound", occurred_at=at,
             turns=(Turn("customer", text.strip(), at, id=f"sms:{sms_id}"),) if text.strip() else None,
-            source_ids={"message_id": sms_id},
+            source_ids={"message_id": sms_id}, **_line_agent(claims, _first(claims.get("to_number"))),
         )
+
+    def _sms_sent(self, claims: dict) -> Touch:
+        """sms.outbound: the business texted the customer (a touch only)."""
+        sms_id = _required(claims, "id")
+        people = _line_agent(claims, claims.get("from_number"))
+        return Touch(source=self.name, kind="outbound_text", external_id=f"sms:{sms_id}",
+                     occurred_at=_epoch(claims.get("created_date")),
+                     customer=_customer(claims, _first(claims.get("to_number"))),
+                     line=people.get("line"), agent=people.get("agent"))
+
+
+def _first(value: Any) -> Any:
+    """The first element of a list (Dialpad's `to_number`), or the value itself."""
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _line_agent(claims: dict, business_number: Any) -> dict:
+    """line: the Dialpad number in E.164, named after the office/department the call came in on; agent: the
+    user target (or `operator`) who took it, `dialpad:<user id>`."""
+    target, entry = _obj(claims, "target"), _obj(claims, "entry_point_target")
+    operator = _obj(claims, "operator")
+    user = operator if _scalar_id(operator.get("id")) else target if target.get("type") == "user" else {}
+    place = entry if entry.get("type") not in (None, "user") else target if target.get("type") != "user" else {}
+    user_id, name, place_name = _scalar_id(user.get("id")), user.get("name"), place.get("name")
+    found = {"line": to_e164(business_number) if isinstance(business_number, str) else None,
+             "line_name": place_name.strip() if isinstance(place_name, str) and place_name.strip() else None,
+             "agent": f"dialpad:{user_id}" if user_id else None,
+             "agent_name": name.strip() if isinstance(name, str) and name.strip() else None}
+    if found["line"] is None and _scalar_id(place.get("id")):
+        found["line"] = f"dialpad:{place.get('type') or 'target'}:{_scalar_id(place.get('id'))}"
+    return {k: v for k, v in found.items() if v}
 
 
 def _token(raw: bytes) -> str:

@@ -45,6 +45,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
     constant_time_equal,
@@ -64,7 +65,7 @@ MAX_CONVERSATION_PAGES = 10  # 100 conversations a page; a ticket with more is r
 # Template keys with short, quote-free values, read back from a body that is not valid JSON.
 RECOVERABLE = ("ticket_id", "kind", "author", "updated_at", "created_at", "triggered_event", "status",
                "source", "ticket_url", "requester_id", "requester_name", "requester_email",
-               "requester_phone", "requester_mobile")
+               "requester_phone", "requester_mobile", "group_name", "agent_name", "agent_email")
 TEMPLATE_KEYS = RECOVERABLE + ("subject", "description", "latest_public_comment")
 OUTBOUND = ("outbound email", "10")  # {{ticket.source}} of a ticket an agent opened by e-mail
 CHANNELS = {"email": "email", "1": "email", "outbound email": "email", "10": "email", "chat": "chat", "7": "chat"}
@@ -97,18 +98,24 @@ class FreshdeskConnector(InboundConnector):
         """Both kinds the template sends carry customer words (description or latest reply)."""
         return event_type in (CREATED, UPDATED)
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The ticket's thread with the description (created) or the latest public reply (updated)."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The ticket's thread with the description (created) or the latest public reply (updated); an agent's
+        reply is also a touch."""
         payload = _load(event.body)
         ticket_id, created = _ticket_id(payload), _kind(payload) == CREATED
         turn = _turn(payload, created)
-        return [Interaction(
+        item = Interaction(
             source=self.name, thread_key=f"ticket:{ticket_id}", channel=CHANNELS.get(_source(payload), "ticket"),
             customer=_customer(payload),
             direction=("outbound" if _source(payload) in OUTBOUND else "inbound") if created else None,
             occurred_at=_time(_field(payload, "created_at")), turns=(turn,) if turn else None, append_turns=True,
-            source_ids={"ticket_id": ticket_id}, url=self._url(payload, ticket_id),
-        )]
+            source_ids={"ticket_id": ticket_id}, url=self._url(payload, ticket_id), **_line_agent(payload),
+        )
+        if turn is None or turn.speaker != "agent" or turn.id == DESCRIPTION_TURN:
+            return [item]
+        return [item, Touch(source=self.name, kind="agent_reply", external_id=f"ticket:{ticket_id}:{turn.id}",
+                            occurred_at=turn.at, customer=item.customer, thread_key=item.thread_key,
+                            line=item.line, agent=item.agent)]
 
     def hydrate(self, items: list, event: InboundEvent) -> list:
         """Fetch the requester and the text when the rule's body lacked them (a GET or two per ticket)."""
@@ -244,6 +251,15 @@ def _speaker(payload: dict, prefix_name: str | None, created: bool) -> str:
     if prefix_name and requester and " ".join(prefix_name.split()).lower() != " ".join(requester.split()).lower():
         return "agent"
     return "customer"
+
+
+def _line_agent(payload: dict) -> dict:
+    """line `freshdesk:group:<group name>` and agent `freshdesk:<agent e-mail>` from the rule's group and agent
+    fields ({{ticket.group.name}}, {{ticket.agent.name}}, {{ticket.agent.email}}); the webhook carries no ids."""
+    group, agent = _field(payload, "group_name"), (_field(payload, "agent_email") or "").lower() or None
+    found = {"line": f"freshdesk:group:{group}" if group else None, "line_name": _field(payload, "group_name"),
+             "agent": f"freshdesk:{agent}" if agent else None, "agent_name": _field(payload, "agent_name")}
+    return {k: v for k, v in found.items() if v}
 
 
 def _customer(payload: dict) -> CustomerRef:

@@ -87,8 +87,27 @@ def to_interaction(document: dict, source: str, fallback_id: str) -> Interaction
         direction=direction, occurred_at=parse_time(document.get("occurred_at")), turns=turns or None,
         summary=_text_or_none(document.get("summary")), url=_text_or_none(document.get("url")),
         source_ids={"id": str(document["id"])} if document.get("id") else {},
-        append_turns=bool(document.get("append", False)),
+        append_turns=bool(document.get("append", False)), **_line_agent(document),
     )
+
+
+PEOPLE_FIELDS = {"line": 128, "line_name": 255, "agent": 128, "agent_name": 255}  # name -> most characters
+
+
+def _line_agent(document: dict) -> dict:
+    """The optional `line`, `line_name`, `agent`, `agent_name` strings, stored as given (a `+` number in E.164)."""
+    found = {}
+    for name, limit in PEOPLE_FIELDS.items():
+        value = document.get(name)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or len(str(value).strip()) > limit:
+            raise MalformedPayload(f"generic: {name} must be a string of at most {limit} characters")
+        if str(value).strip():
+            found[name] = str(value).strip()
+    if found.get("line", "").startswith("+"):  # a business number: E.164, as phone sources store it
+        found["line"] = to_e164(found["line"]) or found["line"]
+    return found
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -55,6 +55,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -144,8 +145,8 @@ class HubSpotWebhooksConnector(InboundConnector):
             return [i for i in items if not _is_message(i)]
         api = ProviderAPI(base_url=self.api["base_url"], sleep=self.sleep, headers={
             "Authorization": f"Bearer {self.api['access_token']}", "Accept": "application/json"})
-        hydrated = (_with_message(api, i) if _is_message(i) else i for i in items)
-        return [i for i in hydrated if i is not None]
+        hydrated = [_with_message(api, i) if _is_message(i) else i for i in items]
+        return [j for i in hydrated if i is not None for j in (i, *_reply_touches(i))]
 
     def _fresh(self, stamp: str) -> bool:
         """Whether a millisecond timestamp lies within `tolerance_s` of the clock, either way."""
@@ -224,13 +225,40 @@ def _with_message(api: ProviderAPI, item: Interaction) -> Interaction | None:
     direction, contact_id = DIRECTIONS.get(message.get("direction")), _id(thread.get("associatedContactId"))
     found = [t for t in (_time(thread.get("createdAt")), turn.at, item.occurred_at) if t is not None]
     channel_id = _id(message.get("channelId"))
+    people = _line_agent(message, thread, turn)
     return dataclasses.replace(  # only an incoming message sets direction, so replies never flip the thread's
         item, channel=CHANNELS.get(channel_id, "chat"), direction="inbound" if direction == "inbound" else None,
         turns=(turn,),
         customer=_customer(message, direction, contact_id),
         occurred_at=min(found) if found else None,
-        source_ids={**item.source_ids, **_present(channel_id=channel_id, contact_id=contact_id)},
+        source_ids={**item.source_ids, **_present(channel_id=channel_id, contact_id=contact_id)}, **people,
     )
+
+
+def _line_agent(message: dict, thread: dict, turn: Turn) -> dict:
+    """line `hubspot:inbox:<inboxId>` (else `hubspot:channel:<channelAccountId>`); agent `hubspot:<user id>` of
+    the thread's assignee (else of the agent who wrote this message), with the sender's name when it is theirs."""
+    inbox = _id(thread.get("inboxId"))
+    account = _id(message.get("channelAccountId")) or _id(thread.get("originalChannelAccountId"))
+    sender = next((s for s in _parties(message.get("senders"))), {})
+    sender_actor = _id(sender.get("actorId")) or ""
+    assignee = _id(thread.get("assignedTo")) or (sender_actor if turn.speaker == "agent" else None) or ""
+    found = {"line": f"hubspot:inbox:{inbox}" if inbox else f"hubspot:channel:{account}" if account else None,
+             "agent": f"hubspot:{assignee.removeprefix('A-')}" if assignee.startswith("A-") else None,
+             "agent_name": _id(sender.get("name")) if assignee and assignee == sender_actor else None}
+    return {k: v for k, v in found.items() if v}
+
+
+def _reply_touches(item: Interaction | ContactMerge) -> list[Touch]:
+    """An agent's message in a conversation: the business answered the customer (a touch)."""
+    if not isinstance(item, Interaction) or "message_id" not in item.source_ids or not item.turns:
+        return []
+    turn = item.turns[0]
+    if turn.speaker != "agent":
+        return []
+    return [Touch(source="hubspot", kind="agent_reply", external_id=f"message:{item.source_ids['message_id']}",
+                  occurred_at=turn.at, customer=item.customer, thread_key=item.thread_key, line=item.line,
+                  agent=item.agent)]
 
 
 def _get(api: ProviderAPI, path: str) -> dict:

@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote
 
+from connectors import names
 from connectors.base import (
     CustomerRef,
     InboundConnector,
@@ -49,6 +50,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -99,8 +101,9 @@ class IntercomConnector(InboundConnector):
         """Conversations started or replied to; pings, closes, notes and the rest are ignored."""
         return event_type in HANDLED
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The conversation's new turns (appended), its customer and channel; [] for unused topics."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The conversation's new turns (appended), its customer and channel, and each teammate's reply as a
+        touch; [] for unused topics."""
         body = _load(event.body)
         if body["topic"] not in HANDLED:
             return []
@@ -113,17 +116,37 @@ class IntercomConnector(InboundConnector):
         channel = CHANNELS.get(source.get("type"), "chat")
         turns = _turns(item, source, parts, email=channel == "email")
         customer, contact = _customer(item, source, parts)
-        return [Interaction(
+        people = _line_agent(item, source, parts)
+        interaction = Interaction(
             source=self.name, thread_key=f"conversation:{conversation_id}", channel=channel,
             customer=customer, direction=_direction(source), occurred_at=_time(item.get("created_at")),
             turns=turns or None, append_turns=True, url=_link(body.get("app_id"), conversation_id),
             source_ids=_present(conversation_id=conversation_id, contact_id=customer.provider_id,
                                 contact_external_id=_id(contact.get("external_id")), app_id=_id(body.get("app_id"))),
-        )]
+            **people,
+        )
+        return [interaction, *self._touches(interaction, source, parts, channel)]
+
+    def _touches(self, item: Interaction, source: dict, parts: list[dict], channel: str) -> list[Touch]:
+        """Teammates' messages (not bots, not notes): an opening e-mail the business sent, and replies."""
+        opening = [(source, "outbound_email" if channel == "email" else "agent_reply", item.occurred_at)]
+        replies = [(p, "agent_reply", _time(p.get("created_at")))
+                   for p in parts if p.get("part_type") not in SKIPPED_PARTS]
+        touches = []
+        for message, kind, at in opening + replies:
+            author, message_id = _dict(message.get("author")), _id(message.get("id"))
+            spoken = _text(message.get("body")) and not message.get("redacted")
+            if _speaker(author) != "agent" or not message_id or not spoken:
+                continue
+            touches.append(Touch(source=self.name, kind=kind, external_id=f"part:{message_id}", occurred_at=at,
+                                 customer=item.customer, thread_key=item.thread_key, line=item.line,
+                                 agent=f"{self.name}:{_id(author.get('id'))}" if _id(author.get("id")) else item.agent))
+        return touches
 
     def hydrate(self, items: list[Interaction], event: InboundEvent) -> list[Interaction]:
-        """Fill in the customer's email, phone and name from GET /contacts/{id} when the webhook lacks the email."""
-        if not any(map(_needs_contact, items)):
+        """Fill in the customer's email, phone and name from GET /contacts/{id} when the webhook lacks the email,
+        and the team inbox's and assigned teammate's names (GET /teams/{id}, /admins/{id}, cached)."""
+        if not any(_needs_contact(i) or _needs_names(i) for i in items):
             return items
         if not (self.api.get("access_token") and self.api.get("base_url")):
             log.info("intercom: no API credentials; contact of event %s not hydrated", event.event_id)
@@ -131,7 +154,35 @@ class IntercomConnector(InboundConnector):
         api = ProviderAPI(base_url=self.api["base_url"], sleep=self.sleep, headers={
             "Authorization": f"Bearer {self.api['access_token']}", "Accept": "application/json",
             "Intercom-Version": API_VERSION})
-        return [_with_contact(api, i) if _needs_contact(i) else i for i in items]
+        items = [_with_contact(api, i) if _needs_contact(i) else i for i in items]
+        return [_named(api, i) if _needs_names(i) else i for i in items]
+
+
+def _needs_names(item: Interaction) -> bool:
+    """Whether the conversation has a team inbox or teammate whose name the webhook did not give."""
+    return isinstance(item, Interaction) and bool((item.line and not item.line_name) or
+                                                  (item.agent and not item.agent_name))
+
+
+def _named(api: ProviderAPI, item: Interaction) -> Interaction:
+    """The team inbox's and the assigned teammate's names from the API (None when it will not say)."""
+    read = lambda found: _dict(found).get("name")  # noqa: E731 (GET /teams/{id} and /admins/{id} answer {name})
+    team, admin = (item.line or "").removeprefix("intercom:inbox:"), (item.agent or "").removeprefix("intercom:")
+    return dataclasses.replace(
+        item, line_name=item.line_name or (names.lookup(api, f"/teams/{quote(team, safe='')}", read) if team else None),
+        agent_name=item.agent_name or (names.lookup(api, f"/admins/{quote(admin, safe='')}", read) if admin else None))
+
+
+def _line_agent(item: dict, source: dict, parts: list[dict]) -> dict:
+    """line `intercom:inbox:<team id>` (the team inbox it sits in), agent `intercom:<admin assignee id>` and that
+    admin's name when one of the messages is theirs."""
+    team, admin = _id(item.get("team_assignee_id")), _id(item.get("admin_assignee_id"))
+    team, admin = (None if v in ("0", None) else v for v in (team, admin))
+    name = next((_text(a.get("name")) for a in (_dict(m.get("author")) for m in (source, *parts))
+                 if a.get("type") == "admin" and admin and _id(a.get("id")) == admin and _text(a.get("name"))), None)
+    found = {"line": f"intercom:inbox:{team}" if team else None, "agent": f"intercom:{admin}" if admin else None,
+             "agent_name": name}
+    return {k: v for k, v in found.items() if v}
 
 
 def _needs_contact(item: Interaction) -> bool:

@@ -51,6 +51,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -68,9 +69,9 @@ CALL_COMPLETED = "call.completed"
 TRANSCRIPT = "call.transcript.completed"
 SUMMARY = "call.summary.completed"
 MESSAGE_RECEIVED = "message.received"
+MESSAGE_DELIVERED = "message.delivered"  # an outgoing (business) text: recorded as a touch, never scored
 ALIASES = {"callTranscript": TRANSCRIPT, "callSummary": SUMMARY}
-# message.delivered is left out on purpose: it reports an outgoing (business) text, no customer words.
-HANDLED = frozenset({CALL_COMPLETED, TRANSCRIPT, SUMMARY, MESSAGE_RECEIVED})
+HANDLED = frozenset({CALL_COMPLETED, TRANSCRIPT, SUMMARY, MESSAGE_RECEIVED, MESSAGE_DELIVERED})
 DIRECTIONS = {"incoming": "inbound", "outgoing": "outbound"}
 
 
@@ -105,19 +106,29 @@ class QuoConnector(InboundConnector):
         return [InboundEvent(event_id=event_id, event_type=body["type"], body=request.body)]
 
     def handles(self, event_type: str) -> bool:
-        """Calls (completed, transcript, summary) and received texts; everything else is ignored."""
+        """Calls (completed, transcript, summary), received and delivered texts; everything else is ignored."""
         return ALIASES.get(event_type, event_type) in HANDLED
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The interaction this event describes; [] for event types we do not use."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The interaction this event describes, and the touch of an outgoing text or call; [] when unused."""
         body = _load(event.body)
+        kind = ALIASES.get(body["type"], body["type"])
+        resource, context = _parts(body)
+        if kind in (MESSAGE_RECEIVED, MESSAGE_DELIVERED) and (
+                kind == MESSAGE_DELIVERED or DIRECTIONS.get(resource.get("direction")) == "outbound"):
+            return self._outgoing_text(body, resource, context)
         builders = {CALL_COMPLETED: self._call, TRANSCRIPT: self._transcript,
                     SUMMARY: self._summary, MESSAGE_RECEIVED: self._message}
-        builder = builders.get(ALIASES.get(body["type"], body["type"]))
+        builder = builders.get(kind)
         if builder is None:
             return []
-        resource, context = _parts(body)
-        return [builder(body, resource, context)]
+        item = builder(body, resource, context)
+        if kind == CALL_COMPLETED and item.direction == "outbound":
+            touch = Touch(source=self.name, kind="outbound_call", external_id=item.thread_key,
+                          occurred_at=item.occurred_at, customer=item.customer, thread_key=item.thread_key,
+                          line=item.line, agent=item.agent)
+            return [item, touch]
+        return [item]
 
     def _verify_standard(self, request: WebhookRequest) -> None:
         """Standard Webhooks: fresh `webhook-timestamp` and one matching `v1,` signature."""
@@ -150,7 +161,7 @@ class QuoConnector(InboundConnector):
             direction=DIRECTIONS.get(resource.get("direction")),
             occurred_at=_first_time(resource.get("createdAt"), resource.get("answeredAt"),
                                     resource.get("completedAt"), body.get("createdAt")),
-            source_ids=_ids(call_id, resource, context), url=_link(body),
+            source_ids=_ids(call_id, resource, context), url=_link(body), **_line_agent(resource, context),
         )
 
     def _transcript(self, body: dict, resource: dict, context: dict) -> Interaction:
@@ -167,6 +178,7 @@ class QuoConnector(InboundConnector):
             occurred_at=_first_time(resource.get("createdAt")),  # the transcript's time: no call time here
             turns=None if dialogue is None else _turns(dialogue),
             source_ids=_ids(call_id, resource, context), url=_link(body),
+            **_line_agent(resource, context, _business_speaker(dialogue or ())),
         )
 
     def _summary(self, body: dict, resource: dict, context: dict) -> Interaction:
@@ -176,7 +188,7 @@ class QuoConnector(InboundConnector):
             source=self.name, thread_key=f"call:{call_id}", channel="call",
             customer=CustomerRef(phone=_external_phone(context)),
             summary=_summary_text(resource.get("summary"), resource.get("nextSteps")),
-            source_ids=_ids(call_id, resource, context), url=_link(body),
+            source_ids=_ids(call_id, resource, context), url=_link(body), **_line_agent(resource, context),
         )
 
     def _message(self, body: dict, resource: dict, context: dict) -> Interaction:
@@ -190,7 +202,20 @@ class QuoConnector(InboundConnector):
             occurred_at=_first_time(resource.get("createdAt"), body.get("createdAt")),
             turns=(Turn("customer", text.strip()),) if isinstance(text, str) and text.strip() else None,
             source_ids={"message_id": message_id, **_ids(None, resource, context)}, url=_link(body),
+            **_line_agent(resource, context, (_first_phone(_strings(resource.get("to")) + _strings(
+                context.get("recipientIdentifiers"))), None)),
         )
+
+    def _outgoing_text(self, body: dict, resource: dict, context: dict) -> list[Touch]:
+        """message.delivered (or an outgoing message): the business texted the customer; a touch only."""
+        message_id = _required(resource, "id")
+        customer = _first_phone(_strings(resource.get("to")) + _strings(context.get("recipientIdentifiers"))
+                                + _strings(_dict(context.get("participants")).get("external")))
+        business = _first_phone(_strings(resource.get("from")) + _strings(context.get("senderIdentifier")))
+        people = _line_agent(resource, context, (business, None))
+        return [Touch(source=self.name, kind="outbound_text", external_id=f"message:{message_id}",
+                      occurred_at=_first_time(resource.get("createdAt"), body.get("createdAt")),
+                      customer=CustomerRef(phone=customer), line=people.get("line"), agent=people.get("agent"))]
 
 
 def _scheme(request: WebhookRequest) -> str | None:
@@ -292,6 +317,30 @@ def _ids(call_id: str | None, resource: dict, context: dict) -> dict[str, str]:
         "conversation_id": resource.get("conversationId") or context.get("conversationId"),
     }
     return {k: v for k, v in ids.items() if isinstance(v, str) and v}
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _line_agent(resource: dict, context: dict, spoken: tuple[str | None, str | None] = (None, None)) -> dict:
+    """line `quo:phone_number:<phoneNumberId>` named by the business number when the event shows it,
+    and agent `quo:<userId>`; `spoken` is (business number, user id) read from the words."""
+    number_id, user_id = resource.get("phoneNumberId") or context.get("phoneNumberId"), \
+        resource.get("userId") or context.get("userId") or spoken[1]
+    business = spoken[0] or _first_phone(_strings(_dict(context.get("participants")).get("workspace")))
+    if not business and resource.get("direction") in DIRECTIONS:  # v3 calls: from/to by direction
+        business = to_e164(resource.get({"incoming": "to", "outgoing": "from"}[resource["direction"]]))
+    found = {"line": f"quo:phone_number:{number_id}" if isinstance(number_id, str) and number_id else None,
+             "line_name": business, "agent": f"quo:{user_id}" if isinstance(user_id, str) and user_id else None}
+    return {k: v for k, v in found.items() if v}
+
+
+def _business_speaker(dialogue: Iterable[dict]) -> tuple[str | None, str | None]:
+    """(business number, user id) of a transcript's business side, when exactly one user spoke."""
+    users = {d.get("userId") for d in dialogue if isinstance(d, dict) and d.get("userId")}
+    numbers = [d.get("identifier") for d in dialogue if isinstance(d, dict) and d.get("userId")]
+    return _first_phone(numbers), next(iter(users)) if len(users) == 1 else None
 
 
 def _link(body: dict) -> str | None:

@@ -64,6 +64,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -79,7 +80,9 @@ API_ROOT = "/2010-04-01/Accounts"
 
 SMS, TRANSCRIPTION, RECORDING = "sms", "transcription", "recording"
 MESSAGE_STATUS, CALL_STATUS = "message_status", "call_status"
-HANDLED = frozenset({SMS, TRANSCRIPTION, RECORDING})
+TEXT_SENT, CALL_OUTBOUND = "message_status.sent", "call_status.outbound"  # status callbacks that are touches
+HANDLED = frozenset({SMS, TRANSCRIPTION, RECORDING, TEXT_SENT, CALL_OUTBOUND})
+SENT_STATUSES = frozenset({"sent", "delivered", "read"})  # an outgoing text that left us: a touch
 # kind -> (SIDs it needs, first is its own; status parameters; whether the status is part of the event id)
 SHAPES = {
     TRANSCRIPTION: (("TranscriptionSid", "CallSid"), ("TranscriptionStatus",), False),
@@ -122,15 +125,17 @@ class TwilioConnector(InboundConnector):
         return [InboundEvent(event_id=event_id, event_type=event_type, body=request.body)]
 
     def handles(self, event_type: str) -> bool:
-        """Completed transcriptions and recordings, and incoming texts; everything else is ignored."""
+        """Completed transcriptions and recordings, texts, and status callbacks (outgoing texts and calls)."""
         return event_type in HANDLED
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The interaction a callback describes; [] for kinds without customer words."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The interaction a callback describes, or the touch of an outgoing text or call; [] otherwise."""
         params = _params(event.body)
         kind = _classify(params)[0]
         if kind == SMS:
             return [self._message(params)]
+        if kind in (MESSAGE_STATUS, CALL_STATUS):
+            return self._status_touch(params, kind)
         return [self._call(params, kind)] if kind in (TRANSCRIPTION, RECORDING) else []
 
     def hydrate(self, items: list, event: InboundEvent) -> list:
@@ -151,10 +156,13 @@ class TwilioConnector(InboundConnector):
             listing = self._fetch(tokens, account, f"Recordings/{params['RecordingSid']}/Transcriptions.json")
         return [_hydrated(items[0], call if isinstance(call, dict) else {}, listing)]
 
-    def _message(self, params: dict[str, str]) -> Interaction:
-        """An incoming text: one customer turn from the sender's number."""
+    def _message(self, params: dict[str, str]) -> Interaction | Touch:
+        """An incoming text: one customer turn from the sender's number (an outgoing one: a touch only)."""
         sid = params["MessageSid"]
         direction = DIRECTIONS.get(params.get("Direction", "inbound"))
+        if direction == "outbound":
+            return Touch(source=self.name, kind="outbound_text", external_id=f"message:{sid}", occurred_at=None,
+                         customer=CustomerRef(phone=to_e164(params.get("To"))), line=to_e164(params.get("From")))
         text = (params.get("Body") or "").strip()
         speaker = {"inbound": "customer", "outbound": "agent"}.get(direction, "")
         return Interaction(
@@ -162,8 +170,22 @@ class TwilioConnector(InboundConnector):
             customer=CustomerRef(phone=_customer_phone(direction, params)), direction=direction,
             turns=(Turn(speaker, text, id=sid),) if text else None,
             source_ids=_ids(params, message_sid="MessageSid", account_sid="AccountSid",
-                            messaging_service_sid="MessagingServiceSid"),
+                            messaging_service_sid="MessagingServiceSid"), line=_line(direction, params),
         )
+
+    def _status_touch(self, params: dict[str, str], kind: str) -> list[Touch]:
+        """A sent text's status callback, or a completed outbound call's: the business reached the customer."""
+        if _classify(params)[2] not in (TEXT_SENT, CALL_OUTBOUND):
+            return []  # queued, failed or undelivered texts, inbound calls, unfinished calls
+        if kind == MESSAGE_STATUS:
+            sid, touch_kind, thread, at = params["MessageSid"], "outbound_text", None, None
+        else:
+            sid, touch_kind, thread = params["CallSid"], "outbound_call", f"call:{params['CallSid']}"
+            at = _rfc2822(params.get("Timestamp"))
+        prefix = "message" if kind == MESSAGE_STATUS else "call"
+        return [Touch(source=self.name, kind=touch_kind, external_id=f"{prefix}:{sid}", occurred_at=at,
+                      customer=CustomerRef(phone=to_e164(params.get("To"))), thread_key=thread,
+                      line=to_e164(params.get("From")))]
 
     def _call(self, params: dict[str, str], kind: str) -> Interaction:
         """A transcription (one turn, appended) or a recording (no words until hydration) of a call."""
@@ -178,6 +200,7 @@ class TwilioConnector(InboundConnector):
             append_turns=True,
             source_ids=_ids(params, call_sid="CallSid", recording_sid="RecordingSid",
                             transcription_sid="TranscriptionSid", account_sid="AccountSid"),
+            line=_line(direction, params),
         )
 
     def _fetch(self, tokens: list[str], account: str, path: str) -> Any:
@@ -244,7 +267,17 @@ def _classify(params: dict[str, str]) -> tuple[str, str, str]:
         raise MalformedPayload(f"twilio: {status_keys[0]} missing or invalid")
     event_id = ":".join([kind, sids[0]] + ([status] if status_in_id else []))
     waits = kind in (TRANSCRIPTION, RECORDING) and status != "completed"
+    if _is_touch(kind, status, params):
+        return kind, event_id, TEXT_SENT if kind == MESSAGE_STATUS else CALL_OUTBOUND
     return kind, event_id, f"{kind}.{status}" if waits else kind
+
+
+def _is_touch(kind: str, status: str, params: dict[str, str]) -> bool:
+    """A sent (or delivered) text, or a completed outbound call: the business reached the customer."""
+    if kind == MESSAGE_STATUS:
+        return status in SENT_STATUSES
+    outbound = DIRECTIONS.get(params.get("Direction", "")) == "outbound"
+    return kind == CALL_STATUS and status == "completed" and outbound
 
 
 def _required(params: dict[str, str], key: str, pattern: re.Pattern) -> str:
@@ -264,6 +297,11 @@ def _customer_phone(direction: str | None, params: dict[str, str]) -> str | None
     """The customer's E.164 number: From when inbound, To when outbound, None when unknown."""
     raw = {"inbound": params.get("From"), "outbound": params.get("To")}.get(direction or "")
     return to_e164(raw)  # phonenumbers reads past prefixes such as "whatsapp:"
+
+
+def _line(direction: str | None, params: dict[str, str]) -> str | None:
+    """The business number: To when inbound, From when outbound, None when unknown."""
+    return to_e164({"inbound": params.get("To"), "outbound": params.get("From")}.get(direction or ""))
 
 
 def _rfc2822(value: Any) -> datetime | None:
@@ -291,7 +329,8 @@ def _hydrated(item: Interaction, call: dict, listing: Any) -> Interaction:
     elif turns is not None:
         turns = tuple(replace(t, speaker=_speaker(direction)) for t in turns)
     return replace(item, customer=replace(item.customer, phone=phone), direction=direction, turns=turns,
-                   occurred_at=item.occurred_at or _rfc2822(call.get("start_time")))
+                   occurred_at=item.occurred_at or _rfc2822(call.get("start_time")),
+                   line=item.line or _line(direction, parties))
 
 
 def _transcription_turns(entries: Any, speaker: str) -> tuple[Turn, ...]:

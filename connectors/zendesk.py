@@ -39,6 +39,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from connectors import names
 from connectors.base import (
     CustomerRef,
     InboundConnector,
@@ -46,6 +47,7 @@ from connectors.base import (
     Interaction,
     MalformedPayload,
     SignatureInvalid,
+    Touch,
     Turn,
     WebhookRequest,
 )
@@ -100,8 +102,9 @@ class ZendeskConnector(InboundConnector):
         """Ticket created and comment added carry customer words; every other type is ignored."""
         return event_type in HANDLED
 
-    def parse(self, event: InboundEvent) -> list[Interaction]:
-        """The ticket interaction this event adds to; [] for unused types and internal notes."""
+    def parse(self, event: InboundEvent) -> list[Interaction | Touch]:
+        """The ticket interaction this event adds to (and an agent's reply as a touch); [] for unused types
+        and internal notes."""
         body = _load(event.body)
         if body["type"] == COMMENT_ADDED:
             return self._comment(body)
@@ -119,14 +122,15 @@ class ZendeskConnector(InboundConnector):
             log.info("zendesk: API credentials not configured; requester details not fetched")
             return items
         users = {user_id: self._user(api, user_id) for user_id in sorted(ids)}
-        return [_with_user(i, users.get(i.customer.provider_id)) if isinstance(i, Interaction) else i for i in items]
+        return [_named(api, _with_user(i, users.get(i.customer.provider_id))) if isinstance(i, Interaction) else i
+                for i in items]
 
     def _fresh(self, stamp: str) -> bool:
         """Whether an ISO 8601 timestamp lies within `tolerance_s` of the clock, either way."""
         at = _time(stamp)
         return at is not None and abs(self.clock() - at.timestamp()) <= self.tolerance_s
 
-    def _comment(self, body: dict) -> list[Interaction]:
+    def _comment(self, body: dict) -> list[Interaction | Touch]:
         """ticket.comment_added: one appended turn, customer unless the author is staff."""
         detail, comment = _detail(body), _object(body.get("event"), "event").get("comment")
         comment = _object(comment, "event.comment")
@@ -139,7 +143,16 @@ class ZendeskConnector(InboundConnector):
         speaker = "agent" if author.get("is_staff") is True else "customer"
         by_requester = _id(author.get("id")) is not None and _id(author.get("id")) == _id(detail.get("requester_id"))
         turn = Turn(speaker, text, at=_time(body.get("time")), id=turn_id)
-        return [self._interaction(body, detail, turn, author.get("name") if by_requester else None)]
+        item = self._interaction(body, detail, turn, author.get("name") if by_requester else None)
+        author_id, author_name = _id(author.get("id")), _text(author.get("name")).strip() or None
+        if speaker != "agent" or not text or not turn_id:
+            return [item]
+        if author_id is not None and f"{self.name}:{author_id}" == item.agent and author_name:
+            item = replace(item, agent_name=author_name)  # the assignee wrote it: now we know their name
+        touch = Touch(source=self.name, kind="agent_reply", external_id=f"comment:{turn_id}", occurred_at=turn.at,
+                      customer=item.customer, thread_key=item.thread_key, line=item.line,
+                      agent=f"{self.name}:{author_id}" if author_id else item.agent)
+        return [item, touch]
 
     def _created(self, body: dict) -> Interaction:
         """ticket.created: the description as the opening turn, and who opened the ticket."""
@@ -163,7 +176,7 @@ class ZendeskConnector(InboundConnector):
             occurred_at=_time(detail.get("created_at")),
             turns=(turn,) if turn.text else None, append_turns=True,
             source_ids={k: v for k, v in (("ticket_id", ticket_id), ("requester_id", requester)) if v},
-            url=self._url(ticket_id),
+            url=self._url(ticket_id), **_line_agent(detail),
         )
 
     def _url(self, ticket_id: str) -> str | None:
@@ -191,6 +204,33 @@ class ZendeskConnector(InboundConnector):
             raise ProviderError("zendesk: users API answered non-JSON", retryable=True) from None
         user = found.get("user") if isinstance(found, dict) else None
         return user if isinstance(user, dict) else None
+
+
+def _named(api: ProviderAPI, item: Interaction) -> Interaction:
+    """The brand's (or group's) and the assignee's names from the API, where the webhook gave only ids."""
+    kind, _, line_id = (item.line or "").removeprefix("zendesk:").partition(":")
+    line_name = item.line_name
+    if line_id and not line_name and kind in ("brand", "group"):
+        line_name = names.lookup(api, f"/api/v2/{kind}s/{line_id}.json", lambda found: _name_of(found, kind))
+    agent_name = item.agent_name
+    if item.agent and not agent_name:
+        user_id = item.agent.removeprefix("zendesk:")
+        agent_name = names.lookup(api, f"/api/v2/users/{user_id}.json", lambda found: _name_of(found, "user"))
+    return replace(item, line_name=line_name, agent_name=agent_name)
+
+
+def _name_of(found: object, key: str) -> object:
+    """`found[key].name` of an API answer such as {"brand": {"name": ...}}."""
+    record = found.get(key) if isinstance(found, dict) else None
+    return record.get("name") if isinstance(record, dict) else None
+
+
+def _line_agent(detail: dict) -> dict:
+    """line `zendesk:brand:<id>` (else `zendesk:group:<id>`), agent `zendesk:<assignee id>`."""
+    brand, group, assignee = (_id(detail.get(k)) for k in ("brand_id", "group_id", "assignee_id"))
+    found = {"line": f"zendesk:brand:{brand}" if brand else f"zendesk:group:{group}" if group else None,
+             "agent": f"zendesk:{assignee}" if assignee else None}
+    return {k: v for k, v in found.items() if v}
 
 
 def _with_user(item: Interaction, user: dict | None) -> Interaction:

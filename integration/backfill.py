@@ -22,7 +22,9 @@ from integration.db import Database
 
 SOURCE = "import"
 CSV_COLUMNS = ("id", "occurred_at", "channel", "direction", "thread_id", "contact_email", "contact_phone",
-               "contact_name", "contact_id", "speaker", "text", "summary", "url")
+               "contact_name", "contact_id", "speaker", "text", "summary", "url", "line", "line_name", "agent",
+               "agent_name")
+OPTIONAL_COLUMNS = ("line", "line_name", "agent", "agent_name")  # where it came in, who handled it
 BATCH = 500
 
 
@@ -108,7 +110,8 @@ def _csv_document(record: dict) -> dict:
     """A CSV row (one turn) as a generic document; rows sharing thread_id append to one interaction."""
     value = {k: (v or "").strip() for k, v in record.items() if k}
     contact = {k: value[f"contact_{k}"] for k in ("email", "phone", "name", "id") if value.get(f"contact_{k}")}
-    document = {k: value[k] for k in ("id", "occurred_at", "channel", "direction", "thread_id", "summary", "url") if value.get(k)}
+    document = {k: value[k] for k in ("id", "occurred_at", "channel", "direction", "thread_id", "summary", "url",
+                                      *OPTIONAL_COLUMNS) if value.get(k)}
     if contact:
         document["contact"] = contact
     if value.get("text"):

@@ -32,6 +32,7 @@ NEGATIVE_WINDOW_DAYS = 30
 
 # Insights (the definitions themselves are in integration/insights/definitions.py)
 TIMEZONE = "UTC"  # TIMEZONE overrides: the IANA zone the business's days and weeks are counted in
+NAME_CACHE_TTL_S = 3600  # a line's or agent's name fetched from a provider's API is reused this long per process
 
 # Outbound HTTP (CRM, help desks, Slack)
 HTTP_CONNECT_TIMEOUT_S = 5

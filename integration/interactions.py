@@ -102,10 +102,19 @@ def _merge(row: Interaction, item: base.Interaction, contact: Contact | None) ->
         row.summary = item.summary
     if item.url:
         row.url = item.url
+    _merge_line_agent(row, item)
     merged = {**(row.source_ids or {}), **{k: str(v) for k, v in item.source_ids.items() if v is not None}}
     if merged != row.source_ids:
         row.source_ids = merged
     return _snapshot(row) != before
+
+
+def _merge_line_agent(row: Interaction, item: base.Interaction) -> None:
+    """The line and agent (and their names) an event gives; one it does not give keeps the stored value."""
+    for name, limit in (("line", 128), ("line_name", 255), ("agent", 128), ("agent_name", 255)):
+        value = getattr(item, name)
+        if value:
+            setattr(row, name, value[:limit])
 
 
 def _snapshot(row: Interaction) -> tuple:

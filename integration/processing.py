@@ -13,11 +13,12 @@ from typing import Callable
 from sqlalchemy import select, update
 
 from connectors import registry
-from connectors.base import ContactMerge, InboundConnector, InboundEvent, Interaction, MalformedPayload
+from connectors.base import ContactMerge, InboundConnector, InboundEvent, Interaction, MalformedPayload, Touch
 from integration.contacts import resolve_contact
 from integration.db import Database
 from integration.interactions import rescore, upsert_interaction
 from integration.models import Contact, ContactIdentity, WebhookEvent, utcnow
+from integration.touches import record_touch
 from scoring.analysis import Analyzer
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def process_event(db: Database, event_row_id: int, analyzer: Analyzer,
         for item in items:
             if isinstance(item, ContactMerge):
                 outcome.contacts |= _apply_merge(session, item)
+            elif isinstance(item, Touch):
+                record_touch(session, item)  # the business's own act: recorded, never scored
             else:
                 _store(session, source, item, analyzer, outcome)
         event.attempts += 1

@@ -202,7 +202,7 @@ def test_a_retry_with_a_rebuilt_timestamp_keeps_the_event_id():
     [
         ("call.ended", True), ("transcription.created", True), ("summary.created", True),
         ("sentiment.created", True), ("message.received", True), ("call.created", False),
-        ("call.hungup", False), ("call.answered", False), ("message.sent", False), ("topics.created", False),
+        ("call.hungup", False), ("call.answered", False), ("message.sent", True), ("topics.created", False),
         ("message.status_updated", False), ("contact.updated", False), ("", False), ("CALL.ENDED", False),
     ],
 )

@@ -289,7 +289,7 @@ def test_other_subscription_kinds_get_a_stable_id_and_are_ignored():
 
 @pytest.mark.parametrize(("event_type", "handled"), [
     ("call.hangup", True), ("call.call_transcription", True), ("call.recap_summary", True), ("sms.inbound", True),
-    ("sms.outbound", False), ("sms.unknown", False), ("call.ringing", False), ("call.connected", False),
+    ("sms.outbound", True), ("sms.unknown", False), ("call.ringing", False), ("call.connected", False),
     ("call.transcription", False), ("call.recap_action_items", False), ("dialpad.other", False), ("", False),
 ])
 def test_handles_only_events_with_customer_content(event_type, handled):
@@ -352,7 +352,7 @@ def test_sms_without_usable_text_brings_no_turns(edits):
     assert sms.turns is None and sms.customer.phone == CUSTOMER
 
 
-@pytest.mark.parametrize("name", ["sms_outbound", "call_ringing", "contact_event"])
+@pytest.mark.parametrize("name", ["call_ringing", "contact_event"])
 def test_unused_events_parse_to_nothing(name):
     assert parse_claims(claims_of(name)) == []
 

@@ -73,7 +73,9 @@ def event_of(body: dict | bytes) -> InboundEvent:
 
 
 def parse_one(body: dict | bytes, **options) -> Interaction:
-    [item] = connector(**options).parse(event_of(body))
+    """The interaction an event gives (an agent's reply also gives a touch, checked elsewhere)."""
+    item, *touches = connector(**options).parse(event_of(body))
+    assert all(t.kind == "agent_reply" for t in touches)
     return item
 
 

@@ -343,8 +343,10 @@ def test_an_incoming_chat_message_is_a_customer_turn_with_the_thread_contact(hub
 
 
 def test_an_outgoing_reply_is_the_agent_and_the_customer_comes_from_the_recipients(hubspot_api):
-    [reply] = hydrate(hubspot_api, element("batch_three", 1))
+    reply, touch = hydrate(hubspot_api, element("batch_three", 1))
     assert [(t.speaker, t.id) for t in reply.turns] == [("agent", REPLY)]
+    assert (touch.kind, touch.external_id, touch.thread_key) == ("agent_reply", f"message:{REPLY}", reply.thread_key)
+    assert (reply.line, reply.agent, reply.agent_name) == ("hubspot:inbox:147959634", "hubspot:5512301", "Dana Reyes")
     assert reply.direction is None  # a reply never flips the thread's direction
     assert reply.customer.email == "maya.okafor@example.com"  # the recipient, not the agent
     assert reply.turns[0].text.startswith("I'm so sorry, Maya.")

@@ -14,6 +14,7 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
+from connectors import names
 from connectors.base import InboundEvent, Interaction, MalformedPayload, SignatureInvalid, WebhookRequest
 from connectors.http import ProviderError
 from connectors.intercom import IntercomConnector
@@ -56,7 +57,9 @@ def event_of(payload: dict | bytes) -> InboundEvent:
 
 
 def parse_one(payload: dict | bytes) -> Interaction:
-    [interaction] = connector().parse(event_of(payload))
+    """The interaction an event gives (teammates' messages also give touches, checked elsewhere)."""
+    interaction, *touches = connector().parse(event_of(payload))
+    assert all(t.kind in ("agent_reply", "outbound_email") for t in touches)
     return interaction
 
 
@@ -400,6 +403,26 @@ def test_429_waits_for_retry_after_then_succeeds(intercom_api):
     [sms] = made.hydrate(made.parse(event), event)
     assert waits == [2.0] and sms.customer.phone == "+13125550147"
     assert [r.status for r in intercom_api.requests] == [429, 200]
+
+
+def test_hydration_names_the_team_inbox_and_the_assignee_once_per_process(intercom_api):
+    names.clear()
+    intercom_api.route("GET", "/teams/5017691", lambda req: (200, {"type": "team", "id": "5017691", "name": "Billing"}))
+    intercom_api.route("GET", "/admins/5512301", lambda req: (200, {"type": "admin", "id": "5512301", "name": "Dana"}))
+    [first, *_] = hydrated(intercom_api, "conversation_admin_replied")  # the assignee wrote a part: named already
+    [again, *_] = hydrated(intercom_api, "conversation_admin_replied")
+    assert (first.line, first.line_name, first.agent, first.agent_name) == (
+        "intercom:inbox:5017691", "Billing", "intercom:5512301", "Dana Reyes")
+    assert again.line_name == "Billing"
+    assert [r.path for r in intercom_api.requests] == ["/teams/5017691"]  # once: the name is cached
+    names.clear()
+
+
+def test_a_name_the_api_will_not_give_leaves_the_key_and_fails_nothing(intercom_api):
+    names.clear()
+    [item, *_] = hydrated(intercom_api, "conversation_admin_replied")
+    assert (item.line, item.line_name) == ("intercom:inbox:5017691", None)
+    assert [(r.path, r.status) for r in intercom_api.requests] == [("/teams/5017691", 404)]
 
 
 def test_server_errors_give_a_retryable_error_after_bounded_retries(intercom_api):

@@ -387,11 +387,11 @@ def test_a_2026_delivery_without_webhook_id_falls_back_to_the_body_id():
     [
         ("call.completed", True), ("call.transcript.completed", True), ("call.summary.completed", True),
         ("message.received", True), ("callTranscript", True), ("callSummary", True),
-        ("message.delivered", False), ("call.ringing", False), ("call.recording.completed", False),
+        ("message.delivered", True), ("call.ringing", False), ("call.recording.completed", False),
         ("contact.updated", False), ("contact.deleted", False), ("", False), ("CALL.COMPLETED", False),
     ],
 )
-def test_handles_only_events_with_customer_content(event_type, handled):
+def test_handles_events_with_customer_content_or_touches(event_type, handled):
     assert connector().handles(event_type) is handled
 
 
@@ -544,7 +544,7 @@ def test_a_message_without_text_brings_no_turns(text):
     ids=["two-numbers", "same-number-twice", "v3-incoming", "v3-outgoing", "unknown-direction"],
 )
 def test_call_customer_and_direction(fields, phone, direction):
-    [call] = connector().parse(event_of(_with("call_completed", **fields)))
+    call, *_touch = connector().parse(event_of(_with("call_completed", **fields)))
     assert (call.customer.phone, call.direction) == (phone, direction)
 
 

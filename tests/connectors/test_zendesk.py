@@ -17,6 +17,7 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
+from connectors import names
 from connectors.base import InboundEvent, Interaction, MalformedPayload, SignatureInvalid, WebhookRequest
 from connectors.http import ProviderError
 from connectors.zendesk import ZendeskConnector
@@ -30,6 +31,7 @@ NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
 SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="  # used as text, like Zendesk's own example
 SECRET_2 = "zendesk-rotated-signing-secret-0002"
 TICKET, REQUESTER, AGENT = "5158", "8447388090494", "8447388090495"
+BRAND, ASSIGNEE = "8447346621310", AGENT  # the assignee of the sample ticket is the agent who replies
 API_EMAIL, API_TOKEN = "agent@brightline.example", "zd-api-token-123"
 
 
@@ -68,7 +70,9 @@ def event_of(body: dict | bytes) -> InboundEvent:
 
 
 def parse_one(body: dict | bytes, **options) -> Interaction:
-    [item] = connector(**options).parse(event_of(body))
+    """The interaction an event gives (an agent's reply also gives a touch, checked elsewhere)."""
+    item, *touches = connector(**options).parse(event_of(body))
+    assert all(t.kind == "agent_reply" for t in touches)
     return item
 
 
@@ -340,6 +344,11 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+@pytest.fixture(autouse=True)
+def no_cached_names():
+    names.clear()  # names are cached per process; each test starts without
+
+
 @pytest.fixture
 def users_api():
     """A local server answering like the Zendesk Users API, checking token basic auth."""
@@ -369,8 +378,26 @@ def test_hydration_adds_the_requesters_email_phone_and_name(users_api):
     assert item.customer.email == "dana.whitfield@example.com"
     assert item.customer.phone == "+13125550147"
     assert (item.customer.name, item.customer.provider_id) == ("Dana Whitfield", REQUESTER)
-    assert [(r.method, r.path, r.status) for r in users_api.requests] == [("GET", f"/api/v2/users/{REQUESTER}.json", 200)]
+    # Then the names of the brand and the assignee, which this server does not know (404: no name, no failure).
+    assert [(r.method, r.path, r.status) for r in users_api.requests] == [
+        ("GET", f"/api/v2/users/{REQUESTER}.json", 200), ("GET", f"/api/v2/brands/{BRAND}.json", 404),
+        ("GET", f"/api/v2/users/{ASSIGNEE}.json", 404)]
     assert item.turns == parse_one(fixture("comment_added")).turns  # nothing else changes
+    assert (item.line, item.line_name, item.agent, item.agent_name) == (
+        f"zendesk:brand:{BRAND}", None, f"zendesk:{ASSIGNEE}", None)
+
+
+def test_hydration_names_the_brand_and_the_assignee_once_per_process():
+    people = {REQUESTER: USER, ASSIGNEE: {"id": int(ASSIGNEE), "name": "Sam Ortega"}}
+    with JsonAPIServer() as users_api:
+        users_api.route("GET", "/api/v2/users/<user_id>.json", lambda req, user_id: (200, {"user": people[user_id]}))
+        users_api.route("GET", f"/api/v2/brands/{BRAND}.json", lambda req: (200, {"brand": {"name": "Brightline"}}))
+        zd, _ = hydrating(users_api)
+        [first] = hydrate_fixture(zd)
+        [again] = hydrate_fixture(zd)
+    assert (first.line_name, first.agent_name) == (again.line_name, again.agent_name) == ("Brightline", "Sam Ortega")
+    paths = [r.path for r in users_api.requests]
+    assert paths.count(f"/api/v2/brands/{BRAND}.json") == 1 and paths.count(f"/api/v2/users/{ASSIGNEE}.json") == 1
 
 
 def test_a_wrong_api_token_is_401_and_not_retryable(users_api):
@@ -404,7 +431,7 @@ def test_429_waits_for_retry_after_then_succeeds(users_api):
     zd, waits = hydrating(users_api)
     [item] = hydrate_fixture(zd)
     assert item.customer.email == "dana.whitfield@example.com"
-    assert waits == [2.0] and [r.status for r in users_api.requests] == [429, 200]
+    assert waits == [2.0] and [r.status for r in users_api.requests][:2] == [429, 200]
 
 
 def test_5xx_is_retryable_after_bounded_attempts(users_api):

@@ -76,3 +76,27 @@ def test_row_ids_are_stable_across_reads(name):
     first = [r.event_id for r in backfill.read_rows(FIXTURES / name)]
     assert first == [r.event_id for r in backfill.read_rows(FIXTURES / name)]
     assert len(set(first)) == len(first)
+
+
+def test_import_with_line_and_agent_columns(db, worker_env, tmp_path):
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "id,occurred_at,channel,direction,thread_id,contact_phone,speaker,text,line,line_name,agent,agent_name\n"
+        "a1,2026-06-01T14:00:00Z,call,inbound,,+1 415 555 0123,customer,Nobody came.,+1 617 555 0100,Main,sam,Sam\n"
+        "a2,2026-06-02T14:00:00Z,sms,inbound,,+1 415 555 0124,customer,All good thanks!,,,,\n")
+    result = run_import(str(path), "--inline")
+    assert result.exit_code == 0, result.output
+    with db.session() as session:
+        rows = {i.source_ids["id"]: (i.line, i.line_name, i.agent, i.agent_name)
+                for i in session.scalars(select(Interaction))}
+    assert rows == {"a1": ("+16175550100", "Main", "sam", "Sam"), "a2": (None, None, None, None)}
+
+
+def test_jsonl_import_with_line_and_agent(db, worker_env, tmp_path):
+    path = tmp_path / "lines.jsonl"
+    path.write_text('{"id": "j1", "channel": "email", "text": "Thanks!", "contact": {"email": "a@example.com"}, '
+                    '"line": "support@brightline.example", "agent": "dana"}\n')
+    assert run_import(str(path), "--inline").exit_code == 0
+    with db.session() as session:
+        assert session.scalar(select(Interaction.line)) == "support@brightline.example"
+        assert session.scalar(select(Interaction.agent)) == "dana"
