@@ -71,3 +71,12 @@ WORKER_MAINTENANCE_INTERVAL_S = 10  # RQ maintenance: abandoned jobs, and taking
 SCHEDULER_LOCK_STALE_S = 10  # a scheduler lock not refreshed this long (RQ refreshes it every second) is released
 CRM_FLUSH_LOCK_TTL_S = 15  # the one-flush-at-a-time lock expires this soon after its worker dies...
 CRM_FLUSH_LOCK_RENEW_S = 5  # ...and is renewed this often while the flush runs
+# Insights API, CLI and MCP
+INSIGHTS_DEFAULT_LIMIT = 20  # rows an answer lists unless asked for more
+INSIGHTS_MAX_LIMIT = 500
+INSIGHTS_MAX_DAYS = 3660
+INSIGHTS_QUOTE_CHARS = 280  # a quote in an answer is cut to this length
+INSIGHTS_EXAMPLES = 2  # example quotes per theme
+INSIGHTS_REFRESH_MARGIN_S = 300  # the theme index re-reads changes this far behind its watermark (late commits)
+INSIGHTS_REFRESH_BATCH = 2000  # interactions re-indexed per statement
+API_RATE_LIMIT_PER_MINUTE = 120  # requests per token per minute (API_RATE_LIMIT_PER_MINUTE overrides)

@@ -37,6 +37,7 @@ class Settings(*VENDOR_CONFIGS.values(), BaseSettings):
     hubspot_api_base: str = defaults.HUBSPOT_API_BASE
     hubspot_tier: str = "starter"  # starter/free: 100 requests per 10 s; professional/enterprise: 190
     hubspot_default_owner_id: str | None = None  # owner of follow-up tasks when the contact has none
+    api_rate_limit_per_minute: int = Field(default=defaults.API_RATE_LIMIT_PER_MINUTE, ge=1)  # per API token
     crm_flush_delay_s: float = defaults.CRM_FLUSH_DELAY_S  # wait after a change so later ones join its batch
     crm_create_contacts: bool = False  # no match in the CRM: create the contact (else: recorded as unmatched)
     follow_up_rules_path: Path | None = None  # default: integration/sync/follow_up_rules.json

@@ -28,6 +28,8 @@ class HubSpotConfig(VendorConfig):
             "`starter`/`free` (100 requests per 10 s) or `professional`/`enterprise` (190), until HubSpot's rate-"
             "limit headers say otherwise"),
     )
+    hubspot_portal_id: str | None = Field(
+        None, description="Your HubSpot account (portal) id, for links from answers to contact records")
     hubspot_default_owner_id: str | None = Field(
         None, description="Owner of follow-up tasks for contacts that have no owner")
 

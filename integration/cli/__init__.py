@@ -201,3 +201,6 @@ def demo_command(url: str | None, wait: float) -> None:
 
 
 _register_scoring_commands()
+from integration.cli.insights import register as _register_insights  # noqa: E402
+
+_register_insights(main)

@@ -1,0 +1,1 @@
+"""Web blueprints beyond webhooks and health: the insights API."""

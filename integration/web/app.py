@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
+    from integration.web import api
+    api.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

@@ -2,6 +2,8 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import integration.insights.tables
+import integration.store.api_tokens  # noqa: E401,F401  (their tables are on Base too)
 from integration.store.models import Base
 
 config = context.config

@@ -1,0 +1,220 @@
+"""Insights at scale: p50/p95 of every /api/v1/insights endpoint at 100,000 and 1,000,000 interactions.
+
+Creates a fresh PostgreSQL database, loads synthetic interactions (8 lines over 5 sources, 16 agents, the
+taxonomy's themes, touches, 90 days) with COPY, brings the rollups up to date the way the API does
+(`rollup.refresh`, timed), then times each endpoint through the Flask app with a bearer token and a real
+Redis rate limit. Then it loads more, up to the next size, and times again. The ratio column is each
+endpoint's p95 at the larger size over its p95 at the first size (goal: at most 2, and p95 under 500 ms).
+
+    .venv/bin/python bench/insights.py [--sizes 100000,1000000] [--requests 30] [--admin-url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+LINES = [  # (line, name, source, channel, agents)
+    ("+13125550100", "Main line", "quo", "call", ["quo:U1", "quo:U2", "quo:U3"]),
+    ("+13125550101", "Texts", "quo", "sms", ["quo:U1", "quo:U4"]),
+    ("+13125550102", "Service", "quo", "call", ["quo:U5", "quo:U6"]),
+    ("+13125550200", "After hours", "twilio", "call", [None]),
+    ("+13125550300", "Sales", "aircall", "call", ["aircall:7", "aircall:8"]),
+    ("zendesk:brand:1", "Support", "zendesk", "ticket", ["zendesk:21", "zendesk:22", "zendesk:23"]),
+    ("intercom:inbox:5", "Chat", "intercom", "chat", ["intercom:31", "intercom:32"]),
+    (None, None, "generic", "survey", [None]),
+]
+LINE_WEIGHTS = [30, 15, 15, 5, 10, 12, 10, 3]
+THEMES = ["billing", "pricing", "scheduling", "wait time", "staff", "quality of work", "communication",
+          "cancellation"]
+THEME_WEIGHTS = [20, 8, 18, 15, 14, 10, 10, 5]
+QUOTES = {"negative": "I was charged twice and nobody has called me back, this is ridiculous",
+          "neutral": "I wanted to check when the technician is coming", "positive": "Thank you, great job today"}
+DAYS = 90
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    from integration import defaults
+
+    # The refresh re-reads changes a margin behind its watermark (late commits); after a bulk load every
+    # request would scan the whole load until the margin passes. The bench shortens it and waits it out.
+    defaults.INSIGHTS_REFRESH_MARGIN_S = 2
+    url, drop = create_database(args.admin_url)
+    from integration.cli.embedded_redis import EmbeddedRedis
+
+    try:
+        with EmbeddedRedis() as redis_server:
+            results, loaded, now = {}, 0, datetime.now(timezone.utc)
+            for size in sizes:
+                started = time.perf_counter()
+                load(url, loaded, size - loaded, now, random.Random(size))
+                print(f"loaded {size - loaded:,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
+                loaded = size
+                time.sleep(defaults.INSIGHTS_REFRESH_MARGIN_S + 1)
+                results[size] = measure(url, redis_server.url, args.requests)
+            report(sizes, results)
+    finally:
+        if not args.keep:
+            drop()
+    return 0
+
+
+def create_database(admin_url: str):
+    from integration.store.migrate import upgrade
+
+    admin = create_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
+    name = f"undertone_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+def load(url: str, start: int, count: int, now: datetime, rng: random.Random) -> None:
+    """COPY `count` interactions (ids after `start`), their scores, contacts (one per 4) and touches."""
+    import psycopg
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    contacts_from, contacts = start // 4, max(1, count // 4)
+    naive_now = now.replace(tzinfo=None)
+    stamp = datetime.now(timezone.utc).replace(tzinfo=None)  # when these rows were stored and scored
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        with cur.copy("COPY contacts (id, name, created_at) FROM STDIN") as copy:
+            for c in range(contacts_from + 1, contacts_from + contacts + 1):
+                copy.write_row((c, f"Customer {c}", naive_now))
+        with cur.copy("COPY contact_identities (contact_id, kind, value) FROM STDIN") as copy:
+            for c in range(contacts_from + 1, contacts_from + contacts + 1):
+                copy.write_row((c, "phone", f"+1555{c:07d}"))
+        interaction_cols = ("id, source, thread_key, contact_id, channel, direction, occurred_at, turns, source_ids, "
+                            "helpdesk_tags, line, line_name, agent, agent_name, created_at, updated_at")
+        score_cols = ("interaction_id, scorer, basis, label, score, intensity, confidence, signals, turn_scores, "
+                      "escalation_reason, flags, themes, trajectory, content_hash, scored_at")
+        rows, scores, touches = [], [], []
+        for i in range(start + 1, start + count + 1):
+            line, line_name, source, channel, agents = rng.choices(LINES, LINE_WEIGHTS)[0]
+            agent = rng.choice(agents)
+            at = naive_now - timedelta(seconds=rng.uniform(0, DAYS * 86400))
+            # repeat customers: 30% of interactions come from 2% of the contacts
+            contact = contacts_from + 1 + (rng.randrange(max(1, contacts // 50)) if rng.random() < 0.3
+                                           else rng.randrange(contacts))
+            label = rng.choices(("negative", "neutral", "positive"), (30, 35, 35))[0]
+            score = {"negative": -rng.uniform(0.2, 1), "neutral": rng.uniform(-0.1, 0.1),
+                     "positive": rng.uniform(0.2, 1)}[label]
+            picked = sorted(set(rng.choices(THEMES, THEME_WEIGHTS, k=rng.choice((0, 1, 1, 2)))))
+            themes = [{"theme": t, "how": "keyword", "evidence": f"{t} again"} for t in picked]
+            flags = [{"rule": "refund", "reason": "asked for a refund", "evidence": "my money back"}] \
+                if label == "negative" and rng.random() < 0.15 else []
+            quote = QUOTES[label]
+            rows.append((i, source, f"b{i}", contact, channel, None if source == "zendesk" else "inbound", at,
+                         json.dumps([{"speaker": "customer", "text": quote, "at": None}]), "{}", "[]", line,
+                         line_name, agent, agent and f"Agent {agent}", at, stamp))
+            scores.append((i, "lexicon", "customer_turns", label, score, "moderate", 0.9, "[]",
+                           json.dumps([{"turn": 0, "label": label, "score": score}]),
+                           "asked for a refund" if flags else None, json.dumps(flags), json.dumps(themes),
+                           rng.choice(("single", "steady", "recovered", "soured")), f"h{i}", stamp))
+            if rng.random() < 0.35:
+                touches.append((contact, source, rng.choice(("outbound_call", "outbound_text", "agent_reply")),
+                                at + timedelta(hours=rng.uniform(0.5, 72)), f"t{i}", i, line, agent))
+        with cur.copy(f"COPY interactions ({interaction_cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        with cur.copy(f"COPY interaction_scores ({score_cols}) FROM STDIN") as copy:
+            for row in scores:
+                copy.write_row(row)
+        with cur.copy("COPY touches (contact_id, source, kind, occurred_at, external_id, interaction_id, line, "
+                      "agent) FROM STDIN") as copy:
+            for row in touches:
+                copy.write_row(row)
+        for table in ("contacts", "interactions"):
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("VACUUM ANALYZE")
+
+
+def measure(url: str, redis_url: str, requests: int) -> dict:
+    """Refresh the rollups (timed), then p50/p95 per endpoint through the app."""
+    from integration.insights import rollup
+    from integration.settings import Settings
+    from integration.store import api_tokens
+    from integration.web.app import create_app
+
+    settings = Settings(database_url=url, redis_url=redis_url, api_rate_limit_per_minute=10 ** 6, _env_file=None)
+    app = create_app(settings)
+    runtime = app.extensions["undertone"]
+    started = time.perf_counter()
+    count = rollup.refresh(runtime.db, settings.tzinfo)
+    print(f"rollup refresh: {count:,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
+    with runtime.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does after a bulk load: index-only scans
+    token = api_tokens.create(runtime.db, f"bench-{uuid.uuid4().hex[:6]}")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    timings = {}
+    for name, query in ENDPOINTS:
+        samples = []
+        for n in range(requests + 2):
+            started = time.perf_counter()
+            response = client.get(f"/api/v1/insights/{name}", query_string=query, headers=headers)
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, (name, response.status_code, response.get_data(as_text=True)[:300])
+            if n >= 2:  # two warm-up requests
+                samples.append(elapsed * 1000)
+        samples.sort()
+        timings[label(name, query)] = (statistics.median(samples), samples[int(0.95 * (len(samples) - 1))])
+        print(f"  {label(name, query):<40} p50 {timings[label(name, query)][0]:7.1f} ms  "
+              f"p95 {timings[label(name, query)][1]:7.1f} ms", flush=True)
+    runtime.db.dispose()
+    return timings
+
+
+ENDPOINTS = [
+    ("customers", {}), ("lines", {}), ("themes", {"sentiment": "negative", "limit": 3}),
+    ("callbacks", {"line": "+13125550100"}), ("mix", {}), ("trend", {}), ("unanswered", {}),
+    ("change", {"theme": "billing", "days": 14}), ("agents", {}), ("spikes", {}),
+]
+
+
+def label(name: str, query: dict) -> str:
+    return name + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def report(sizes: list[int], results: dict) -> None:
+    first = sizes[0]
+    print()
+    print("| endpoint | " + " | ".join(f"p50 / p95 at {s:,}" for s in sizes) + " | p95 ratio |")
+    print("|---|" + "---|" * len(sizes) + "---|")
+    for key in results[first]:
+        cells = [f"{results[s][key][0]:.0f} / {results[s][key][1]:.0f} ms" for s in sizes]
+        ratio = results[sizes[-1]][key][1] / results[first][key][1]
+        print(f"| {key} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

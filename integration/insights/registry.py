@@ -1,0 +1,72 @@
+"""The insights by name: parameters, the function that answers, and which owner's questions each answers.
+
+The HTTP API, the CLI and the MCP server all answer through `answer`, so they agree by construction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from integration.insights import counts, params, people, rollup, topics, trend
+from integration.insights.window import resolve
+from integration.settings import Settings
+from integration.store.db import Database
+
+
+@dataclass(frozen=True)
+class Insight:
+    name: str
+    model: type[params.Query]
+    answer: Callable
+    summary: str
+    questions: tuple[str, ...]
+
+
+INSIGHTS = {i.name: i for i in (
+    Insight("customers", params.CustomersQuery, people.customers,
+            "Customers who used negative or frustrated language, worst first, with their worst quote, flags "
+            "and CRM link.", ("Which customers have used negative or frustrated language in the last 7 days?",)),
+    Insight("lines", params.LinesQuery, counts.lines,
+            "Phone numbers and inboxes (lines) ranked by negative interactions.",
+            ("Which of our phone numbers had the most negative interactions in the last 30 days?",)),
+    Insight("themes", params.ThemesQuery, topics.themes,
+            "Themes (reasons, topics) ranked by volume among interactions of one sentiment, with example quotes.",
+            ("What are the top three reasons customers express frustration? (sentiment=negative, limit=3)",
+             "What are the top five topics customers contact us about this month? (since=<1st of month>, limit=5)",
+             "Which issues appear most often across negative interactions, ranked by volume? (sentiment=negative)",
+             "What do customers consistently praise? (sentiment=positive)")),
+    Insight("callbacks", params.CallbacksQuery, topics.callbacks,
+            "Unresolved interactions followed by a callback from the same customer within 48 hours, and the "
+            "issue that kept coming up across them.",
+            ("Across calls to a given line in the last 30 days, which unresolved interactions were followed by a "
+             "callback within 48 hours, and what issue kept coming up?",)),
+    Insight("mix", params.MixQuery, counts.mix,
+            "Counts and percentages of positive, neutral and negative interactions, and complaints to compliments.",
+            ("Across all calls this month, what is the ratio of complaints to compliments? (channel=call)",
+             "Over the last 30 days, what percentage of interactions were positive, neutral and negative?")),
+    Insight("trend", params.TrendQuery, trend.trend,
+            "Weekly sentiment (Monday-start weeks in TIMEZONE) and the verdict improving, declining or steady.",
+            ("How has sentiment trended week over week over the last 60 days?",)),
+    Insight("unanswered", params.UnansweredQuery, people.unanswered,
+            "Customers with a negative interaction who have had no call, text, e-mail or reply from us since.",
+            ("Which customers with negative sentiment have not heard back from us in the last 7 days?",)),
+    Insight("change", params.ChangeQuery, counts.change,
+            "Complaints (about one theme) since a date against the same length of time before it.",
+            ("Have complaints about a given issue increased or decreased since a given date?",)),
+    Insight("agents", params.AgentsQuery, counts.agents,
+            "Each agent's conversations side by side: volume, sentiment mix, mean score, escalations, "
+            "recoveries, top complaint theme.", ("How does each agent's conversations compare?",)),
+    Insight("spikes", params.SpikesQuery, topics.spikes,
+            "Themes that five or more different customers were negative about within the window (14 days).",
+            ("Which issue is spiking: five or more different customers negative about the same theme within "
+             "14 days?",)),
+)}
+
+
+def answer(name: str, query: params.Query, db: Database, settings: Settings, now=None) -> dict:
+    """Answer insight `name` for a validated query (bringing the rollups up to date first)."""
+    insight = INSIGHTS[name]
+    rollup.refresh(db, settings.tzinfo)
+    window = resolve(query, settings.tzinfo, now)
+    with db.session() as session:
+        return insight.answer(session, query, window, settings)

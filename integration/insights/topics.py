@@ -1,0 +1,106 @@
+"""Answers about themes: by volume for a sentiment (Q3, Q7, Q8, Q12), spikes (Q14), callbacks (Q4)."""
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from integration import defaults
+from integration.insights import definitions as d
+from integration.insights.base import contacts, evidence, filters, interactions, iso, percent, ranked
+from integration.insights.counts import daily
+from integration.insights.params import CallbacksQuery, SpikesQuery, ThemesQuery
+from integration.insights.tables import InsightCallback, InsightDaily, InsightDailyTheme, InsightTheme
+from integration.insights.window import Window
+from integration.settings import Settings
+from integration.store.models import Interaction
+
+
+def themes(session: Session, query: ThemesQuery, window: Window, settings: Settings) -> dict:
+    """Themes by how many interactions (of the sentiment asked) carry them, with example quotes."""
+    t, daily_t = InsightDaily, InsightDailyTheme
+    considered = daily(t, func.coalesce(func.sum(t.n), 0), query=query, window=window)
+    stmt = daily(daily_t, daily_t.theme, func.sum(daily_t.n), query=query, window=window).group_by(daily_t.theme)
+    if query.sentiment != "any":
+        considered, stmt = considered.where(t.label == query.sentiment), stmt.where(daily_t.label == query.sentiment)
+    considered = int(session.scalar(considered))
+    rows = sorted(((theme, int(n)) for theme, n in session.execute(stmt) if n), key=lambda r: (-r[1], r[0]))
+    listed = ranked([{"theme": theme, "interactions": count, "percent_of_interactions": percent(count, considered)}
+                     for theme, count in rows[: query.rows]], "interactions")
+    for row in listed:
+        row["examples"] = _examples(session, row["theme"], query, window, query.sentiment)
+    return {"window": window.as_dict(), "sentiment": query.sentiment, "interactions_considered": considered,
+            "themes": listed}
+
+
+def _examples(session: Session, theme: str, query, window: Window, sentiment: str) -> list[dict]:
+    """Up to INSIGHTS_EXAMPLES recent quotes of a theme (the words that matched it), newest first."""
+    stmt = select(InsightTheme.interaction_id, InsightTheme.evidence).where(
+        InsightTheme.theme == theme, InsightTheme.at >= window.since, InsightTheme.at < window.until,
+        InsightTheme.evidence.is_not(None))
+    if sentiment != "any":
+        stmt = stmt.where(InsightTheme.label == sentiment)
+    if any(getattr(query, name) is not None for name in ("source", "channel", "line", "agent")):
+        stmt = stmt.join(Interaction, Interaction.id == InsightTheme.interaction_id).where(*filters(query))
+    stmt = stmt.order_by(InsightTheme.at.desc(), InsightTheme.interaction_id.desc()).limit(defaults.INSIGHTS_EXAMPLES)
+    return [{"interaction_id": iid, "quote": quote} for iid, quote in session.execute(stmt)]
+
+
+def spikes(session: Session, query: SpikesQuery, window: Window, settings: Settings) -> dict:
+    """Themes that this many different customers were negative about in the window (default 14 days)."""
+    threshold = query.min_customers or d.SPIKE_MIN_CUSTOMERS
+    it = InsightTheme
+    stmt = select(it.theme, func.count(func.distinct(it.contact_id)), func.count(), func.min(it.at), func.max(it.at)
+                  ).where(it.label == d.NEGATIVE, it.at >= window.since, it.at < window.until).group_by(it.theme)
+    if any(getattr(query, name) is not None for name in ("source", "channel", "line", "agent")):
+        stmt = stmt.join(Interaction, Interaction.id == it.interaction_id).where(*filters(query))
+    rows = sorted(session.execute(stmt), key=lambda r: (-r[1], -r[2], r[0]))
+    listed = [{"theme": theme, "customers": people, "interactions": count, "first_at": iso(first),
+               "last_at": iso(last), "spiking": people >= threshold} for theme, people, count, first, last in rows]
+    spiking = [row for row in listed if row["spiking"]][: query.rows]
+    for row in spiking:
+        row["examples"] = _examples(session, row["theme"], query, window, d.NEGATIVE)
+    return {"window": window.as_dict(), "min_customers": threshold, "spikes": spiking,
+            "below_threshold": [row for row in listed if not row["spiking"]][: query.rows]}
+
+
+def callbacks(session: Session, query: CallbacksQuery, window: Window, settings: Settings) -> dict:
+    """Unresolved interactions in the window followed within 48 h by the same customer, and the theme
+    that kept coming up across those pairs (kept at refresh time in `insight_callbacks`)."""
+    cb = InsightCallback
+    stmt = select(cb.interaction_id, cb.contact_id, cb.callback_id, cb.hours).where(
+        cb.day >= window.first_day, cb.day <= window.last_day)
+    for name in ("source", "channel", "line", "agent"):
+        if getattr(query, name) is not None:
+            stmt = stmt.where(getattr(cb, name) == getattr(query, name))
+    pairs = [tuple(row) for row in session.execute(stmt.order_by(cb.at, cb.interaction_id))]
+    return _describe_callbacks(session, pairs, query, window, settings)
+
+
+def _describe_callbacks(session: Session, pairs: list, query, window: Window, settings: Settings) -> dict:
+    issues = _pair_themes(session, pairs)
+    recurring = [{"theme": name, "pairs": count} for name, count in sorted(issues.items(), key=lambda i: (-i[1], i[0]))]
+    page = pairs[: query.rows]
+    rows = interactions(session, [p[0] for p in page] + [p[2] for p in page])
+    people = contacts(session, sorted({p[1] for p in page}), settings)
+    listed = [{"contact": people.get(contact_id), "interaction": evidence(rows[first]),
+               "callback": {**evidence(rows[back]), "hours_after": round(hours, 1)}}
+              for first, contact_id, back, hours in page]
+    return {"window": window.as_dict(), "line": query.line, "total": len(pairs),
+            "top_issue": recurring[0]["theme"] if recurring else None, "recurring_themes": recurring,
+            "callbacks": listed}
+
+
+def _pair_themes(session: Session, pairs: list) -> Counter:
+    """Theme -> how many pairs carry it (in either interaction)."""
+    ids = sorted({p[0] for p in pairs} | {p[2] for p in pairs})
+    themes_of: dict[int, set] = {}
+    for start in range(0, len(ids), 1000):
+        for iid, theme in session.execute(select(InsightTheme.interaction_id, InsightTheme.theme).where(
+                InsightTheme.interaction_id.in_(ids[start:start + 1000]))):
+            themes_of.setdefault(iid, set()).add(theme)
+    issues: Counter[str] = Counter()
+    for first, _, back, _ in pairs:
+        issues.update(themes_of.get(first, set()) | themes_of.get(back, set()))
+    return issues
