@@ -17,14 +17,20 @@ ENV = "UNDERTONE_DEFAULTS_OVERRIDE"
 
 
 def apply_overrides(raw: str | None) -> dict:
-    """Set the named defaults (lists become tuples); an unknown name is an error, not a silent no-op."""
+    """Set the named defaults (lists become tuples); an unknown name is an error, not a silent no-op.
+
+    A name is looked up in the service's defaults, then in the providers' (`connectors/*/defaults.py`).
+    """
+    from connectors.common import defaults as http_defaults
+    from connectors.hubspot import defaults as hubspot_defaults
     from integration import defaults
 
     overrides = json.loads(raw) if raw else {}
     for name, value in overrides.items():
-        if not hasattr(defaults, name):
-            raise SystemExit(f"{ENV}: integration.defaults has no {name}")
-        setattr(defaults, name, tuple(value) if isinstance(value, list) else value)
+        module = next((m for m in (defaults, hubspot_defaults, http_defaults) if hasattr(m, name)), None)
+        if module is None:
+            raise SystemExit(f"{ENV}: no defaults module has {name}")
+        setattr(module, name, tuple(value) if isinstance(value, list) else value)
     return overrides
 
 

@@ -46,12 +46,13 @@ class Durations:
 
     def compressed(self) -> dict:
         """The retry delays on the fake clock: each scaled by time_scale (at least 1 s)."""
+        from connectors.hubspot import defaults as hubspot_defaults
         from integration import defaults
 
         scale = lambda values: [max(1, round(v * self.time_scale)) for v in values]  # noqa: E731
         return {"PROCESS_RETRY_INTERVALS_S": scale(defaults.PROCESS_RETRY_INTERVALS_S),
                 "SYNC_RETRY_INTERVALS_S": scale(defaults.SYNC_RETRY_INTERVALS_S),
-                "HUBSPOT_DAILY_LIMIT_WAIT_S": max(1, round(defaults.HUBSPOT_DAILY_LIMIT_WAIT_S * self.time_scale))}
+                "HUBSPOT_DAILY_LIMIT_WAIT_S": max(1, round(hubspot_defaults.HUBSPOT_DAILY_LIMIT_WAIT_S * self.time_scale))}
 
 
 @dataclass
