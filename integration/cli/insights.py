@@ -44,7 +44,7 @@ def _command(name: str):
               for field, info in insight.model.model_fields.items()]
     params.append(click.Option(["--json", "as_json"], is_flag=True, help="JSON instead of a table."))
     help_text = insight.summary + "\n\n" + "\n\n".join(insight.questions)
-    short = insight.summary.split(":")[0].split(", ")[0].rstrip(".")
+    short = insight.summary.split(":")[0].split(". ")[0].rstrip(".")
     return click.Command(name, callback=command, params=params, help=help_text, short_help=short)
 
 
