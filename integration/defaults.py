@@ -52,3 +52,12 @@ CONTACT_CACHE_TTL_S = 24 * 3600  # phone/email -> HubSpot id cache in Redis (the
 CRM_FLUSH_DELAY_S = 2  # a CRM flush waits this long after the first change, to batch what follows
 CRM_FLUSH_BATCH = 100  # contacts per round of a flush (HubSpot's batch size)
 CRM_FLUSH_MAX_S = 240  # a flush hands over to a fresh job after this long (stays under the job timeout)
+
+# Admin console
+LOGIN_WINDOW_S = 15 * 60  # failed sign-ins are counted over this window
+LOGIN_MAX_PER_ADDRESS = 20  # failed sign-ins from one address in the window before it is refused
+LOGIN_MAX_PER_ACCOUNT = 5  # failed sign-ins on one account in the window before it is refused
+SETTINGS_REFRESH_S = 3  # every process checks the settings version at most this often
+ADMIN_PAGE_SIZE = 50  # rows per page of a console list
+REFUSALS_WINDOW_H = 24  # refused deliveries (bad signature) are counted per hour over this many hours
+TEST_DELIVERY_TIMEOUT_S = 10

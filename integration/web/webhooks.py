@@ -12,6 +12,7 @@ from connectors.base import MalformedPayload, SignatureInvalid, WebhookRequest
 from integration import queues
 from integration.runtime import Runtime
 from integration.store import inbox
+from integration.web import refusals
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -27,6 +28,7 @@ def receive(source: str):
         return _error(404, f"unknown source {source!r}")
     secrets = runtime.settings.source_secrets(source)
     if not secrets:
+        refusals.record(runtime.redis, source, "no secret configured")
         return _error(401, f"source {source!r} has no secret configured; its webhooks are refused")
     connector = connector_class(secrets, tolerance_s=runtime.settings.signature_tolerance_s)
     body = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH, before anything parses
@@ -34,6 +36,7 @@ def receive(source: str):
     try:
         connector.verify(incoming)
     except SignatureInvalid as exc:
+        refusals.record(runtime.redis, source, f"signature check failed: {exc}")
         return _error(401, f"signature check failed: {exc}")
     try:
         events = connector.events(incoming)
