@@ -35,11 +35,9 @@ def blocked_for(redis: Redis, address: str, email: str) -> int:
 def record_failure(redis: Redis, address: str, email: str) -> None:
     """Count one failed attempt against the address and the account; the window starts at the first."""
     try:
-        with redis.pipeline() as pipe:
-            for key in _keys(address, email):
-                pipe.incr(key)
-                pipe.expire(key, defaults.LOGIN_WINDOW_S, nx=True)
-            pipe.execute()
+        for key in _keys(address, email):
+            if redis.incr(key) == 1 or redis.ttl(key) < 0:  # (EXPIRE NX needs Redis 7)
+                redis.expire(key, defaults.LOGIN_WINDOW_S)
     except RedisError as exc:
         log.warning("failed sign-in not counted, Redis unavailable: %s", type(exc).__name__)
 

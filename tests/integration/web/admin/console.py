@@ -1,0 +1,35 @@
+"""Helpers for console tests: users, sign-in and the CSRF token a page carries."""
+from __future__ import annotations
+
+import re
+
+from integration.store import users
+
+PASSWORD = "correct horse battery staple"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_user(app, email: str = "owner@example.com", role: str = "admin") -> str:
+    users.create(app.extensions["undertone"].db, email, PASSWORD, role)
+    return email
+
+
+def csrf_token(client, path: str = "/admin/login") -> str:
+    page = client.get(path)
+    match = TOKEN.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+def sign_in(client, email: str, password: str = PASSWORD):
+    return client.post("/admin/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)})
+
+
+def post(client, path: str, data: dict | None = None, token_from: str = "/admin/"):
+    """A console form post with the token a page of the console hands out."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client, token_from)})
+
+
+def fail_job():
+    """An RQ job that always fails (the failed-jobs page needs one)."""
+    raise RuntimeError("the CRM said no (test)")
