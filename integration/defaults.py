@@ -60,4 +60,4 @@ LOGIN_MAX_PER_ACCOUNT = 5  # failed sign-ins on one account in the window before
 SETTINGS_REFRESH_S = 3  # every process checks the settings version at most this often
 ADMIN_PAGE_SIZE = 50  # rows per page of a console list
 REFUSALS_WINDOW_H = 24  # refused deliveries (bad signature) are counted per hour over this many hours
-TEST_DELIVERY_TIMEOUT_S = 10
+TEST_DELIVERY_TIMEOUT_S = 10  # HubSpot "test connection" waits at most this long

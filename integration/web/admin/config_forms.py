@@ -76,10 +76,9 @@ def save_form(config: type[VendorConfig], rt: Runtime, form) -> tuple[list[str],
         if value == "" and not view.secret:
             changes[view.name] = None
             continue
-        try:
-            TypeAdapter(Settings.model_fields[view.name].annotation).validate_python(value)
-        except ValidationError:
-            errors.append(f"{view.env}: not a valid value")
+        problem = _problem(config, view.name, value)
+        if problem:
+            errors.append(f"{view.env}: {problem}")
             continue
         changes[view.name] = value
     if errors:
@@ -95,3 +94,22 @@ def save_form(config: type[VendorConfig], rt: Runtime, form) -> tuple[list[str],
         log.info("console settings changed: %s", ", ".join(sorted(changes)))  # names only, never values
         rt.reload_settings()
     return sorted(changes), []
+
+
+def _problem(config: type[VendorConfig], name: str, value: str) -> str | None:
+    """Why a value cannot be stored (in words a person can act on), or None. Never echoes a secret."""
+    try:
+        TypeAdapter(Settings.model_fields[name].annotation).validate_python(value)
+    except ValidationError:
+        return "not a valid value"
+    if name.endswith("_api_base") and not value.startswith(("https://", "http://")):
+        return "give the full address, starting with https://"
+    if name == config.secret_field:
+        from connectors import registry
+
+        secrets = tuple(part.strip() for part in value.split(",") if part.strip())
+        try:
+            registry.inbound_class(config.source)(secrets)  # the connector decodes its keys: bad ones raise
+        except ValueError as exc:
+            return str(exc)
+    return None

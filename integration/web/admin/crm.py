@@ -43,7 +43,7 @@ def save():
 @bp.post("/test")
 @admin_required
 def test_connection():
-    """Read one contact and the token's scopes: says whether the token works and what it lacks."""
+    """Read the contact properties and the token's scopes: says whether the token works and what it lacks."""
     from connectors.hubspot.setup import SetupReport, check_scopes
 
     token, host = _token()
@@ -51,10 +51,10 @@ def test_connection():
         flash("No HubSpot token: contacts go to the built-in CRM sink.", "error")
         return redirect(url_for(".index"))
     try:
-        answer = requests.get(f"{host}/crm/v3/objects/contacts", params={"limit": 1},
-                              headers={"Authorization": f"Bearer {token}"}, timeout=(5, 10))
+        answer = requests.get(f"{host}/crm/v3/properties/contacts", headers={"Authorization": f"Bearer {token}"},
+                              timeout=(defaults.TEST_DELIVERY_TIMEOUT_S, defaults.TEST_DELIVERY_TIMEOUT_S))
         reached = answer.status_code == 200
-        message = "HubSpot answered: the token can read contacts." if reached else (
+        message = "HubSpot answered: the token can read contact properties." if reached else (
             f"HubSpot answered {answer.status_code}: {_hubspot_message(answer)}")
     except requests.RequestException as exc:
         reached, message = False, f"HubSpot could not be reached: {type(exc).__name__}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import func, select
@@ -44,7 +44,7 @@ def requeue(queue_name: str, job_id: str):
     registry = _registry(queue_name)
     try:
         registry.requeue(job_id)
-    except (NoSuchJobError, ValueError):
+    except (NoSuchJobError, InvalidJobOperation, ValueError):
         abort(404, "That job is no longer in the failed list.")
     flash(f"Job {job_id} is queued again.")
     return redirect(url_for(".index"))
@@ -85,10 +85,11 @@ def _failed_jobs(redis, page: int, size: int) -> list[dict]:
         for job in Job.fetch_many(ids, connection=redis):
             if job is None:
                 continue
-            error = (job.exc_info or "").strip().splitlines()
+            result = job.latest_result()
+            traceback = (result.exc_string if result is not None else None) or ""
+            error = traceback.strip().splitlines()
             rows.append({"queue": name, "id": job.id, "description": job.description or job.func_name,
-                         "ended_at": job.ended_at, "error": error[-1] if error else "",
-                         "traceback": job.exc_info or ""})
+                         "ended_at": job.ended_at, "error": error[-1] if error else "", "traceback": traceback})
     rows.sort(key=lambda row: row["ended_at"] or 0, reverse=True)
     start = (page - 1) * size
     return rows[start:start + size]
