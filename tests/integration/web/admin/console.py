@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import re
 
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.registry import FailedJobRegistry
+
+from integration import defaults
 from integration.store import users
 
 PASSWORD = "correct horse battery staple"
@@ -33,3 +38,13 @@ def post(client, path: str, data: dict | None = None, token_from: str = "/admin/
 def fail_job():
     """An RQ job that always fails (the failed-jobs page needs one)."""
     raise RuntimeError("the CRM said no (test)")
+
+
+def failed_job(redis_url: str) -> str:
+    """Run `fail_job` through a real RQ worker so it lands in the CRM queue's failed registry."""
+    redis = Redis.from_url(redis_url)
+    job = Queue(defaults.CRM_QUEUE, connection=redis).enqueue("tests.integration.web.admin.console.fail_job",
+                                                              description="flush CRM changes (test)")
+    SimpleWorker([defaults.CRM_QUEUE], connection=redis).work(burst=True)
+    assert job.id in FailedJobRegistry(defaults.CRM_QUEUE, connection=redis).get_job_ids()
+    return job.id

@@ -2,26 +2,17 @@
 from __future__ import annotations
 
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from integration import defaults
 from integration.store.models import Contact, utcnow
-from tests.integration.web.admin.console import make_user, post, sign_in
+from tests.integration.web.admin.console import failed_job, make_user, post, sign_in
 from tests.servers.hubspot import HubSpotTestServer
 
 
-def _failed_job(redis_url: str) -> str:
-    redis = Redis.from_url(redis_url)
-    job = Queue(defaults.CRM_QUEUE, connection=redis).enqueue("tests.integration.web.admin.console.fail_job",
-                                                              description="flush CRM changes (test)")
-    SimpleWorker([defaults.CRM_QUEUE], connection=redis).work(burst=True)
-    assert job.id in FailedJobRegistry(defaults.CRM_QUEUE, connection=redis).get_job_ids()
-    return job.id
-
-
 def test_failed_jobs_are_listed_with_their_error_and_can_be_requeued(app, client, redis_url):
-    job_id = _failed_job(redis_url)
+    job_id = failed_job(redis_url)
     sign_in(client, make_user(app))
     page = client.get("/admin/jobs/").get_data(as_text=True)
     assert "flush CRM changes (test)" in page and "RuntimeError: the CRM said no (test)" in page
@@ -36,7 +27,7 @@ def test_failed_jobs_are_listed_with_their_error_and_can_be_requeued(app, client
 
 
 def test_a_failed_job_can_be_deleted(app, client, redis_url):
-    job_id = _failed_job(redis_url)
+    job_id = failed_job(redis_url)
     sign_in(client, make_user(app))
     assert post(client, f"/admin/jobs/{defaults.CRM_QUEUE}/{job_id}/delete", token_from="/admin/jobs/"
                 ).status_code == 302
