@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test demo bench lint clean
+.PHONY: run test demo bench lint clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed  ## migrate and start web + worker + scheduler with embedded defaults
 	$(BIN)/undertone run
 
-test: $(VENV)/.installed  ## install what the tests need and run the whole suite
+test: $(VENV)/.installed browser-deps  ## install what the tests need and run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests' accessibility engine, from npm into a git-ignored folder (Chromium: apt `chromium`).
+AXE := .npm/node_modules/axe-core/axe.min.js
+browser-deps: $(AXE)
+$(AXE):
+	npm install --no-save --no-package-lock --no-audit --no-fund --prefix .npm axe-core@4.14.1
 
 demo: $(VENV)/.installed  ## send signed sample webhooks to the running service (after `make run`)
 	$(BIN)/undertone demo
@@ -32,4 +38,4 @@ bench: $(VENV)/.installed  ## webhook acknowledgement latency and throughput bes
 	$(BIN)/python bench/webhook_ack.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .npm test-artifacts

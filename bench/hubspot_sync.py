@@ -78,7 +78,8 @@ def main() -> None:
         hubspot.clear_requests()
         database_url = f"sqlite:///{tmp}/bench.db"
         upgrade(database_url)
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis.url, "GENERIC_WEBHOOK_SECRET": SECRET, "SECRET_KEY": "bench-" + "k" * 32,
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis.url, "GENERIC_WEBHOOK_SECRET": SECRET,
+               "SECRET_KEY": "bench-" + "k" * 32,
                "HUBSPOT_ACCESS_TOKEN": "pat-bench", "HUBSPOT_API_BASE": hubspot.base_url, "PYTHONPATH": str(ROOT)}
         port = free_port()
         bin_dir = Path(sys.executable).parent

@@ -97,7 +97,8 @@ def main() -> None:
         database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
         upgrade(database_url)
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis.url, "QUO_WEBHOOK_SECRET": SECRET, "SECRET_KEY": "bench-" + "k" * 32}
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis.url, "QUO_WEBHOOK_SECRET": SECRET,
+               "SECRET_KEY": "bench-" + "k" * 32}
         gunicorn = Path(sys.executable).with_name("gunicorn")
         server = subprocess.Popen(
             [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--chdir", str(ROOT),

@@ -110,4 +110,5 @@ class Runtime:
     @cached_property
     def worker_redis(self) -> Redis:
         """Workers wait longer for Redis and retry briefly; RQ needs raw bytes (no decoding)."""
-        return Redis.from_url(self.base.redis_url or DEFAULT_REDIS_URL, socket_connect_timeout=5, health_check_interval=30)
+        return Redis.from_url(self.base.redis_url or DEFAULT_REDIS_URL, socket_connect_timeout=5,
+                              health_check_interval=30)

@@ -2,7 +2,8 @@
 
 SQLite under var/ when DATABASE_URL is unset, an embedded Redis when REDIS_URL is unset, the built-in
 CRM sink when HUBSPOT_ACCESS_TOKEN is unset, and generated development webhook secrets for the demo
-when QUO_WEBHOOK_SECRET is unset (and a SECRET_KEY for the admin console when SECRET_KEY is unset). Then honcho runs the Procfile (web, worker, scheduler).
+when QUO_WEBHOOK_SECRET is unset, and a SECRET_KEY for the admin console when SECRET_KEY is unset.
+Then honcho runs the Procfile (web, worker, scheduler).
 """
 from __future__ import annotations
 
