@@ -122,8 +122,8 @@ def hubspot() -> None:
 def hubspot_setup() -> None:
     """Create the `undertone` property group and properties (idempotent) and check the token's scopes."""
     from connectors.crm import CRMError
-    from connectors.hubspot.writer.api import HubSpotAPI
-    from connectors.hubspot.writer.setup import REQUIRED_SCOPES, setup
+    from connectors.hubspot.api import HubSpotAPI
+    from connectors.hubspot.setup import REQUIRED_SCOPES, setup
 
     settings = Settings()
     if settings.hubspot_access_token is None:
