@@ -32,7 +32,7 @@ def fill(url: str, events: int) -> None:
 
     from integration.store.models import Contact, CrmWrite, WebhookEvent
 
-    rng, now = random.Random(7), datetime.now(timezone.utc).replace(tzinfo=None)
+    rng, now = random.Random(7), datetime.now(timezone.utc)
     engine = create_engine(url)
     contacts = max(1, events // 5)
     with engine.begin() as conn:
