@@ -159,3 +159,14 @@ def test_the_last_admin_stays_an_admin(app, client):
     assert post(client, "/admin/users/", {"email": "b@example.com", "password": PASSWORD, "role": "viewer"}
                 ).status_code == 302
     assert "b@example.com" in client.get("/admin/users/").get_data(as_text=True)
+
+
+def test_after_sign_in_only_a_path_on_this_site_is_followed(app, client):
+    email = make_user(app)
+    for target, expected in (("/admin/jobs/", "/admin/jobs/"), ("//evil.example.com/x", "/admin/connectors/"),
+                             ("https://evil.example.com/", "/admin/connectors/")):
+        token = csrf_token(client)
+        answer = client.post(f"/admin/login?next={target}", data={"email": email, "password": PASSWORD,
+                                                                   "csrf_token": token})
+        assert answer.headers["Location"] == expected, target
+        client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
