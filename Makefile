@@ -8,7 +8,7 @@ SUPPORTED := (3, 11) <= sys.version_info[:2] < (3, 14)
 UNSUPPORTED := "Undertone needs Python 3.11, 3.12 or 3.13, not " + sys.version.split()[0] + ": make PYTHON=python3.12 run"
 VERSION := import sys; print(*sys.version_info[:2], sep=".")
 
-.PHONY: run test demo bench faults lint clean venv-python
+.PHONY: run test demo bench faults lint clean venv-python browser-deps
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if $(SUPPORTED) else $(UNSUPPORTED))'
@@ -35,11 +35,21 @@ endif
 run: $(VENV)/.installed  ## migrate and start web + worker + scheduler with embedded defaults
 	$(BIN)/undertone run
 
-test: $(VENV)/.installed  ## install what the tests need and run the whole suite
+test: $(VENV)/.installed browser-deps  ## install what the tests need and run the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests' accessibility engine, from npm into a git-ignored folder (Chromium: apt `chromium`).
+AXE := .npm/node_modules/axe-core/axe.min.js
+browser-deps: $(AXE)
+$(AXE):
+	npm install --no-save --no-package-lock --no-audit --no-fund --prefix .npm axe-core@4.14.1
 
 demo: $(VENV)/.installed  ## send signed sample webhooks to the running service (after `make run`)
 	$(BIN)/undertone demo
+
+lint: $(VENV)/.installed  ## ruff and the import-linter contracts (imports point down; one package per vendor)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.installed  ## acknowledgement latency and throughput beside bare Flask: SQLite and PostgreSQL, idle and busy worker
 	$(BIN)/python bench/webhook_ack.py
@@ -48,4 +58,4 @@ faults: $(VENV)/.installed  ## the fault suite against real processes (~20 min; 
 	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .npm test-artifacts

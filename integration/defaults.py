@@ -10,10 +10,11 @@ SIGNATURE_TOLERANCE_S = 300  # replay window for timestamped signature schemes, 
 MAX_JSON_DEPTH = 64  # a body nested deeper is refused (400) before it is parsed; real payloads stay under 10
 
 # Database: a database that accepts connections but never answers must not hang a request
-DB_CONNECT_TIMEOUT_S = 3  # PostgreSQL connect_timeout (the whole connection set-up)
+DB_CONNECT_TIMEOUT_S = 2  # PostgreSQL connect_timeout (the whole set-up; libpq's minimum); a settings check and a
+# store may each wait this once in a request, still inside the 5 s a sender allows
 DB_STATEMENT_TIMEOUT_S = 4  # PostgreSQL statement_timeout, set per connection
 DB_POOL_TIMEOUT_S = 3  # waiting for a free pooled connection
-SQLITE_BUSY_TIMEOUT_S = 4  # SQLite waits this long for another connection's write lock
+SQLITE_BUSY_TIMEOUT_S = 2  # SQLite waits this long for another connection's write lock (transactions are short)
 
 # Queues and jobs
 EVENTS_QUEUE = "events"
@@ -80,3 +81,11 @@ INSIGHTS_EXAMPLES = 2  # example quotes per theme
 INSIGHTS_REFRESH_MARGIN_S = 300  # the theme index re-reads changes this far behind its watermark (late commits)
 INSIGHTS_REFRESH_BATCH = 2000  # interactions re-indexed per statement
 API_RATE_LIMIT_PER_MINUTE = 120  # requests per token per minute (API_RATE_LIMIT_PER_MINUTE overrides)
+# Admin console
+LOGIN_WINDOW_S = 15 * 60  # failed sign-ins are counted over this window
+LOGIN_MAX_PER_ADDRESS = 20  # failed sign-ins from one address in the window before it is refused
+LOGIN_MAX_PER_ACCOUNT = 5  # failed sign-ins on one account in the window before it is refused
+SETTINGS_REFRESH_S = 3  # every process checks the settings version at most this often
+ADMIN_PAGE_SIZE = 50  # rows per page of a console list
+REFUSALS_WINDOW_H = 24  # refused deliveries (bad signature) are counted per hour over this many hours
+TEST_DELIVERY_TIMEOUT_S = 10  # HubSpot "test connection" waits at most this long

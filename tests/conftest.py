@@ -92,6 +92,7 @@ def settings(database_url, redis_url, tmp_path) -> Settings:
         redis_url=redis_url,
         var_dir=tmp_path,
         quo_webhook_secret=f"{keys.QUO_CLASSIC},{keys.QUO_STANDARD}",
+        secret_key="test secret key, long and random enough for sessions",
         _env_file=None,
     )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -88,6 +89,31 @@ def db_upgrade() -> None:
     settings = Settings()
     upgrade(settings.effective_database_url)
     click.echo("database is up to date")
+
+
+@main.group()
+def admin() -> None:
+    """Admin console users."""
+
+
+@admin.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), default="admin", show_default=True,
+              help="A viewer sees everything and changes nothing.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of a prompt.")
+def admin_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create a console user; the password is prompted (twice) or read from stdin."""
+    from integration.store import users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = users.create(_runtime().db, email, password, role)
+    except users.UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user.role} {user.email}")
 
 
 @main.group()

@@ -2,7 +2,8 @@
 
 SQLite under var/ when DATABASE_URL is unset, an embedded Redis when REDIS_URL is unset, the built-in
 CRM sink when HUBSPOT_ACCESS_TOKEN is unset, and generated development webhook secrets for the demo
-when QUO_WEBHOOK_SECRET is unset. Then honcho runs the Procfile (web, worker, scheduler).
+when QUO_WEBHOOK_SECRET is unset, and a SECRET_KEY for the admin console when SECRET_KEY is unset.
+Then honcho runs the Procfile (web, worker, scheduler).
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def run_all(settings: Settings) -> int:
 
 
 def dev_secrets(var_dir: Path) -> dict[str, str]:
-    """Development webhook secrets, generated once into var/ (never used when the variable is set)."""
+    """Development webhook secrets and SECRET_KEY, generated once into var/ (never used when the variable is set)."""
     path = var_dir / DEV_SECRETS_FILE
     if not path.exists():
         classic = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -59,7 +60,12 @@ def dev_secrets(var_dir: Path) -> dict[str, str]:
         path.write_text(f"QUO_WEBHOOK_SECRET={classic},{standard}\n")
         path.chmod(0o600)
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs}
+    values = {key.strip(): value.strip() for key, value in pairs}
+    if "SECRET_KEY" not in values:  # files from before the console had none: add one, keep the rest
+        values["SECRET_KEY"] = secrets.token_urlsafe(48)
+        with path.open("a") as handle:
+            handle.write(f"SECRET_KEY={values['SECRET_KEY']}\n")
+    return values
 
 
 def _start_embedded_redis(var_dir: Path) -> EmbeddedRedis:

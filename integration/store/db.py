@@ -82,10 +82,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     """
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(defaults.SQLITE_BUSY_TIMEOUT_S * 1000)}")
+    # Switching to WAL needs the file's exclusive lock; asking first means an already-WAL database (every
+    # one after its first connection) never waits here, so a locked file costs a request one bounded wait.
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={int(defaults.SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
 
 

@@ -53,6 +53,7 @@ class WebhookEvent(Base):
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="uq_webhook_events_source_event"),
         Index("ix_webhook_events_status_received", "status", "received_at"),
+        Index("ix_webhook_events_source_received", "source", "received_at"),  # the connectors pages
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -299,3 +300,16 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
     is_secret: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminUser(Base):
+    """A person who signs in to the admin console; role 'admin' changes things, 'viewer' only looks."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, self-describing (parameters and salt)
+    role: Mapped[str] = mapped_column(String(16), default="viewer")  # admin | viewer
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from connectors.common import body_checks
 from integration import defaults, queues
 from integration.runtime import Runtime
 from integration.store import inbox
+from integration.web import refusals
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -28,6 +29,7 @@ def receive(source: str):
         return _error(404, f"unknown source {source!r}")
     secrets = runtime.settings.source_secrets(source)
     if not secrets:
+        refusals.record(runtime.redis, source, "no secret configured")
         return _error(401, f"source {source!r} has no secret configured; its webhooks are refused")
     connector = connector_class(secrets, tolerance_s=runtime.settings.signature_tolerance_s)
     body = _read_body(runtime.settings.max_webhook_bytes)
@@ -37,6 +39,7 @@ def receive(source: str):
     try:
         connector.verify(incoming)
     except SignatureInvalid as exc:
+        refusals.record(runtime.redis, source, f"signature check failed: {exc}")
         return _error(401, f"signature check failed: {exc}")
     try:
         body_checks.check_depth(body, source, defaults.MAX_JSON_DEPTH)

@@ -13,7 +13,7 @@ def test_serving_a_webhook_imports_no_scorer_and_no_torch(tmp_path):
         url = "sqlite:///{tmp_path}/web.db"
         upgrade(url)
         app = create_app(Settings(database_url=url, redis_url="redis://127.0.0.1:1/0", quo_webhook_secret="c2VjcmV0",
-                                  _env_file=None))
+                                  secret_key="k" * 32, _env_file=None))
         client = app.test_client()
         assert client.post("/webhooks/quo", data=b"{{}}", headers={{"openphone-signature": "hmac;1;1;x"}}).status_code == 401
         assert client.get("/healthz").status_code == 200

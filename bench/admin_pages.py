@@ -1,0 +1,109 @@
+"""Admin console page times with a large store: 100,000 deliveries, 100,000 CRM writes, 20,000 contacts.
+
+Fills a fresh database (SQLite by default, or --database-url for PostgreSQL), signs in through the real
+app (test client, embedded Redis) and renders each page R times; prints the median and the slowest per
+page, beside GET /healthz (a page that does two small queries) as the floor on this machine.
+
+    .venv/bin/python bench/admin_pages.py [--events 100000] [--repeats 20] [--database-url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAGES = ["/admin/", "/admin/connectors/", "/admin/connectors/quo", "/admin/crm/", "/admin/jobs/", "/admin/users/"]
+SOURCES = ["quo", "twilio", "aircall", "dialpad", "zendesk", "intercom", "freshdesk", "hubspot", "generic"]
+PASSWORD = "bench password 1234"
+
+
+def fill(url: str, events: int) -> None:
+    """Deliveries over 30 days (2% failed), contacts with every CRM status, one CRM write per delivery."""
+    from sqlalchemy import create_engine, insert
+
+    from integration.store.models import Contact, CrmWrite, WebhookEvent
+
+    rng, now = random.Random(7), datetime.now(timezone.utc)
+    engine = create_engine(url)
+    contacts = max(1, events // 5)
+    with engine.begin() as conn:
+        statuses = ["matched"] * 8 + ["unmatched", "error"]
+        conn.execute(insert(Contact), [
+            {"id": i + 1, "name": f"Contact {i}", "created_at": now, "crm_status": rng.choice(statuses),
+             "crm_error": "PROPERTY_DOESNT_EXIST" if i % 10 == 9 else None} for i in range(contacts)])
+        for start in range(0, events, 10_000):
+            rows = []
+            for n in range(start, min(events, start + 10_000)):
+                failed = rng.random() < 0.02
+                rows.append({"source": rng.choice(SOURCES), "event_id": f"ev-{n}", "event_type": "call.completed",
+                             "received_at": now - timedelta(seconds=rng.uniform(0, 30 * 86400)), "body": b"{}",
+                             "headers": {}, "status": "failed" if failed else "processed", "attempts": 1,
+                             "last_error": "HubSpot 400: bad property" if failed else None})
+            conn.execute(insert(WebhookEvent), rows)
+            conn.execute(insert(CrmWrite), [
+                {"contact_id": rng.randint(1, contacts), "crm": "hubspot", "operation": "update_contact",
+                 "idempotency_key": f"k-{n}-{uuid.uuid4().hex[:6]}", "payload": {}, "status": "done",
+                 "created_at": r["received_at"]} for n, r in enumerate(rows, start)])
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    from integration.cli.embedded_redis import EmbeddedRedis
+    from integration.settings import Settings
+    from integration.store import users
+    from integration.store.migrate import upgrade
+    from integration.web.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis() as redis:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        upgrade(url)
+        started = time.perf_counter()
+        fill(url, args.events)
+        if url.startswith("postgresql"):
+            from sqlalchemy import create_engine, text
+
+            with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        print(f"filled {args.events} deliveries in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
+        app = create_app(Settings(database_url=url, redis_url=redis.url, secret_key="bench " * 8, _env_file=None))
+        users.create(app.extensions["undertone"].db, "bench@example.com", PASSWORD, "admin")
+        client = app.test_client()
+        token = client.get("/admin/login").get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+        client.post("/admin/login", data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token})
+        floor = _times(client, "/healthz", args.repeats)
+        print(f"{'page':<26}{'median ms':>10}{'max ms':>10}{'x healthz':>11}")
+        print(f"{'/healthz (floor)':<26}{statistics.median(floor):>10.1f}{max(floor):>10.1f}{1:>11.1f}")
+        for path in PAGES:
+            times = _times(client, path, args.repeats)
+            print(f"{path:<26}{statistics.median(times):>10.1f}{max(times):>10.1f}"
+                  f"{statistics.median(times) / statistics.median(floor):>11.1f}")
+
+
+def _times(client, path: str, repeats: int) -> list[float]:
+    assert client.get(path).status_code == 200, path  # warm
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        answer = client.get(path)
+        out.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, path
+    return out
+
+
+if __name__ == "__main__":
+    main()
