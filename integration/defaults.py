@@ -72,11 +72,9 @@ SCHEDULER_LOCK_STALE_S = 10  # a scheduler lock not refreshed this long (RQ refr
 CRM_FLUSH_LOCK_TTL_S = 15  # the one-flush-at-a-time lock expires this soon after its worker dies...
 CRM_FLUSH_LOCK_RENEW_S = 5  # ...and is renewed this often while the flush runs
 
-# Alerts and the weekly digest (issue 13).
+# Alerts (issue 13).
 SPIKE_MIN_CUSTOMERS = 5  # SPIKE_MIN_CUSTOMERS: this many different customers negative about one theme ...
 SPIKE_WINDOW_DAYS = 14  # SPIKE_WINDOW_DAYS: ... within this many days raise one spike alert per theme and window
-DIGEST_SCHEDULE = "Monday 08:00"  # DIGEST_SCHEDULE: weekday and time in TIMEZONE
-FOLLOW_UP_AFTER_DAYS = 2  # FOLLOW_UP_AFTER_DAYS: a negative customer with no touch this long gets a follow-up task
 ALERTS_QUEUE = "alerts"
 ALERT_RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)  # 429/5xx/unreachable; a longer Retry-After stretches one
 ALERT_JOB_TIMEOUT_S = 60

@@ -56,8 +56,6 @@ class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), BaseSetting
     alert_destinations: str = "slack,teams"  # where alerts go, among those configured
     spike_min_customers: int = Field(default=defaults.SPIKE_MIN_CUSTOMERS, ge=1)
     spike_window_days: int = Field(default=defaults.SPIKE_WINDOW_DAYS, ge=1)
-    digest_schedule: str = defaults.DIGEST_SCHEDULE  # "<weekday> HH:MM" in TIMEZONE
-    follow_up_after_days: int = Field(default=defaults.FOLLOW_UP_AFTER_DAYS, ge=0)
 
     quo_webhook_secret: SecretStr | None = None
     twilio_auth_token: SecretStr | None = None
