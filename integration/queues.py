@@ -110,7 +110,8 @@ SEND_HELD_ALERTS = "workers.jobs.send_held_alerts"
 def enqueue_alert(redis: Redis, alert_id: int) -> Job:
     """Queue delivery of one alert row (the row's claim makes a duplicate job harmless)."""
     return queue(redis, defaults.ALERTS_QUEUE).enqueue(
-        SEND_ALERT, alert_id, job_id=f"alert-{alert_id}-{uuid.uuid4().hex[:8]}", **_alert_options(f"send alert {alert_id}"))
+        SEND_ALERT, alert_id, job_id=f"alert-{alert_id}-{uuid.uuid4().hex[:8]}",
+        **_alert_options(f"send alert {alert_id}"))
 
 
 def enqueue_held_alerts(redis: Redis, at) -> Job | None:
@@ -123,6 +124,7 @@ def enqueue_held_alerts(redis: Redis, at) -> Job | None:
 
 
 def _alert_options(description: str) -> dict:
-    return dict(retry=Retry(max=len(defaults.ALERT_RETRY_INTERVALS_S), interval=jittered(defaults.ALERT_RETRY_INTERVALS_S)),
+    intervals = defaults.ALERT_RETRY_INTERVALS_S
+    return dict(retry=Retry(max=len(intervals), interval=jittered(intervals)),
                 job_timeout=defaults.ALERT_JOB_TIMEOUT_S, result_ttl=defaults.JOB_RESULT_TTL_S,
                 failure_ttl=defaults.JOB_FAILURE_TTL_S, description=description)

@@ -9,8 +9,8 @@ from redis.exceptions import RedisError
 from rq import get_current_job
 
 from connectors.common.http import ProviderError
-from connectors.notify import DeliveryError
 from connectors.crm import CRMError
+from connectors.notify import DeliveryError
 from integration import defaults, queues
 from integration.alerts import delivery as alert_delivery
 from integration.alerts.spikes import check_spikes
@@ -138,8 +138,8 @@ def sweep() -> dict:
         alert_delivery.dispatch(rt.db, redis, rt.settings, lost_alerts)
     if held_due:
         queues.enqueue_held_alerts(redis, utcnow())
-    return {"alerts_requeued": len(lost_alerts),
-            "requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind), "flush_requested": requested}
+    return {"requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind),
+            "flush_requested": requested, "alerts_requeued": len(lost_alerts)}
 
 
 def prune_events() -> dict:

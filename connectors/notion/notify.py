@@ -49,7 +49,8 @@ class NotionNotifier:
             retry = status == 429 or status >= 500
             raise DeliveryError(f"Notion answered {status} {exc.code}: {str(exc)[:200]}", status, retry) from None
         except HTTPResponseError as exc:
-            raise DeliveryError(f"Notion answered {exc.status}", exc.status, exc.status == 429 or exc.status >= 500) from None
+            retry = exc.status == 429 or exc.status >= 500
+            raise DeliveryError(f"Notion answered {exc.status}", exc.status, retry) from None
         except (RequestTimeoutError, OSError) as exc:
             raise DeliveryError(f"Notion unreachable: {type(exc).__name__}") from None
 

@@ -48,7 +48,8 @@ def alert_blocks(alert: AlertMessage) -> list[dict]:
         for start in range(0, len(facts), 10):  # at most 10 fields per section
             blocks.append({"type": "section", "fields": facts[start:start + 10]})
         if item.get("quote"):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"> {_esc(item['quote'])}"[:MAX_TEXT]}})
+            quote = f"> {_esc(item['quote'])}"[:MAX_TEXT]
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": quote}})
         buttons = [{"type": "button", "text": {"type": "plain_text", "text": label[:75]}, "url": url}
                    for label, url in item.get("links", ()) if url]
         if buttons:

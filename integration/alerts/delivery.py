@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from connectors import registry
 from connectors.common.config import reveal
 from connectors.notify import AlertMessage, DeliveryError
-from integration import defaults, queues
+from integration import queues
 from integration.alerts import render
 from integration.quiet_hours import quiet_until
 from integration.store.db import Database
@@ -109,7 +109,8 @@ def _deliver(db: Database, settings, where: list, held: bool) -> dict:
     if not targets:
         _finish(db, claim, {}, "unsent", "no alert destination configured (SLACK_WEBHOOK_URL, TEAMS_WEBHOOK_URL)")
         return {"status": "unsent", "alerts": [a.id for a in alerts]}
-    message = render.message(alerts, settings.public_base_url, held=held)
+    message = render.message(alerts, settings.public_base_url, held=held,
+                             hubspot_portal_id=getattr(settings, "hubspot_portal_id", None))
     done = dict(alerts[0].deliveries or {})
     retry: DeliveryError | None = None
     for name in targets:

@@ -36,7 +36,8 @@ def interaction_facts(session: Session, row: Interaction) -> dict:
     contact = session.get(Contact, row.contact_id) if row.contact_id else None
     score = row.score
     return {
-        "customer": (contact.name if contact else None) or (f"contact {row.contact_id}" if row.contact_id else "unknown"),
+        "customer": (contact.name if contact else None)
+        or (f"contact {row.contact_id}" if row.contact_id else "unknown"),
         "crm_id": contact.crm_id if contact else None,
         "channel": row.channel,
         "source": row.source,

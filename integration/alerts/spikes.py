@@ -23,8 +23,9 @@ def check_spikes(db: Database, interaction_ids: list[int], min_customers: int, w
     raised = []
     with db.session() as session:
         themes = set()
-        for score in session.scalars(select(InteractionScore).where(InteractionScore.interaction_id.in_(interaction_ids),
-                                                                    InteractionScore.label == NEGATIVE)):
+        scores = select(InteractionScore).where(InteractionScore.interaction_id.in_(interaction_ids),
+                                                InteractionScore.label == NEGATIVE)
+        for score in session.scalars(scores):
             themes |= {t.get("theme") for t in score.themes or () if t.get("theme")}
         if not themes:
             return []
@@ -38,8 +39,9 @@ def check_spikes(db: Database, interaction_ids: list[int], min_customers: int, w
                 continue
             alert = Alert(key=f"spike:{theme}:{int(now.timestamp() // window.total_seconds())}"[:255], kind="spike",
                           reason=f"{len(customers)} customers negative about {theme} within {window_days} days",
-                          theme=theme[:128], facts={"theme": theme, "customers": len(customers), "window_days": window_days,
-                                                    "since": (now - window).date().isoformat()},
+                          theme=theme[:128],
+                          facts={"theme": theme, "customers": len(customers), "window_days": window_days,
+                                 "since": (now - window).date().isoformat()},
                           status="pending", deliveries={}, attempts=0)
             try:
                 with session.begin_nested():

@@ -35,7 +35,8 @@ class NotionServer(JsonAPIServer):
             return _error(400, "invalid_json", "Error parsing JSON body.")
         parent = body.get("parent") or {}
         if (parent.get("database_id") or parent.get("data_source_id")) not in (self.database_id,):
-            return _error(404, "object_not_found", "Could not find database. Make sure it is shared with the integration.")
+            return _error(404, "object_not_found",
+                          "Could not find database. Make sure it is shared with the integration.")
         titles = [p for p in (body.get("properties") or {}).values() if isinstance(p, dict) and "title" in p]
         if not titles:
             return _error(400, "validation_error", "body.properties should define a title property.")

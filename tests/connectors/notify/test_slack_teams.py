@@ -74,7 +74,8 @@ def test_invalid_payload_is_permanent(slack):
 def test_api_base_override_replaces_the_host(slack):
     url = slack.hook_url()
     real_looking = "https://hooks.slack.com" + url.removeprefix(slack.base_url)
-    SlackNotifier(SlackConfig(slack_webhook_url=real_looking, slack_api_base=slack.base_url, _env_file=None)).send_alert(ALERT)
+    config = SlackConfig(slack_webhook_url=real_looking, slack_api_base=slack.base_url, _env_file=None)
+    SlackNotifier(config).send_alert(ALERT)
     assert len(slack.messages) == 1
 
 

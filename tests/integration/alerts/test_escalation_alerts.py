@@ -21,7 +21,8 @@ from workers import context
 def drain(redis, rounds: int = 3) -> None:
     """Every queued job (events, CRM, alerts) with a real RQ worker in this process, until idle."""
     for _ in range(rounds):
-        SimpleWorker([defaults.EVENTS_QUEUE, defaults.CRM_QUEUE, defaults.ALERTS_QUEUE], connection=redis).work(burst=True)
+        queues = [defaults.EVENTS_QUEUE, defaults.CRM_QUEUE, defaults.ALERTS_QUEUE]
+        SimpleWorker(queues, connection=redis).work(burst=True)
 
 
 def send(client, event_id: str | None = None) -> None:

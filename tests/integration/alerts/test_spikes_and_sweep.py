@@ -97,7 +97,8 @@ def test_quiet_hours_across_midnight():
     late = datetime(2026, 11, 30, 21, 30, tzinfo=paris)
     assert quiet_until("20:00-07:00", paris, late) == datetime(2026, 12, 1, 7, 0, tzinfo=paris).astimezone(timezone.utc)
     early = datetime(2026, 12, 1, 6, 0, tzinfo=paris)
-    assert quiet_until("20:00-07:00", paris, early) == datetime(2026, 12, 1, 7, 0, tzinfo=paris).astimezone(timezone.utc)
+    seven = datetime(2026, 12, 1, 7, 0, tzinfo=paris).astimezone(timezone.utc)
+    assert quiet_until("20:00-07:00", paris, early) == seven
     assert quiet_until("20:00-07:00", paris, datetime(2026, 12, 1, 12, 0, tzinfo=paris)) is None
     assert quiet_until("12:00-13:00", paris, datetime(2026, 12, 1, 12, 30, tzinfo=paris)) is not None
     assert quiet_until("", paris, late) is None
