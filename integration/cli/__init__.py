@@ -36,7 +36,7 @@ def run() -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-@click.option("--queues", "queue_names", default="events,crm,alerts", show_default=True, help="Queues, taken round-robin.")
+@click.option("--queues", "queue_names", default="events,crm", show_default=True, help="Queues, taken round-robin.")
 @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (isolation; about 3x slower).")
 def worker(burst: bool, queue_names: str, fork: bool) -> None:
     """An RQ worker, with RQ's scheduler for delayed retries, the scorer and rules loaded once.

@@ -47,7 +47,8 @@ class NotionServer(JsonAPIServer):
             kind = block.get("type")
             for rich in (block.get(kind) or {}).get("rich_text", []):
                 if len(rich.get("text", {}).get("content", "")) > 2000:
-                    return _error(400, "validation_error", "body.children.rich_text.text.content.length should be ≤ `2000`.")
+                    return _error(400, "validation_error",
+                                  "body.children.rich_text.text.content.length should be ≤ `2000`.")
         page = {"object": "page", "id": str(uuid.uuid4()), **body}
         self.pages.append(page)
         return 200, page

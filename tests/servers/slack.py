@@ -1,6 +1,7 @@
 """A local Slack incoming-webhook server that honours the real contract.
 
-POST /services/<T>/<B>/<secret> with a JSON body holding `text`, `blocks` or `attachments` (Teams cards reuse this server): 200 `ok`. A body that is
+POST /services/<T>/<B>/<secret> with a JSON body holding `text`, `blocks` or `attachments`
+(Teams cards reuse this server): 200 `ok`. A body that is
 not JSON, or has neither, or more than 50 blocks: 400 `invalid_payload` (`no_text` when empty). An
 unknown webhook path: 404 `no_service`. Tests can revoke a hook (410 `no_service`), forbid it (403
 `invalid_token`) or rate-limit the next calls (429 `rate_limited` with Retry-After), or fail with 5xx.
