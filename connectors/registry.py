@@ -53,6 +53,38 @@ def _vendor_configs() -> dict[str, type[VendorConfig]]:
 VENDOR_CONFIGS = _vendor_configs()
 
 
+# Destinations of alerts and digests: name -> its Notifier class (connectors/notify.py).
+NOTIFIERS = {
+    "slack": "connectors.slack.notify:SlackNotifier",
+    "teams": "connectors.teams.notify:TeamsNotifier",
+    "email": "connectors.email.notify:EmailNotifier",
+    "notion": "connectors.notion.notify:NotionNotifier",
+}
+
+
+def _notifier_configs() -> dict[str, type[VendorConfig]]:
+    """Each destination's typed settings class."""
+    from connectors.email.config import EmailConfig
+    from connectors.notion.config import NotionConfig
+    from connectors.slack.config import SlackConfig
+    from connectors.teams.config import TeamsConfig
+
+    return {config.source: config for config in (SlackConfig, TeamsConfig, EmailConfig, NotionConfig)}
+
+
+NOTIFIER_CONFIGS = _notifier_configs()
+
+
+def notifier(name: str, values):
+    """The notifier `name` built from an object holding its settings (the service's Settings)."""
+    target = NOTIFIERS.get(name)
+    if target is None:
+        raise UnknownSource(name)
+    module_name, _, class_name = target.partition(":")
+    config = NOTIFIER_CONFIGS[name].from_values(values)
+    return getattr(importlib.import_module(module_name), class_name)(config)
+
+
 class UnknownSource(LookupError):
     """No connector has this name."""
 

@@ -89,3 +89,11 @@ SETTINGS_REFRESH_S = 3  # every process checks the settings version at most this
 ADMIN_PAGE_SIZE = 50  # rows per page of a console list
 REFUSALS_WINDOW_H = 24  # refused deliveries (bad signature) are counted per hour over this many hours
 TEST_DELIVERY_TIMEOUT_S = 10  # HubSpot "test connection" waits at most this long
+
+# Alerts (issue 13).
+SPIKE_MIN_CUSTOMERS = 5  # SPIKE_MIN_CUSTOMERS: this many different customers negative about one theme ...
+SPIKE_WINDOW_DAYS = 14  # SPIKE_WINDOW_DAYS: ... within this many days raise one spike alert per theme and window
+ALERTS_QUEUE = CRM_QUEUE  # outbound like the CRM writes: every deployed worker already takes it (see decisions)
+ALERT_RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)  # 429/5xx/unreachable; a longer Retry-After stretches one
+ALERT_JOB_TIMEOUT_S = 60
+ALERT_SWEEP_GRACE_S = 30  # a pending alert older than this with no job is queued again by the sweep

@@ -118,3 +118,30 @@ def enqueue_tagging(redis: Redis, interaction_id: int) -> Job:
         failure_ttl=defaults.JOB_FAILURE_TTL_S,
         description=f"tag ticket of interaction {interaction_id}",
     )
+
+
+SEND_ALERT = "workers.jobs.send_alert"
+SEND_HELD_ALERTS = "workers.jobs.send_held_alerts"
+
+
+def enqueue_alert(redis: Redis, alert_id: int) -> Job:
+    """Queue delivery of one alert row (the row's claim makes a duplicate job harmless)."""
+    return queue(redis, defaults.ALERTS_QUEUE).enqueue(
+        SEND_ALERT, alert_id, job_id=f"alert-{alert_id}-{uuid.uuid4().hex[:8]}",
+        **_alert_options(f"send alert {alert_id}"))
+
+
+def enqueue_held_alerts(redis: Redis, at) -> Job | None:
+    """Queue, at `at` (end of quiet hours), one job sending every held alert as one message."""
+    job_id = f"held-alerts-{int(at.timestamp())}"
+    if redis.set(f"undertone:{job_id}", "1", nx=True, ex=defaults.JOB_RESULT_TTL_S * 4 + 86400) is None:
+        return None  # already scheduled for this end of quiet hours
+    return queue(redis, defaults.ALERTS_QUEUE).enqueue_at(at, SEND_HELD_ALERTS, job_id=job_id,
+                                                           **_alert_options("send alerts held in quiet hours"))
+
+
+def _alert_options(description: str) -> dict:
+    intervals = defaults.ALERT_RETRY_INTERVALS_S
+    return dict(retry=Retry(max=len(intervals), interval=jittered(intervals)),
+                job_timeout=defaults.ALERT_JOB_TIMEOUT_S, result_ttl=defaults.JOB_RESULT_TTL_S,
+                failure_ttl=defaults.JOB_FAILURE_TTL_S, description=description)

@@ -13,11 +13,11 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.common.config import VendorConfig
-from connectors.registry import VENDOR_CONFIGS
+from connectors.registry import NOTIFIER_CONFIGS, VENDOR_CONFIGS
 from integration import defaults
 
 
-class Settings(*VENDOR_CONFIGS.values(), BaseSettings):
+class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), BaseSettings):
     """All configuration; read once per process with `Settings()` (tests pass overrides).
 
     The vendors' fields come from their typed classes (`connectors/<vendor>/config.py`); these are the
@@ -53,6 +53,10 @@ class Settings(*VENDOR_CONFIGS.values(), BaseSettings):
     themes_path: Path | None = None  # default: scoring/themes.json
     theme_embeddings: bool = True  # with the AI scorer, also match themes by sentence-embedding similarity
     timezone: str = defaults.TIMEZONE  # IANA name: where the business's weeks and days start (insights)
+    quiet_hours: str = ""  # e.g. 20:00-07:00 in TIMEZONE: alerts raised then go out in one message when it ends
+    alert_destinations: str = "slack,teams"  # where alerts go, among those configured
+    spike_min_customers: int = Field(default=defaults.SPIKE_MIN_CUSTOMERS, ge=1)
+    spike_window_days: int = Field(default=defaults.SPIKE_WINDOW_DAYS, ge=1)
 
     quo_webhook_secret: SecretStr | None = None
     twilio_auth_token: SecretStr | None = None
@@ -91,6 +95,14 @@ class Settings(*VENDOR_CONFIGS.values(), BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"TIMEZONE must be an IANA time zone name such as Europe/Paris, not {value!r}") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_form(cls, value: str) -> str:
+        from integration.quiet_hours import parse_quiet_hours
+
+        parse_quiet_hours(value)  # ValueError with a clear message
         return value
 
     @property

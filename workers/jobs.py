@@ -10,7 +10,10 @@ from rq import get_current_job
 
 from connectors.common.http import ProviderError
 from connectors.crm import CRMError
+from connectors.notify import DeliveryError
 from integration import defaults, queues
+from integration.alerts import delivery as alert_delivery
+from integration.alerts.spikes import check_spikes
 from integration.pipeline import processing
 from integration.store import inbox
 from integration.store.models import utcnow
@@ -39,6 +42,7 @@ def process_event(event_row_id: int) -> dict:
         raise
     if outcome.contacts:
         _request_flush(rt)
+    _quietly(lambda: _dispatch_alerts(rt, outcome.interactions))
     for interaction_id in helpdesk_tags.taggable(rt.db, outcome.interactions, rt.settings):
         _quietly(lambda i=interaction_id: queues.enqueue_tagging(rt.worker_redis, i))
     return {"status": outcome.status, "interactions": outcome.interactions, "contacts": sorted(outcome.contacts)}
@@ -76,6 +80,41 @@ def tag_ticket(interaction_id: int) -> dict:
         raise
 
 
+def send_alert(alert_id: int) -> dict:
+    """Deliver one alert row to every configured destination (429/5xx retried; 403/404/410 recorded, not retried)."""
+    rt = context.runtime()
+    try:
+        return alert_delivery.deliver(rt.db, rt.settings, alert_id)
+    except DeliveryError as exc:
+        _apply_retry_policy(exc)
+        raise
+
+
+def send_held_alerts() -> dict:
+    """Deliver every alert held through quiet hours, in one message."""
+    rt = context.runtime()
+    try:
+        return alert_delivery.deliver_held(rt.db, rt.settings)
+    except DeliveryError as exc:
+        _apply_retry_policy(exc)
+        raise
+
+
+def _dispatch_alerts(rt, interaction_ids: list[int]) -> None:
+    """Spike alerts for these interactions' themes, then a job (or a quiet-hours hold) for each pending alert."""
+    if not interaction_ids:
+        return
+    from sqlalchemy import select
+
+    from integration.store.models import Alert
+
+    spikes = check_spikes(rt.db, interaction_ids, rt.settings.spike_min_customers, rt.settings.spike_window_days)
+    with rt.db.session() as session:
+        ids = list(session.scalars(select(Alert.id).where(Alert.interaction_id.in_(interaction_ids),
+                                                          Alert.status == "pending")))
+    alert_delivery.dispatch(rt.db, rt.worker_redis, rt.settings, ids + spikes)
+
+
 def sweep() -> dict:
     """Enqueue what Redis lost or never got: pending events, and contact changes never flushed."""
     rt = context.runtime()
@@ -93,7 +132,14 @@ def sweep() -> dict:
         requeued += 1
     behind = [cid for cid, at in flush.due_contacts(rt.db) if at <= utcnow() - timedelta(seconds=defaults.SWEEP_GRACE_S)]
     requested = bool(behind) and _request_flush(rt, delay_s=0)
-    return {"requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind), "flush_requested": requested}
+    alert_delivery.release_stale_claims(rt.db, defaults.ALERT_JOB_TIMEOUT_S * 2)
+    lost_alerts, held_due = alert_delivery.waiting(rt.db, defaults.ALERT_SWEEP_GRACE_S)
+    if lost_alerts:  # raised but never queued (the worker died after the commit): dispatched now
+        alert_delivery.dispatch(rt.db, redis, rt.settings, lost_alerts)
+    if held_due:
+        queues.enqueue_held_alerts(redis, utcnow())
+    return {"requeued_events": requeued, "failed_events": failed, "contacts_behind": len(behind),
+            "flush_requested": requested, "alerts_requeued": len(lost_alerts)}
 
 
 def prune_events() -> dict:
@@ -148,7 +194,7 @@ def _no_retry() -> None:
         job.retries_left = 0
 
 
-def _apply_retry_policy(exc: CRMError | ProviderError) -> None:
+def _apply_retry_policy(exc: CRMError | ProviderError | DeliveryError) -> None:
     """A permanent error is not retried; a Retry-After longer than the next interval stretches it."""
     job = get_current_job()
     if job is None or job.retries_left is None:

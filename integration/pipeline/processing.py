@@ -18,6 +18,7 @@ from connectors import registry
 from connectors.base import ContactMerge, InboundConnector, InboundEvent, Interaction, MalformedPayload, Touch
 from connectors.common.text import storable_fields
 from integration import defaults
+from integration.alerts.raising import raise_escalations
 from integration.pipeline.contacts import resolve_contact
 from integration.pipeline.interactions import (
     ToScore,
@@ -134,6 +135,7 @@ def _write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[
             analysis = analyses.get(done.interaction_id)
             if analysis is not None:
                 store_analysis(session, row, scorer_name, analysis)
+                raise_escalations(session, row)  # the alert row commits with its score; a job delivers it
                 if row.contact_id is not None:
                     _needs_sync(session, row.contact_id, outcome)
         if again:

@@ -313,3 +313,27 @@ class AdminUser(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer")  # admin | viewer
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+class Alert(Base):
+    """An alert to deliver (escalation or spike): the row comes first, then the job; `key` makes it once only."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status_deliver_after", "status", "deliver_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # escalation:<interaction>:<rule> | spike:<theme>:<window>
+    kind: Mapped[str] = mapped_column(String(16))  # escalation | spike
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(255))
+    theme: Mapped[str | None] = mapped_column(String(128))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    facts: Mapped[dict] = mapped_column(default=dict)  # what the message shows, captured when raised
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | held | sending | sent | refused | unsent
+    deliver_after: Mapped[datetime | None] = mapped_column()  # end of quiet hours for a held alert
+    deliveries: Mapped[dict] = mapped_column(default=dict)  # destination -> "sent" | "refused: ..." | "failed: ..."
+    claim: Mapped[str | None] = mapped_column(String(32))  # the job sending it now (status "sending")
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()

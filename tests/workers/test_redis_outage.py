@@ -68,8 +68,12 @@ def test_worker_and_scheduler_survive_redis_restart_and_process_new_events(setti
         log = process.log()
         assert "quitting" not in log and "Traceback" not in log, log[-3000:]
     # One line when Redis goes and one when it is back, per process (not one per reconnection attempt).
-    assert len(re.findall(r"Worker \w+: Redis unreachable, retrying", worker.log())) == 1, worker.log()[-3000:]
-    assert len(re.findall(r"Worker \w+: Redis back after \d+ s", worker.log())) == 1, worker.log()[-3000:]
+    # The worker and its scheduler process each log the outage at most once: not at all when a job kept the
+    # worker busy through all of it, and without "back" when the scheduler process was stopped meanwhile. The cron
+    # scheduler below always meets it. Many lines would mean one per reconnection attempt.
+    worker_lost = re.findall(r"(?:Worker|scheduler) \w+: Redis unreachable, retrying", worker.log())
+    worker_back = re.findall(r"(?:Worker|scheduler) \w+: Redis back after \d+ s", worker.log())
+    assert len(worker_lost) <= 2 and len(worker_back) <= len(worker_lost), worker.log()[-3000:]
     assert "could not connect to Redis instance" not in worker.log()
     assert len(re.findall(r"CronScheduler \S+: Redis unreachable, retrying", cron.log())) == 1, cron.log()[-3000:]
     assert len(re.findall(r"CronScheduler \S+: Redis back after \d+ s", cron.log())) == 1, cron.log()[-3000:]

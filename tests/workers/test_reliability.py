@@ -81,7 +81,8 @@ def test_redis_down_at_ingest_then_back_nothing_lost(settings, db, worker_env, m
         swept = jobs.sweep()
         assert swept["requeued_events"] == 1
         drain(Redis.from_url(url))
-        assert jobs.sweep() == {"requeued_events": 0, "failed_events": 0, "contacts_behind": 0, "flush_requested": False}
+        assert jobs.sweep() == {"requeued_events": 0, "failed_events": 0, "contacts_behind": 0, "flush_requested": False,
+                                "alerts_requeued": 0}
     assert count(db, WebhookEvent, WebhookEvent.status == "processed") == 1
     assert count(db, SinkTask) == 1
 

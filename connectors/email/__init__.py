@@ -1,0 +1,1 @@
+"""Email: where alerts and digests go."""

@@ -1,0 +1,1 @@
+"""Notion: where alerts and digests go."""

@@ -1,0 +1,1 @@
+"""Slack: where alerts and digests go."""

@@ -1,0 +1,1 @@
+"""Teams: where alerts and digests go."""

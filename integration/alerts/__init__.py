@@ -1,0 +1,1 @@
+"""Alerts: raised as rows (escalations from the pipeline, spikes after scoring), then delivered by jobs."""
