@@ -32,8 +32,10 @@ def _missing(what: str):
     pytest.skip(f"{what} is missing; `make browser-deps` installs it")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Playwright's sync API keeps an asyncio loop running in this thread while it
+    is open, so it must be closed before other modules' tests call asyncio.run (the MCP client tests do)."""
     if not Path(CHROMIUM).exists():
         _missing(CHROMIUM)
     from playwright.sync_api import sync_playwright
