@@ -48,7 +48,36 @@ class _Failure:
     body: Any = None
 
 
-class JsonAPIServer:
+class LocalServer:
+    """A threaded WSGI server on 127.0.0.1 with an OS-assigned port; subclasses answer in `_wsgi`."""
+
+    _server = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self):
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _wsgi(self, environ, start_response):
+        raise NotImplementedError
+
+
+class JsonAPIServer(LocalServer):
     """Threaded HTTP server on 127.0.0.1 with an OS-assigned port; routes are `<name>` patterns."""
 
     def __init__(self, auth: Callable[[dict], bool] | None = None, unauthorized_body: Any = None):
@@ -74,26 +103,6 @@ class JsonAPIServer:
     def requests(self) -> list[Seen]:
         with self._lock:
             return list(self._seen)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> "JsonAPIServer":
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server = None
-
-    def __enter__(self) -> "JsonAPIServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)

@@ -17,19 +17,15 @@ import json
 import threading
 import uuid
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.servers.json_api import LocalServer
 
 BODIES = {400: "invalid_payload", 403: "invalid_token", 404: "no_service", 410: "no_service", 429: "rate_limited",
           500: "internal_error", 503: "service_unavailable"}
 
 
-class _Quiet(WSGIRequestHandler):
-    def log(self, *args, **kwargs) -> None:
-        pass
-
-
-class SlackServer:
+class SlackServer(LocalServer):
     """Threaded server on 127.0.0.1; records accepted messages and every answer's status."""
 
     def __init__(self):
@@ -39,10 +35,6 @@ class SlackServer:
         self._failures: list[list] = []  # [status, count, retry_after]
         self._lock = threading.Lock()
         self._server = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     def hook_url(self) -> str:
         """A new live webhook URL."""
@@ -57,22 +49,6 @@ class SlackServer:
     def fail_next(self, status: int, count: int = 1, retry_after: int | None = None) -> None:
         with self._lock:
             self._failures.append([status, count, retry_after])
-
-    def start(self) -> "SlackServer":
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server = None
-
-    def __enter__(self) -> "SlackServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)
