@@ -1,30 +1,49 @@
 """Callback pairs (Q4), kept at refresh time: an unresolved interaction and the same contact's next inbound
 interaction within 48 hours. A contact's pairs are recomputed from its whole history whenever any of its
-interactions changes (a later positive one resolves earlier ones; a new call can make a pair)."""
+interactions changes (a later positive one resolves earlier ones; a new call can make a pair). Each pair keeps
+the themes of its two interactions; what a contact's pairs add to the daily pair counts is subtracted before
+they are replaced and the new pairs' added, so the counts stay exact (`rollup.refresh` writes them)."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import defaultdict
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from integration.insights import definitions as d
 from integration.insights.base import AT, aware
-from integration.insights.tables import InsightCallback
+from integration.insights.tables import NONE, InsightCallback, InsightTheme
 from integration.store.models import Interaction, InteractionScore
 
 CONTACTS_PER_READ = 1000
+IDS_PER_READ = 1000
+DIMS = ("day", "source", "channel", "line", "agent")  # the keys of insight_daily_callbacks
 
 
-def recompute(session: Session, contact_ids: set[int], tz) -> None:
-    """Replace the stored pairs of these contacts with pairs computed from their current histories."""
+def recompute(session: Session, contact_ids: set[int], tz) -> tuple[dict, dict]:
+    """Replace the stored pairs of these contacts with pairs computed from their current histories.
+
+    Returns the changes to the daily counts: (day, source, channel, line, agent) -> pairs, and
+    (day, theme, source, channel, line, agent) -> pairs carrying that theme; keys whose change is 0 left out.
+    """
+    counts: dict[tuple, int] = defaultdict(int)
+    themes: dict[tuple, int] = defaultdict(int)
     ids = sorted(contact_ids)
+    cb = InsightCallback
     for start in range(0, len(ids), CONTACTS_PER_READ):
         chunk = ids[start:start + CONTACTS_PER_READ]
-        session.execute(delete(InsightCallback).where(InsightCallback.contact_id.in_(chunk)))
+        for row in session.execute(select(cb.day, cb.source, cb.channel, cb.line, cb.agent, cb.themes).where(
+                cb.contact_id.in_(chunk))):
+            _count(counts, themes, dict(zip((*DIMS, "themes"), row)), -1)
+        session.execute(delete(cb).where(cb.contact_id.in_(chunk)))
         rows = [pair for history in _histories(session, chunk).values() for pair in pairs(history, tz)]
+        _attach_themes(session, rows)
+        for row in rows:
+            _count(counts, themes, row, +1)
         if rows:
-            session.execute(insert(InsightCallback), rows)
+            session.execute(insert(cb), rows)
+    return {k: v for k, v in counts.items() if v}, {k: v for k, v in themes.items() if v}
 
 
 def pairs(history: list[tuple], tz) -> list[dict]:
@@ -45,6 +64,27 @@ def pairs(history: list[tuple], tz) -> list[dict]:
                               "line": line, "source": source, "channel": channel, "agent": agent})
                 break
     return found
+
+
+def _attach_themes(session: Session, rows: list[dict]) -> None:
+    """Set each pair's `themes`: the themes either of its interactions carries now (insight_themes)."""
+    ids = sorted({r["interaction_id"] for r in rows} | {r["callback_id"] for r in rows})
+    themes_of: dict[int, set] = {}
+    for start in range(0, len(ids), IDS_PER_READ):
+        for iid, theme in session.execute(select(InsightTheme.interaction_id, InsightTheme.theme).where(
+                InsightTheme.interaction_id.in_(ids[start:start + IDS_PER_READ]))):
+            themes_of.setdefault(iid, set()).add(theme)
+    for row in rows:
+        row["themes"] = "|".join(sorted(themes_of.get(row["interaction_id"], set())
+                                        | themes_of.get(row["callback_id"], set())))
+
+
+def _count(counts: dict, themes: dict, pair: dict, sign: int) -> None:
+    """Add (sign +1) or subtract (-1) one pair's contribution to the daily counts."""
+    key = (pair["day"], pair["source"], pair["channel"], pair["line"] or NONE, pair["agent"] or NONE)
+    counts[key] += sign
+    for theme in filter(None, pair["themes"].split("|")):
+        themes[(key[0], theme, *key[1:])] += sign
 
 
 def _histories(session: Session, contact_ids: list[int]) -> dict[int, list[tuple]]:

@@ -3,8 +3,9 @@
 Before answering, the insights re-read the interactions whose score or row changed since the last refresh
 (by `scored_at` / `updated_at`, a margin behind the watermark so a transaction that committed late is not
 missed). For each, the contribution recorded in `insight_facts` is subtracted from the daily rollups and
-the new one added, so the rollups stay exact under re-scores and late transcripts. Days are local days in
-TIMEZONE; when TIMEZONE changes, everything is rebuilt.
+the new one added, so the rollups stay exact under re-scores and late transcripts. The callback pairs of every
+contact touched are recomputed (`callback_pairs`) and their daily counts moved the same way. Days are local
+days in TIMEZONE; when TIMEZONE changes (or a migration clears `insight_state`), everything is rebuilt.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from integration.insights.tables import (
     NONE,
     InsightCallback,
     InsightDaily,
+    InsightDailyCallback,
+    InsightDailyCallbackTheme,
     InsightDailyTheme,
     InsightFact,
     InsightName,
@@ -56,8 +59,8 @@ def refresh(db: Database, tz: ZoneInfo) -> int:
         deltas = Deltas()
         for start in range(0, len(ids), defaults.INSIGHTS_REFRESH_BATCH):
             reindex(session, ids[start:start + defaults.INSIGHTS_REFRESH_BATCH], tz, deltas)
+        deltas.callbacks, deltas.callback_themes = callback_pairs.recompute(session, deltas.contacts, tz)
         deltas.apply(session)
-        callback_pairs.recompute(session, deltas.contacts, tz)
         _set(session, WATERMARK, newest.isoformat())
         _set(session, ZONE, tz.key)
         return len(ids)
@@ -78,6 +81,8 @@ class Deltas:
         self.themes = defaultdict(int)
         self.names: dict[tuple[str, str], str] = {}
         self.contacts: set[int] = set()  # whose callback pairs must be recomputed
+        self.callbacks: dict[tuple, int] = {}  # callback_pairs.DIMS -> pairs (from `callback_pairs.recompute`)
+        self.callback_themes: dict[tuple, int] = {}  # (day, theme, *the rest) -> pairs carrying the theme
 
     def add(self, fact: dict, sign: int) -> None:
         key = tuple(fact[d] for d in DIMS)
@@ -92,6 +97,10 @@ class Deltas:
                 {k: v for k, v in self.daily.items() if any(v)})
         _upsert(session, InsightDailyTheme, ("day", "theme", *DIMS[1:]), ("n",),
                 {k: (v,) for k, v in self.themes.items() if v})
+        _upsert(session, InsightDailyCallback, callback_pairs.DIMS, ("n",),
+                {k: (v,) for k, v in self.callbacks.items() if v})
+        _upsert(session, InsightDailyCallbackTheme, ("day", "theme", *callback_pairs.DIMS[1:]), ("n",),
+                {k: (v,) for k, v in self.callback_themes.items() if v})
         for (kind, key), name in self.names.items():
             row = session.get(InsightName, (kind, key))
             if row is None:
@@ -243,5 +252,6 @@ def _set(session: Session, key: str, value: str) -> None:
 
 
 def _clear(session: Session) -> None:
-    for table in (InsightTheme, InsightFact, InsightDaily, InsightDailyTheme, InsightCallback, InsightState):
+    for table in (InsightTheme, InsightFact, InsightDaily, InsightDailyTheme, InsightCallback, InsightDailyCallback,
+                  InsightDailyCallbackTheme, InsightState):
         session.execute(delete(table))

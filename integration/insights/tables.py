@@ -5,6 +5,9 @@
 - `insight_daily` / `insight_daily_themes`: counts per local day (TIMEZONE) and dimensions (and theme);
   the count answers sum a few thousand of these rows instead of scanning interactions.
 - `insight_themes`: one row per (interaction, theme), for distinct-customer counts and example quotes.
+- `insight_callbacks`: the callback pairs (Q4), each with the themes it carries, recomputed per contact;
+  `insight_daily_callbacks` / `insight_daily_callback_themes`: pairs per local day and dimensions (and theme),
+  kept by the same deltas, so the callbacks answer sums days instead of reading every pair.
 """
 from __future__ import annotations
 
@@ -91,7 +94,9 @@ class InsightCallback(Base):
     """An unresolved interaction and the same contact's next inbound one within 48 hours (a callback)."""
 
     __tablename__ = "insight_callbacks"
-    __table_args__ = (Index("ix_insight_callbacks_day", "day"), Index("ix_insight_callbacks_contact", "contact_id"))
+    __table_args__ = (Index("ix_insight_callbacks_at", "at", "interaction_id"),
+                      Index("ix_insight_callbacks_line_at", "line", "at", "interaction_id"),
+                      Index("ix_insight_callbacks_contact", "contact_id"))
 
     interaction_id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int]
@@ -103,6 +108,34 @@ class InsightCallback(Base):
     source: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16))
     agent: Mapped[str | None] = mapped_column(String(128))
+    themes: Mapped[str] = mapped_column(Text, default="", server_default="")  # both interactions' themes, "|"
+
+
+class InsightDailyCallback(Base):
+    """Callback pairs per local day of the unresolved interaction, and its source, channel, line and agent."""
+
+    __tablename__ = "insight_daily_callbacks"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    line: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class InsightDailyCallbackTheme(Base):
+    """Callback pairs carrying a theme (in either interaction), per local day, theme and the same dimensions."""
+
+    __tablename__ = "insight_daily_callback_themes"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    line: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class InsightName(Base):

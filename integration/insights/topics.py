@@ -1,7 +1,7 @@
 """Answers about themes: by volume for a sentiment (Q3, Q7, Q8, Q12), spikes (Q14), callbacks (Q4)."""
 from __future__ import annotations
 
-from collections import Counter
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,10 +11,20 @@ from integration.insights import definitions as d
 from integration.insights.base import contacts, evidence, filters, interactions, iso, percent, ranked
 from integration.insights.counts import daily
 from integration.insights.params import CallbacksQuery, SpikesQuery, ThemesQuery
-from integration.insights.tables import InsightCallback, InsightDaily, InsightDailyTheme, InsightTheme
-from integration.insights.window import Window
+from integration.insights.tables import (
+    NONE,
+    InsightCallback,
+    InsightDaily,
+    InsightDailyCallback,
+    InsightDailyCallbackTheme,
+    InsightDailyTheme,
+    InsightTheme,
+)
+from integration.insights.window import Window, local_midnight
 from integration.settings import Settings
 from integration.store.models import Interaction
+
+AT_SLACK = timedelta(days=2)
 
 
 def themes(session: Session, query: ThemesQuery, window: Window, settings: Settings) -> dict:
@@ -67,40 +77,42 @@ def spikes(session: Session, query: SpikesQuery, window: Window, settings: Setti
 
 def callbacks(session: Session, query: CallbacksQuery, window: Window, settings: Settings) -> dict:
     """Unresolved interactions in the window followed within 48 h by the same customer, and the theme
-    that kept coming up across those pairs (kept at refresh time in `insight_callbacks`)."""
-    cb = InsightCallback
-    stmt = select(cb.interaction_id, cb.contact_id, cb.callback_id, cb.hours).where(
-        cb.day >= window.first_day, cb.day <= window.last_day)
-    for name in ("source", "channel", "line", "agent"):
-        if getattr(query, name) is not None:
-            stmt = stmt.where(getattr(cb, name) == getattr(query, name))
-    pairs = [tuple(row) for row in session.execute(stmt.order_by(cb.at, cb.interaction_id))]
-    return _describe_callbacks(session, pairs, query, window, settings)
-
-
-def _describe_callbacks(session: Session, pairs: list, query, window: Window, settings: Settings) -> dict:
-    issues = _pair_themes(session, pairs)
-    recurring = [{"theme": name, "pairs": count} for name, count in sorted(issues.items(), key=lambda i: (-i[1], i[0]))]
-    page = pairs[: query.rows]
+    that kept coming up across those pairs. The total and the themes sum the daily pair counts
+    (`insight_daily_callbacks`, `insight_daily_callback_themes`); only the page of pairs listed is read from
+    `insight_callbacks`, in time order through its (at, interaction_id) index."""
+    if query.line == NONE or query.agent == NONE:
+        # The pairs filter on the line and agent as stored, never empty (a missing one is NULL), so "" matches
+        # no pair; the daily counts key a missing one as "", and must not answer for it here.
+        total, recurring, page = 0, [], []
+    else:
+        total = int(session.scalar(daily(InsightDailyCallback, func.coalesce(func.sum(InsightDailyCallback.n), 0),
+                                          query=query, window=window)))
+        t = InsightDailyCallbackTheme
+        stmt = daily(t, t.theme, func.sum(t.n), query=query, window=window).group_by(t.theme)
+        recurring = [{"theme": theme, "pairs": count} for theme, count in sorted(
+            ((theme, int(n)) for theme, n in session.execute(stmt) if n), key=lambda r: (-r[1], r[0]))]
+        page = _page(session, query, window)
     rows = interactions(session, [p[0] for p in page] + [p[2] for p in page])
     people = contacts(session, sorted({p[1] for p in page}), settings)
     listed = [{"contact": people.get(contact_id), "interaction": evidence(rows[first]),
                "callback": {**evidence(rows[back]), "hours_after": round(hours, 1)}}
               for first, contact_id, back, hours in page]
-    return {"window": window.as_dict(), "line": query.line, "total": len(pairs),
+    return {"window": window.as_dict(), "line": query.line, "total": total,
             "top_issue": recurring[0]["theme"] if recurring else None, "recurring_themes": recurring,
             "callbacks": listed}
 
 
-def _pair_themes(session: Session, pairs: list) -> Counter:
-    """Theme -> how many pairs carry it (in either interaction)."""
-    ids = sorted({p[0] for p in pairs} | {p[2] for p in pairs})
-    themes_of: dict[int, set] = {}
-    for start in range(0, len(ids), 1000):
-        for iid, theme in session.execute(select(InsightTheme.interaction_id, InsightTheme.theme).where(
-                InsightTheme.interaction_id.in_(ids[start:start + 1000]))):
-            themes_of.setdefault(iid, set()).add(theme)
-    issues: Counter[str] = Counter()
-    for first, _, back, _ in pairs:
-        issues.update(themes_of.get(first, set()) | themes_of.get(back, set()))
-    return issues
+def _page(session: Session, query: CallbacksQuery, window: Window) -> list[tuple]:
+    """The first `rows` pairs of the window's days, oldest first (then by interaction id).
+
+    A pair's day is the local day of its `at`; the `at` bounds (two days wider than the window's local
+    midnights, wider than any UTC offset change) only let the (at, interaction_id) index stop early."""
+    cb = InsightCallback
+    stmt = select(cb.interaction_id, cb.contact_id, cb.callback_id, cb.hours).where(
+        cb.day >= window.first_day, cb.day <= window.last_day,
+        cb.at >= local_midnight(window.first_day, window.tz) - AT_SLACK,
+        cb.at < local_midnight(window.last_day + timedelta(days=1), window.tz) + AT_SLACK)
+    for name in ("source", "channel", "line", "agent"):
+        if getattr(query, name) is not None:
+            stmt = stmt.where(getattr(cb, name) == getattr(query, name))
+    return [tuple(row) for row in session.execute(stmt.order_by(cb.at, cb.interaction_id).limit(query.rows))]
