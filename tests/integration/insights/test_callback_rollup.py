@@ -78,12 +78,10 @@ def counts(db) -> tuple[dict, dict]:
     return daily, themes
 
 
-def test_incremental_counts_equal_a_rebuild_and_the_answer_equals_counting_every_pair(db, settings):
-    """Random histories changed over rounds (new calls, re-scores, moves, lines set later, callbacks scored
-    late); after each round the answer is the one computed from scratch; at the end the counts equal a rebuild."""
-    rng, tz, now = random.Random(11), settings.tzinfo, utcnow()
+def random_histories(db, rng: random.Random, now, people_count=30, interactions=200):
+    """Contacts with random histories; returns (contact ids, a function adding one interaction, unscored ids)."""
     with db.session() as s:
-        people = [contact(s, f"R{n}") for n in range(30)]
+        people = [contact(s, f"R{n}") for n in range(people_count)]
 
     def new_interaction(s, scored=True):
         label = rng.choice(("negative", "negative", "neutral", "positive")) if scored else None
@@ -94,7 +92,15 @@ def test_incremental_counts_equal_a_rebuild_and_the_answer_equals_counting_every
                    escalation="asked for a refund" if rng.random() < 0.1 else None)
 
     with db.session() as s:
-        unscored = [new_interaction(s, scored=rng.random() < 0.85) for _ in range(200)]
+        unscored = [new_interaction(s, scored=rng.random() < 0.85) for _ in range(interactions)]
+    return people, new_interaction, unscored
+
+
+def test_incremental_counts_equal_a_rebuild_and_the_answer_equals_counting_every_pair(db, settings):
+    """Random histories changed over rounds (new calls, re-scores, moves, lines set later, callbacks scored
+    late); after each round the answer is the one computed from scratch; at the end the counts equal a rebuild."""
+    rng, tz, now = random.Random(11), settings.tzinfo, utcnow()
+    _, new_interaction, unscored = random_histories(db, rng, now)
     queries = [CallbacksQuery(), CallbacksQuery(line=L1, limit=3), CallbacksQuery(agent=U1, days=7),
                CallbacksQuery(channel="call", since=(now - timedelta(days=12)).date(),
                               until=(now - timedelta(days=3)).date())]
@@ -243,3 +249,26 @@ def test_days_are_local_across_daylight_saving_changes(db, settings):
     for day in (date(2026, 11, 1), date(2026, 3, 8)):
         query = CallbacksQuery(since=day, until=day)
         assert told(on(day)) == from_scratch(db, tz, query)
+
+
+def test_the_migration_fills_the_pair_themes_and_counts_as_a_refresh_would(db, settings, database_url):
+    """Pairs stored before 0008 get their themes and daily counts from the migration itself (no rebuild)."""
+    from alembic import command
+
+    from integration.store.migrate import alembic_config, upgrade
+
+    random_histories(db, random.Random(5), utcnow())
+    rollup.refresh(db, settings.tzinfo)
+    with db.session() as s:
+        themes = {row.interaction_id: set(filter(None, row.themes.split("|")))
+                  for row in s.scalars(select(InsightCallback))}
+    kept = counts(db)
+    assert kept[0] and kept[1] and any(themes.values())
+    db.dispose()
+    command.downgrade(alembic_config(database_url), "0007")
+    upgrade(database_url)
+    with db.session() as s:
+        assert {row.interaction_id: set(filter(None, row.themes.split("|")))
+                for row in s.scalars(select(InsightCallback))} == themes
+    assert counts(db) == kept
+    assert rollup.refresh(db, settings.tzinfo) == 0  # nothing to catch up: no rebuild was asked for

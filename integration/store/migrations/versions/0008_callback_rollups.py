@@ -1,6 +1,7 @@
 """Callback pairs by day: each pair keeps its themes; daily pair counts (and per theme) kept by deltas; the
-pairs are read in time order through an (at, interaction_id) index. The insight state is cleared, so the
-next refresh rebuilds every insight table (the new counts start exact).
+pairs are read in time order through an (at, interaction_id) index. The new columns and tables are filled
+here from the stored pairs and `insight_themes` (both as the last refresh left them), so the counts start
+exact without a rebuild (which, at a million interactions, would not fit in a request's statement timeout).
 
 Revision ID: 0008
 Revises: 0007
@@ -44,7 +45,31 @@ def upgrade() -> None:
     *dims(),
     sa.PrimaryKeyConstraint('day', 'theme', 'source', 'channel', 'line', 'agent')
     )
-    op.execute("DELETE FROM insight_state")  # the next refresh rebuilds everything, the new tables included
+    _fill()
+
+
+# (pair, theme) for every theme either interaction of a stored pair carries, each once.
+PAIR_THEMES = """
+    SELECT c.interaction_id, t.theme FROM insight_callbacks c JOIN insight_themes t ON t.interaction_id = c.interaction_id
+    UNION
+    SELECT c.interaction_id, t.theme FROM insight_callbacks c JOIN insight_themes t ON t.interaction_id = c.callback_id
+"""
+
+
+def _fill() -> None:
+    """The pairs' themes and the daily counts, as `rollup.refresh` would have kept them."""
+    joined = "string_agg(pt.theme, '|' ORDER BY pt.theme)" if op.get_bind().dialect.name == "postgresql" \
+        else "group_concat(pt.theme, '|')"  # the order within does not matter: it is read as a set
+    op.execute(f"""UPDATE insight_callbacks SET themes = COALESCE((SELECT {joined} FROM (
+                       SELECT DISTINCT t.theme FROM insight_themes t WHERE t.interaction_id IN (
+                           insight_callbacks.interaction_id, insight_callbacks.callback_id)) pt), '')""")
+    op.execute("""INSERT INTO insight_daily_callbacks (day, source, channel, line, agent, n)
+                  SELECT day, source, channel, COALESCE(line, ''), COALESCE(agent, ''), count(*)
+                  FROM insight_callbacks GROUP BY day, source, channel, COALESCE(line, ''), COALESCE(agent, '')""")
+    op.execute(f"""INSERT INTO insight_daily_callback_themes (day, theme, source, channel, line, agent, n)
+                   SELECT c.day, pt.theme, c.source, c.channel, COALESCE(c.line, ''), COALESCE(c.agent, ''), count(*)
+                   FROM insight_callbacks c JOIN ({PAIR_THEMES}) pt ON pt.interaction_id = c.interaction_id
+                   GROUP BY c.day, pt.theme, c.source, c.channel, COALESCE(c.line, ''), COALESCE(c.agent, '')""")
 
 
 def downgrade() -> None:
