@@ -1,7 +1,8 @@
-"""`undertone insights <name>`, `undertone api-token create|revoke|list` and `undertone mcp`."""
+"""`undertone insights <name>`, `undertone insights refresh`, `undertone api-token create|revoke|list` and `undertone mcp`."""
 from __future__ import annotations
 
 import json
+import time
 
 import click
 from pydantic import ValidationError
@@ -61,9 +62,27 @@ def register(main: click.Group) -> None:
 
     for name in INSIGHTS:
         insights.add_command(_command(name))
+    insights.add_command(refresh)
     main.add_command(insights)
     main.add_command(api_token)
     main.add_command(mcp)
+
+
+@click.command(short_help="Bring the insight tables up to date now")
+@click.option("--rebuild", is_flag=True, help="Forget them and re-read every interaction.")
+def refresh(rebuild: bool) -> None:
+    """Bring the insight tables up to date now, with no time limit on its statements.
+
+    Every answer does this first, within the time a request's statements get (a few seconds). After a bulk
+    import or a TIMEZONE change on a large database the catch-up takes longer: run this once instead.
+    --rebuild forgets the tables and re-reads everything (after a restore, or a change made outside Undertone).
+    """
+    from integration.insights import rollup
+
+    runtime = _runtime()
+    started = time.perf_counter()
+    count = (rollup.rebuild if rebuild else rollup.refresh)(runtime.db, runtime.settings.tzinfo, 0)
+    click.echo(f"re-read {count} interactions in {time.perf_counter() - started:.1f} s")
 
 
 @click.group("api-token")

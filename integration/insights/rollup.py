@@ -40,9 +40,15 @@ EPOCH = "1970-01-01T00:00:00+00:00"
 DIMS = ("day", "source", "channel", "line", "agent", "label")
 
 
-def refresh(db: Database, tz: ZoneInfo) -> int:
-    """Bring the insight tables up to date; returns how many interactions were re-read."""
+def refresh(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None) -> int:
+    """Bring the insight tables up to date; returns how many interactions were re-read.
+
+    `statement_timeout_s` replaces, on PostgreSQL and for this refresh only, the bound every statement
+    gets (DB_STATEMENT_TIMEOUT_S; 0: none): the catch-up after a bulk import or a TIMEZONE change on a
+    large database runs statements longer than a request may (`undertone insights refresh`)."""
     with db.session() as session:
+        if statement_timeout_s is not None and not db.is_sqlite:
+            session.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_s * 1000)}"))
         if _state(session, ZONE, tz.key) != tz.key:
             _clear(session)
         since = datetime.fromisoformat(_state(session, WATERMARK, EPOCH)) - timedelta(
@@ -66,11 +72,13 @@ def refresh(db: Database, tz: ZoneInfo) -> int:
         return len(ids)
 
 
-def rebuild(db: Database, tz: ZoneInfo) -> int:
+def rebuild(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None) -> int:
     """Forget everything and re-read every interaction (after a restore, or a change made outside Undertone)."""
     with db.session() as session:
+        if statement_timeout_s is not None and not db.is_sqlite:
+            session.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_s * 1000)}"))
         _clear(session)
-    return refresh(db, tz)
+    return refresh(db, tz, statement_timeout_s)
 
 
 class Deltas:

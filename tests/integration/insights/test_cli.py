@@ -57,3 +57,12 @@ def test_api_token_create_prints_the_token_alone_on_the_last_line_and_revoke_wor
         assert api_tokens.verify(db, token) is None
     finally:
         db.dispose()
+
+
+def test_refresh_catches_up_once_and_rebuild_re_reads_everything(env_db, data):
+    first = run("insights", "refresh")
+    assert first.exit_code == 0 and first.output.startswith("re-read 16 interactions")
+    assert run("insights", "refresh").output.startswith("re-read 0 interactions")
+    assert run("insights", "refresh", "--rebuild").output.startswith("re-read 16 interactions")
+    callbacks = json.loads(run("insights", "callbacks", "--line", L1, "--json").output)
+    assert callbacks["total"] == 1 and callbacks["recurring_themes"] == [{"theme": "billing", "pairs": 1}]

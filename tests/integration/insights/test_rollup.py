@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from integration.insights import rollup
 from integration.insights.params import LinesQuery, MixQuery
@@ -71,3 +71,28 @@ def test_callback_pairs_follow_a_later_positive_interaction(db, settings, data):
         s.add(InteractionScore(interaction_id=row.id, scorer="lexicon", basis="customer_turns", label="positive",
                                score=0.8, intensity="moderate", confidence=1.0, content_hash="h"))
     assert answer("callbacks", CallbacksQuery(line=L1), db, settings)["total"] == 0  # C6 is resolved now
+
+
+def test_a_refresh_can_lift_the_statement_timeout_for_a_long_catch_up(db, settings, data, monkeypatch):
+    """On PostgreSQL every statement is bounded (DB_STATEMENT_TIMEOUT_S); `undertone insights refresh` lifts the
+    bound for its own transaction only."""
+    import pytest
+
+    from integration import defaults
+
+    if db.is_sqlite:
+        pytest.skip("SQLite has no statement timeout")
+    seen, changed_since = [], rollup._changed_since
+
+    def spy(session, since):
+        seen.append(session.scalar(text("SHOW statement_timeout")))
+        return changed_since(session, since)
+
+    monkeypatch.setattr(rollup, "_changed_since", spy)
+    assert rollup.refresh(db, ZoneInfo("UTC"), statement_timeout_s=0) == 16
+    assert rollup.rebuild(db, ZoneInfo("UTC"), statement_timeout_s=600) == 16
+    rollup.refresh(db, ZoneInfo("UTC"))
+    with db.session() as s:
+        after = s.scalar(text("SHOW statement_timeout"))
+    bound = f"{defaults.DB_STATEMENT_TIMEOUT_S}s"  # as PostgreSQL shows it (4s)
+    assert seen == ["0", "10min", bound] and after == bound
