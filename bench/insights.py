@@ -1,9 +1,9 @@
 """Insights at scale: p50/p95 of every /api/v1/insights endpoint at 100,000 and 1,000,000 interactions.
 
 Creates a fresh PostgreSQL database, loads synthetic interactions (8 lines over 5 sources, 16 agents, the
-taxonomy's themes, touches, 90 days) with COPY, brings the rollups up to date the way the API does
-(`rollup.refresh` as `undertone insights refresh` does, timed), then times each endpoint through the Flask app with a bearer token and a real
-Redis rate limit. Then it loads more, up to the next size, and times again. The ratio column is each
+taxonomy's themes, touches, 90 days) with COPY, brings the rollups up to date as `undertone insights refresh`
+does after a bulk import (`rollup.refresh`, timed), then times each endpoint through the Flask app with a bearer
+token and a real Redis rate limit. Then it loads more, up to the next size, and times again. The ratio column is each
 endpoint's p95 at the larger size over its p95 at the first size (goal: at most 2, and p95 under 500 ms).
 
     .venv/bin/python bench/insights.py [--sizes 100000,1000000] [--requests 30] [--admin-url URL]
