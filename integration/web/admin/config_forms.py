@@ -104,6 +104,9 @@ def _problem(config: type[VendorConfig], name: str, value: str) -> str | None:
         return "not a valid value"
     if name.endswith("_api_base") and not value.startswith(("https://", "http://")):
         return "give the full address, starting with https://"
+    check = getattr(config, "problem", None)  # a config class's own checks beyond the type (DigestConfig)
+    if check is not None and (problem := check(name, value)):
+        return problem
     if name == config.secret_field:
         from connectors import registry
 
