@@ -23,7 +23,7 @@ def render(digest: DigestMessage) -> str:
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f6f7;">'
         '<tr><td align="center" style="padding:16px 8px;">'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="max-width:640px;background:#ffffff;border-radius:6px;">'
+        'style="max-width:640px;width:100%;table-layout:fixed;background:#ffffff;border-radius:6px;">'
         f'<tr><td style="padding:20px 24px 8px 24px;"><h1 style="margin:0 0 4px 0;font-size:22px;">'
         f"{escape(digest.title)}</h1>"
         f'<p style="margin:0;color:#566573;font-size:13px;">{escape(digest.subtitle)}</p></td></tr>'
