@@ -32,13 +32,56 @@ class AlertMessage:
 
 
 @dataclass(frozen=True)
+class DigestLine:
+    """One line of a digest part: text, then links (label, absolute URL) shown after it."""
+
+    text: str
+    links: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestTable:
+    """A small table: column names and rows of already-formatted cells."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class DigestBar:
+    """One bar of a chart: a label, stacked segments (name, count) and a note (e.g. the mean score)."""
+
+    label: str
+    segments: tuple[tuple[str, int], ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class DigestPart:
+    """One part of the digest: a heading, its headline numbers, lines with links, a table, a chart."""
+
+    heading: str
+    summary: str = ""
+    lines: tuple[DigestLine, ...] = ()
+    table: DigestTable | None = None
+    chart: tuple[DigestBar, ...] = ()
+
+
+@dataclass(frozen=True)
 class DigestMessage:
-    """A weekly digest, rendered: title, sections of (heading, lines), and an optional HTML body."""
+    """A weekly digest, rendered: title, sections of (heading, lines), and an optional HTML body.
+
+    `parts` is the structured form (links, tables, charts) destinations render natively; `sections` is the
+    plain form every destination can fall back on; `text` is the whole plain-text digest, when given.
+    """
 
     title: str
     week: str
     sections: tuple[tuple[str, tuple[str, ...]], ...] = field(default_factory=tuple)
     html: str | None = None
+    parts: tuple[DigestPart, ...] = ()
+    subtitle: str = ""
+    text: str | None = None
 
 
 class Notifier(Protocol):

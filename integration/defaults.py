@@ -97,3 +97,8 @@ ALERTS_QUEUE = CRM_QUEUE  # outbound like the CRM writes: every deployed worker 
 ALERT_RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)  # 429/5xx/unreachable; a longer Retry-After stretches one
 ALERT_JOB_TIMEOUT_S = 60
 ALERT_SWEEP_GRACE_S = 30  # a pending alert older than this with no job is queued again by the sweep
+
+# Weekly digest and no one left waiting (issue 13).
+DIGEST_TICK_INTERVAL_S = 300  # the scheduler checks this often whether a digest is due (DIGEST_SCHEDULE says when)
+FOLLOW_UP_INTERVAL_S = 24 * 3600  # the no-one-left-waiting job runs daily (and once when the scheduler starts)
+FOLLOW_UP_LOCK_WAIT_S = 120  # it waits this long for a running CRM flush to finish, then tries at its next run

@@ -13,9 +13,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.registry import VENDOR_CONFIGS
+from connectors.registry import NOTIFIER_CONFIGS, VENDOR_CONFIGS
 from integration import defaults
-from integration.settings import Settings
+from integration.settings import DigestConfig, Settings
 from integration.store import settings_store
 from integration.store.db import Database
 from integration.store.secret_box import SecretBox
@@ -23,8 +23,10 @@ from integration.store.secret_box import SecretBox
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 log = logging.getLogger(__name__)
 
-# What the console may store: every vendor's settings (the service's own stay in the environment).
-EDITABLE = {name for config in VENDOR_CONFIGS.values() for name in config.model_fields}
+# What the console may store: every vendor's and destination's settings, and the digest's (/admin/alerts);
+# the service's other settings stay in the environment.
+EDITABLE = {name for config in (*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), DigestConfig)
+            for name in config.model_fields}
 
 
 def secret_box(base: Settings) -> SecretBox | None:

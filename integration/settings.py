@@ -6,7 +6,7 @@ never prints; a secret variable may hold several comma-separated values so it ca
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -17,7 +17,54 @@ from connectors.registry import NOTIFIER_CONFIGS, VENDOR_CONFIGS
 from integration import defaults
 
 
-class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), BaseSettings):
+class DigestConfig(VendorConfig):
+    """When and where the weekly digest goes, and the settings alerts share (the /admin/alerts page's form).
+
+    TIMEZONE, QUIET_HOURS and ALERT_DESTINATIONS are the service's own fields (declared again on Settings,
+    which wins); they are described here so the console can show and store them.
+    """
+
+    source: ClassVar[str] = "digest"
+    title: ClassVar[str] = "Weekly digest and alerts"
+
+    digest_schedule: str = Field(
+        "mon 08:00", description="When the weekly digest goes out, in TIMEZONE: 'mon 08:00' (days mon..sun, "
+                                 "comma-separated, or daily) or a cron expression such as '0 8 * * 1'")
+    digest_destinations: str = Field(
+        "slack,email,notion", description="Where the digest goes, among those configured (slack, teams, email, "
+                                          "notion), comma-separated")
+    follow_up_after_days: int = Field(
+        2, ge=1, le=60, description="A customer whose latest interaction was negative and who has had no call, "
+                                    "text, e-mail or reply for this many days gets a follow-up task")
+    alert_destinations: str = Field("slack,teams", description="Where alerts go, among those configured")
+    timezone: str = Field(defaults.TIMEZONE, description="IANA time zone of the business, e.g. Europe/Paris: "
+                                                         "weeks, days, quiet hours and the schedule follow it")
+    quiet_hours: str = Field("", description="e.g. 20:00-07:00 in TIMEZONE: alerts raised then go out in one "
+                                             "message when it ends; empty for none")
+
+    @classmethod
+    def problem(cls, name: str, value: str) -> str | None:
+        """Why a value cannot be stored (checked beyond its type), or None."""
+        from integration.quiet_hours import parse_quiet_hours
+        from integration.schedule import cron_expression
+
+        try:
+            if name == "timezone":
+                ZoneInfo(value)
+            elif name == "quiet_hours":
+                parse_quiet_hours(value)
+            elif name == "digest_schedule":
+                cron_expression(value)
+            elif name in ("digest_destinations", "alert_destinations"):
+                unknown = [n for n in value.split(",") if n.strip() and n.strip() not in NOTIFIER_CONFIGS]
+                if unknown:
+                    return f"unknown destination(s) {', '.join(unknown)}; use slack, teams, email, notion"
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            return str(exc) if name != "timezone" else "not an IANA time zone name such as Europe/Paris"
+        return None
+
+
+class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), DigestConfig, BaseSettings):
     """All configuration; read once per process with `Settings()` (tests pass overrides).
 
     The vendors' fields come from their typed classes (`connectors/<vendor>/config.py`); these are the
@@ -103,6 +150,14 @@ class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), BaseSetting
         from integration.quiet_hours import parse_quiet_hours
 
         parse_quiet_hours(value)  # ValueError with a clear message
+        return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _digest_schedule_form(cls, value: str) -> str:
+        from integration.schedule import cron_expression
+
+        cron_expression(value)  # ValueError with a clear message
         return value
 
     @property

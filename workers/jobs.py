@@ -100,6 +100,39 @@ def send_held_alerts() -> dict:
         raise
 
 
+def send_digest_if_due() -> dict:
+    """The weekly digest to each configured destination that has not had the due week (DIGEST_SCHEDULE)."""
+    from integration.digest import sending
+
+    rt = context.runtime()
+    return sending.scheduled(rt.db, rt.settings)
+
+
+def follow_up_waiting() -> dict:
+    """No one left waiting: a follow-up task for each customer left FOLLOW_UP_AFTER_DAYS without a reply
+    after a negative interaction. Runs under the flush lock, so it never races a flush on a contact."""
+    from integration.digest.waiting import open_waiting_tasks
+
+    rt = context.runtime()
+    redis = rt.worker_redis
+    lock = FlushLock(redis)
+    deadline = time.monotonic() + defaults.FOLLOW_UP_LOCK_WAIT_S
+    while not lock.acquire():
+        if time.monotonic() > deadline:
+            return {"status": "busy"}  # a long flush: the next run opens them (the job is idempotent)
+        time.sleep(1)
+    try:
+        writer = context.crm_writer(rt)
+        result = open_waiting_tasks(rt.db, writer, ContactCache(redis, writer.name), context.sync_options(),
+                                    rt.settings.follow_up_after_days)
+    except CRMError as exc:
+        _apply_retry_policy(exc)
+        raise
+    finally:
+        lock.release()
+    return {"status": "done", **result}
+
+
 def _dispatch_alerts(rt, interaction_ids: list[int]) -> None:
     """Spike alerts for these interactions' themes, then a job (or a quiet-hours hold) for each pending alert."""
     if not interaction_ids:

@@ -40,9 +40,12 @@ class EmailNotifier:
         self._send(alert.title, "\n".join(lines), None)
 
     def send_digest(self, digest: DigestMessage) -> None:
-        """HTML body with a plain-text alternative."""
-        text = "\n\n".join([digest.title] + [f"{h}\n" + "\n".join(lines) for h, lines in digest.sections])
-        self._send(digest.title, text, digest.html or _html(digest))
+        """HTML body (tables and bar charts in HTML) with a plain-text alternative."""
+        from connectors.email.digest_html import render
+
+        text = digest.text or "\n\n".join(
+            [digest.title] + [f"{h}\n" + "\n".join(lines) for h, lines in digest.sections])
+        self._send(digest.title, text, digest.html or (render(digest) if digest.parts else _html(digest)))
 
     def _send(self, subject: str, text: str, html_body: str | None) -> None:
         message = EmailMessage()

@@ -5,10 +5,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from connectors.common.config import reveal
 from connectors.common.webhook_post import post_json
-from connectors.notify import AlertMessage, DeliveryError, DigestMessage
+from connectors.notify import AlertMessage, DeliveryError, DigestMessage, DigestPart
 from connectors.slack.config import SlackConfig
 
 MAX_TEXT = 2900  # Slack's section text limit is 3000 characters
+MAX_BLOCKS = 50  # Slack's limit per message
+MAX_HEADER = 150  # a header block's plain text
 
 
 class SlackNotifier:
@@ -59,12 +61,63 @@ def alert_blocks(alert: AlertMessage) -> list[dict]:
 
 
 def digest_blocks(digest: DigestMessage) -> list[dict]:
-    """Block Kit: a header, then one section per digest part."""
-    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": digest.title[:150]}}]
-    for heading, lines in digest.sections:
-        text = f"*{_esc(heading)}*\n" + "\n".join(_esc(line) for line in lines)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_TEXT]}})
-    return blocks[:50]
+    """Block Kit: a header, then per part a section (heading, numbers, lines with links) and its table as a
+    preformatted section. Kept inside Slack's limits: at most 50 blocks, 3000 characters per text (lines and
+    rows that do not fit are counted in an "and N more" line, never cut mid-link)."""
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": digest.title[:MAX_HEADER]}}]
+    if digest.subtitle:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _esc(digest.subtitle)[:MAX_TEXT]}]})
+    if not digest.parts:
+        for heading, lines in digest.sections:
+            text = f"*{_esc(heading)}*\n" + "\n".join(_esc(line) for line in lines)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_TEXT]}})
+        return blocks[:MAX_BLOCKS]
+    for part in digest.parts:
+        blocks += _part_blocks(part)
+    if len(blocks) > MAX_BLOCKS:
+        blocks = blocks[:MAX_BLOCKS - 1] + [{"type": "context", "elements": [
+            {"type": "mrkdwn", "text": "The rest did not fit in one Slack message: see the e-mail or Notion digest."}]}]
+    return blocks
+
+
+def _part_blocks(part: DigestPart) -> list[dict]:
+    head = f"*{_esc(part.heading)}*" + (f"\n{_esc(part.summary)}" if part.summary else "")
+    lines = [f"• {_esc(line.text)}" + "".join(f"  <{_url(url)}|{_esc(label)}>" for label, url in line.links)
+             for line in part.lines]
+    blocks = [{"type": "divider"}, _section(_fit(head[:MAX_TEXT], lines, "lines"))]
+    if part.table and part.table.rows:
+        rows = [_row(part.table.columns, part.table.columns, part.table.rows)]
+        rows += [_row(r, part.table.columns, part.table.rows) for r in part.table.rows]
+        body = _fit("```" + rows[0], rows[1:], "rows", close="```")
+        blocks.append(_section(body))
+    return blocks
+
+
+def _fit(head: str, lines: list[str], what: str, close: str = "") -> str:
+    """`head` and as many whole lines as fit in one text, then how many were left out."""
+    text, kept = head, 0
+    for line in lines:
+        room = MAX_TEXT - len(close) - 40  # keep room for the "and N more" line
+        if len(text) + 1 + len(line) > room:
+            break
+        text, kept = f"{text}\n{line}", kept + 1
+    if kept < len(lines):
+        text += f"\n… and {len(lines) - kept} more {what}"
+    return text + close
+
+
+def _row(cells, columns, rows) -> str:
+    widths = [min(max(len(str(c)) for c in col), 24) for col in zip(columns, *rows)]
+    return "  ".join(_esc(str(c)[:24]).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _url(url: str) -> str:
+    """A URL inside <url|label>: the characters that would end the link are percent-encoded."""
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
 
 
 def _esc(text: str) -> str:

@@ -230,3 +230,6 @@ _register_scoring_commands()
 from integration.cli.insights import register as _register_insights  # noqa: E402
 
 _register_insights(main)
+from integration.cli.digest import register as _register_digest  # noqa: E402
+
+_register_digest(main)

@@ -337,3 +337,24 @@ class Alert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class DigestSend(Base):
+    """One weekly digest to one destination: claimed (status `sending`) before the send, so the unique
+    (week, destination) key lets a week go out once however often the scheduler runs."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (UniqueConstraint("week", "destination", name="uq_digest_sends_week_destination"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(10))  # ISO week of the week the digest covers, e.g. 2026-W48
+    destination: Mapped[str] = mapped_column(String(16))  # slack | teams | email | notion
+    status: Mapped[str] = mapped_column(String(16))  # sending | sent | failed (retried) | refused (permanent)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict] = mapped_column(default=dict)  # headline numbers of what was sent
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()

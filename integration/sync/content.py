@@ -149,6 +149,17 @@ def follow_up(latest: Interaction, who: str, now: datetime, rules: dict | None =
     return None
 
 
+def waiting_task(latest: Interaction, who: str, now: datetime, days: float,
+                 rules: dict | None = None) -> tuple[str, TaskSpec]:
+    """(reason, task) for a customer left waiting since `latest` (the rules file's "waiting" entry)."""
+    rule = (rules or follow_up_rules()).get("waiting") or follow_up_rules()["waiting"]
+    values = {**_template_values(latest, who), "days": f"{days:g}"}
+    return rule["reason"], TaskSpec(
+        subject=rule["subject"].format(**values)[:255], body=rule["body"].format(**values).strip(),
+        due_at=now + timedelta(hours=rule["due_hours"]), priority=rule.get("priority", "HIGH"),
+        task_type=rule.get("task_type") or ("EMAIL" if latest.channel in WRITTEN_CHANNELS else "CALL"))
+
+
 def resolution_line(latest: Interaction) -> str:
     return (f"Update {iso(when(latest))[:10]}: a later {latest.channel} was {latest.score.intensity.replace('_', ' ')}"
             f" (score {latest.score.score:.2f}); the issue may be resolved.")

@@ -94,6 +94,24 @@ def sync_round(db: Database, writer: CRMWriter, cache: ContactCache, options: Sy
     return result
 
 
+def open_tasks(db: Database, writer: CRMWriter, cache: ContactCache, options: SyncOptions,
+               wanted: dict[int, tuple[int, str, TaskSpec]]) -> RoundResult:
+    """Open a follow-up task per contact (contact id -> (interaction id, reason, task)) unless one is open for
+    that reason already: the flush's rule and bookkeeping (the no-one-left-waiting job uses it). The CRM record
+    is resolved as a round resolves it; a contact the CRM does not have gets no task."""
+    result = RoundResult(contacts=len(wanted))
+    records = _resolve(db, writer, cache, options, list(wanted), result)
+    new = []
+    for contact_id, (interaction_id, reason, spec) in wanted.items():
+        if contact_id in records:
+            row_id, stale, spec = _task_row(db, writer.name, contact_id, interaction_id, reason, spec)
+            if row_id is not None:
+                new.append((row_id, stale, spec))
+    if new:
+        _create_tasks(db, writer, cache, records, new, options, result)
+    return result
+
+
 # --- resolving CRM records
 
 def _resolve(db, writer, cache, options, ids, result) -> dict[int, CrmContact]:

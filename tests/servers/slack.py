@@ -2,7 +2,8 @@
 
 POST /services/<T>/<B>/<secret> with a JSON body holding `text`, `blocks` or `attachments`
 (Teams cards reuse this server): 200 `ok`. A body that is
-not JSON, or has neither, or more than 50 blocks: 400 `invalid_payload` (`no_text` when empty). An
+not JSON, or has neither, or more than 50 blocks: 400 `invalid_payload` (`no_text` when empty); a block past
+Slack's text limits (header 150, section 3000 characters): 400 `invalid_blocks`. An
 unknown webhook path: 404 `no_service`. Tests can revoke a hook (410 `no_service`), forbid it (403
 `invalid_token`) or rate-limit the next calls (429 `rate_limited` with Retry-After), or fail with 5xx.
 
@@ -80,8 +81,24 @@ class SlackServer(LocalServer):
         if not payload.get("text") and not payload.get("blocks") and not payload.get("attachments"):
             return 400, "no_text", {}
         for block in payload.get("blocks") or ():
-            if not isinstance(block, dict) or "type" not in block:
+            if not isinstance(block, dict) or "type" not in block or not _block_fits(block):
                 return 400, "invalid_blocks", {}
         with self._lock:
             self.messages.append(payload)
         return 200, "ok", {}
+
+
+def _block_fits(block: dict) -> bool:
+    """Slack's documented text limits: a header's text 150 characters, a section's 3000, a field 2000,
+    at most 10 fields; a context at most 10 elements."""
+    text = (block.get("text") or {}).get("text", "")
+    if block["type"] == "header":
+        return len(text) <= 150
+    if block["type"] == "section":
+        fields = block.get("fields") or []
+        return (len(text) <= 3000 and len(fields) <= 10 and all(len(f.get("text", "")) <= 2000 for f in fields)
+                and bool(text or fields))
+    if block["type"] == "context":
+        elements = block.get("elements") or []
+        return 0 < len(elements) <= 10 and all(len(e.get("text", "")) <= 3000 for e in elements)
+    return True

@@ -61,4 +61,6 @@ def test_the_scheduler_timetable_has_the_sweep_and_the_prune(redis_conn):
     cron.load_config_from_file("workers.cron")
     timetable = {job.func_name: job.interval for job in cron.get_jobs()}
     assert timetable == {"workers.jobs.sweep": defaults.SWEEP_INTERVAL_S,
-                         "workers.jobs.prune_events": defaults.PRUNE_INTERVAL_S}
+                         "workers.jobs.prune_events": defaults.PRUNE_INTERVAL_S,
+                         "workers.jobs.send_digest_if_due": defaults.DIGEST_TICK_INTERVAL_S,
+                         "workers.jobs.follow_up_waiting": defaults.FOLLOW_UP_INTERVAL_S}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -98,12 +99,17 @@ def save_form(config: type[VendorConfig], rt: Runtime, form) -> tuple[list[str],
 
 def _problem(config: type[VendorConfig], name: str, value: str) -> str | None:
     """Why a value cannot be stored (in words a person can act on), or None. Never echoes a secret."""
-    try:
-        TypeAdapter(Settings.model_fields[name].annotation).validate_python(value)
+    field = Settings.model_fields[name]
+    try:  # the field's constraints too (ge/le), not just its type
+        TypeAdapter(Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+                    ).validate_python(value)
     except ValidationError:
         return "not a valid value"
     if name.endswith("_api_base") and not value.startswith(("https://", "http://")):
         return "give the full address, starting with https://"
+    check = getattr(config, "problem", None)  # a config class's own checks beyond the type (DigestConfig)
+    if check is not None and (problem := check(name, value)):
+        return problem
     if name == config.secret_field:
         from connectors import registry
 
