@@ -18,7 +18,7 @@ class Chart:
     top: int
     bottom: int
     y_ticks: list[dict] = field(default_factory=list)  # {"y", "label"}
-    x_ticks: list[dict] = field(default_factory=list)  # {"x", "label", "odd"}
+    x_ticks: list[dict] = field(default_factory=list)  # {"x", "label"}
     segments: list[str] = field(default_factory=list)  # polyline "x,y x,y" runs (a gap where no data)
     points: list[dict] = field(default_factory=list)  # {"x", "y", "title"}
     zero_y: float = 0.0
@@ -34,18 +34,19 @@ def _x(chart: Chart, index: int, count: int) -> float:
     return round(chart.left + (span * (index + 0.5) / count if count else 0), 1)
 
 
-def score_line(values: list[tuple[str, float | None, str]], width: int = 560, height: int = 280,
+def score_line(values: list[tuple[str, float | None, str]], width: int = 560, height: int = 300,
                tick_labels: bool = True) -> Chart:
     """A line of mean scores (-1..+1) over equally spaced periods: [(x label, score or None, point title)].
     A period without a score breaks the line instead of drawing it through zero."""
-    chart = Chart(width, height, left=52 if tick_labels else 6, right=10 if tick_labels else 6,
-                  top=14 if tick_labels else 6, bottom=46 if tick_labels else 6)
+    chart = Chart(width, height, left=74 if tick_labels else 34, right=26 if tick_labels else 6,
+                  top=14 if tick_labels else 8, bottom=46 if tick_labels else 8)
     chart.zero_y = _y(chart, 0.0)
     chart.y_ticks = [{"y": _y(chart, v), "label": f"{v:+.1f}" if v else "0"} for v in SCORE_TICKS]
     run: list[str] = []
     for index, (label, score, title) in enumerate(values):
         x = _x(chart, index, len(values))
-        chart.x_ticks.append({"x": x, "label": label, "odd": index % 2 == 1})
+        if (len(values) - 1 - index) % 2 == 0:  # every other period is labelled, the latest always
+            chart.x_ticks.append({"x": x, "label": label})
         if score is None:
             if run:
                 chart.segments.append(" ".join(run))

@@ -9,6 +9,8 @@ from integration.web.admin.auth import login_required, runtime
 
 bp = Blueprint("admin_contacts", __name__, url_prefix="/admin/contacts")
 SEARCH_MAX = 200
+CHANNELS = {"call": "Call", "sms": "Text message", "chat": "Chat", "ticket": "Ticket", "email": "E-mail",
+            "survey": "Survey"}
 TOUCH_KINDS = {"outbound_call": "Outbound call", "outbound_text": "Text sent", "outbound_email": "E-mail sent",
                "agent_reply": "Agent reply"}
 
@@ -56,7 +58,7 @@ def detail(contact_id: int):
             spark=charts.score_line([(p["at"].strftime("%b %-d"), p["score"],
                                       f"{p['at']:%Y-%m-%d}: {p['label']} {p['score']:+.2f}") for p in points],
                                     width=360, height=110, tick_labels=False),
-            touch_kinds=TOUCH_KINDS)
+            touch_kinds=TOUCH_KINDS, channels=CHANNELS)
     return page
 
 
