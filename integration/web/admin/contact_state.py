@@ -122,12 +122,28 @@ def describe(session: Session, contact_ids: list[int]) -> list[dict]:
     """Each contact with name, phone, e-mail, CRM status, latest sentiment and trend, in the given order."""
     if not contact_ids:
         return []
-    contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))}
+    contacts = {row.id: row for row in session.execute(
+        select(Contact.id, Contact.name, Contact.crm_status, Contact.crm_error).where(Contact.id.in_(contact_ids)))}
+    first: dict[tuple[int, str], str] = {}
+    for cid, kind, value in session.execute(
+            select(ContactIdentity.contact_id, ContactIdentity.kind, ContactIdentity.value).where(
+                ContactIdentity.contact_id.in_(contact_ids), ContactIdentity.kind.in_(("phone", "email")))
+            .order_by(ContactIdentity.id)):
+        first.setdefault((cid, kind), value)
+    # Each contact's last CONTACT_TREND_POINTS scores, numbered newest first in SQL (a heavy contact's whole
+    # history is not sent over); scored counts them all.
+    newest = func.row_number().over(partition_by=Interaction.contact_id,
+                                    order_by=(AT.desc(), Interaction.id.desc())).label("n")
+    counted = func.count().over(partition_by=Interaction.contact_id).label("scored")
+    ranked = select(Interaction.contact_id, AT.label("at"), Interaction.id, InteractionScore.label,
+                    InteractionScore.score, newest, counted).join(InteractionScore).where(
+        Interaction.contact_id.in_(contact_ids)).subquery()
     scores: dict[int, list[tuple]] = {}
-    stmt = select(Interaction.contact_id, AT, Interaction.id, InteractionScore.label, InteractionScore.score
-                  ).join(InteractionScore).where(Interaction.contact_id.in_(contact_ids))
-    for cid, at, iid, label, score in session.execute(stmt):
+    total: dict[int, int] = {}
+    for cid, at, iid, label, score, _n, scored_count in session.execute(
+            select(ranked).where(ranked.c.n <= defaults.CONTACT_TREND_POINTS)):
         scores.setdefault(cid, []).append((aware(at), iid, label, score))
+        total[cid] = scored_count
     rows = []
     for cid in contact_ids:
         contact = contacts.get(cid)
@@ -136,11 +152,11 @@ def describe(session: Session, contact_ids: list[int]) -> list[dict]:
         history = sorted(scores.get(cid, []))
         latest = history[-1] if history else None
         rows.append({
-            "id": cid, "name": contact.name, "phone": _identity(contact, "phone"),
-            "email": _identity(contact, "email"), "crm_status": contact.crm_status, "crm_error": contact.crm_error,
+            "id": cid, "name": contact.name, "phone": first.get((cid, "phone")), "email": first.get((cid, "email")),
+            "crm_status": contact.crm_status, "crm_error": contact.crm_error,
             "latest": None if latest is None else {"at": latest[0], "interaction_id": latest[1],
                                                    "label": latest[2], "score": latest[3]},
-            "trend": trend([h[3] for h in history]), "scored": len(history)})
+            "trend": trend([h[3] for h in history]), "scored": total.get(cid, 0)})
     return rows
 
 
@@ -155,10 +171,6 @@ def trend(scores: list[float]) -> str:
     if slope < -defaults.CONTACT_TREND_SLOPE:
         return d.DECLINING
     return d.STEADY
-
-
-def _identity(contact: Contact, kind: str) -> str | None:
-    return next((i.value for i in sorted(contact.identities, key=lambda i: i.id) if i.kind == kind), None)
 
 
 def scores(session: Session, contact_id: int, count: int = defaults.CONTACT_SPARK_POINTS) -> list[dict]:
