@@ -87,3 +87,11 @@ def test_answer_many_agrees_with_answer(db, settings):
     assert many["mix"]["counts"] == answer("mix", params.MixQuery(days=7), db, settings)["counts"]
     assert many["mix"]["counts"] == {"positive": 1, "neutral": 0, "negative": 1}
     assert listed(many["open"]) == listed(answer("escalations", params.EscalationsQuery(), db, settings))
+
+
+def test_the_cli_table_lists_them(db, settings):
+    from integration.insights.render import render
+
+    ids = store(db, [("open", "A", 1, "negative", True)])
+    table = render("escalations", answer("escalations", params.EscalationsQuery(), db, settings))
+    assert "threatened to cancel" in table and "Person A" in table and str(ids["open"]) in table
