@@ -89,6 +89,10 @@ SETTINGS_REFRESH_S = 3  # every process checks the settings version at most this
 ADMIN_PAGE_SIZE = 50  # rows per page of a console list
 REFUSALS_WINDOW_H = 24  # refused deliveries (bad signature) are counted per hour over this many hours
 TEST_DELIVERY_TIMEOUT_S = 10  # HubSpot "test connection" waits at most this long
+CONTACT_TREND_POINTS = 10  # a contact's trend: the least-squares slope over their last this many scores...
+CONTACT_TREND_MIN_POINTS = 3  # ...when they have at least this many (else "not enough data")...
+CONTACT_TREND_SLOPE = 0.05  # ...beyond +/- this per interaction is improving / declining, else steady
+CONTACT_SPARK_POINTS = 30  # scores drawn in a contact's sentiment chart
 
 # Alerts (issue 13).
 SPIKE_MIN_CUSTOMERS = 5  # SPIKE_MIN_CUSTOMERS: this many different customers negative about one theme ...

@@ -45,6 +45,8 @@ TOOLS = {
                          "sentiment mix, mean score, escalations, recoveries, top complaint theme."),
     "spiking_issues": ("spikes", {}, "Use to find an issue that is spiking: five or more different customers "
                        "negative about the same theme within 14 days."),
+    "open_escalations": ("escalations", {}, "Use to find escalated (flagged) conversations nobody has followed "
+                         "up: no call, text, e-mail or reply and no positive interaction since, default 14 days."),
 }
 
 

@@ -98,6 +98,12 @@ class SpikesQuery(Query):
     min_customers: int | None = Field(None, ge=1, le=1000, description="Customers that make a spike (default 5).")
 
 
+class EscalationsQuery(Query):
+    """Open escalations: flagged interactions with no touch and no positive interaction of the contact since."""
+
+    default_days: ClassVar[int] = 14
+
+
 class SearchQuery(Query):
     """Text search over what customers said and the summaries."""
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from integration.insights import counts, params, people, rollup, topics, trend
+from integration.insights import counts, escalations, params, people, rollup, topics, trend
 from integration.insights.window import resolve
 from integration.settings import Settings
 from integration.store.db import Database
+from integration.store.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ INSIGHTS = {i.name: i for i in (
             "Themes that five or more different customers were negative about within the window (14 days).",
             ("Which issue is spiking: five or more different customers negative about the same theme within "
              "14 days?",)),
+    Insight("escalations", params.EscalationsQuery, escalations.open_escalations,
+            "Open escalations: flagged interactions after which the customer has had no call, text, e-mail or "
+            "reply from us and no positive interaction, newest first.",
+            ("Which escalated conversations has nobody followed up yet in the last 14 days?",)),
 )}
 
 
@@ -70,3 +75,13 @@ def answer(name: str, query: params.Query, db: Database, settings: Settings, now
     window = resolve(query, settings.tzinfo, now)
     with db.session() as session:
         return insight.answer(session, query, window, settings)
+
+
+def answer_many(asks: dict[str, tuple[str, params.Query]], db: Database, settings: Settings, now=None) -> dict:
+    """Several answers at once (key -> (insight name, query)): the rollups refreshed once, one `now` and one
+    session for all of them, so the figures of one page agree with each other and with `answer`."""
+    rollup.refresh(db, settings.tzinfo)
+    now = now or utcnow()
+    with db.session() as session:
+        return {key: INSIGHTS[name].answer(session, query, resolve(query, settings.tzinfo, now), settings)
+                for key, (name, query) in asks.items()}

@@ -23,6 +23,9 @@ TABLES = {
     "trend": ("weeks", [("week of", "week_start"), ("n", "interactions"), ("mean", "mean_score"),
                         ("neg", "counts.negative"), ("neu", "counts.neutral"), ("pos", "counts.positive"),
                         ("partial", "partial")]),
+    "escalations": ("escalations", [("interaction", "interaction_id"), ("contact", "contact.contact_id"),
+                                    ("name", "contact.name"), ("at", "at"), ("reason", "reason"),
+                                    ("waiting h", "waiting_hours"), ("quote", "evidence.quote")]),
     "callbacks": ("callbacks", [("contact", "contact.contact_id"), ("name", "contact.name"),
                                 ("at", "interaction.at"), ("score", "interaction.score"),
                                 ("back after h", "callback.hours_after"), ("quote", "interaction.quote")]),
@@ -34,6 +37,7 @@ SUMMARY = {
     "callbacks": ["line", "total", "top_issue", "recurring_themes"],
     "customers": ["more"],
     "unanswered": ["more"],
+    "escalations": ["more"],
     "spikes": ["min_customers"],
     "themes": ["sentiment", "interactions_considered"],
 }

@@ -65,7 +65,7 @@ def test_rate_limit_per_token_is_429_with_retry_after(app, client, token, data):
 def test_openapi_document_is_generated_from_the_parameter_models(client):
     spec = client.get("/api/v1/openapi.json").json
     names = {"customers", "lines", "themes", "callbacks", "mix", "trend", "unanswered", "change", "agents",
-             "spikes"}
+             "spikes", "escalations"}
     assert {p.rsplit("/", 1)[1] for p in spec["paths"] if p.startswith("/api/v1/insights/")} == names
     themes = {p["name"]: p for p in spec["paths"]["/api/v1/insights/themes"]["get"]["parameters"]}
     assert themes["sentiment"]["schema"]["enum"] == ["negative", "neutral", "positive", "any"]

@@ -30,7 +30,7 @@ def result(call) -> dict:
 def test_lists_one_read_only_tool_per_question_plus_search_and_get(settings):
     tools = session(settings, lambda c: c.list_tools()).tools
     assert {t.name for t in tools} == set(TOOLS) | {"search_interactions", "get_interaction"}
-    assert len(TOOLS) == 14
+    assert len(TOOLS) == 15
     assert all(t.annotations.read_only_hint for t in tools)
     reasons = next(t for t in tools if t.name == "top_frustration_reasons")
     assert reasons.description.startswith("Use to") and "sentiment" not in reasons.input_schema["properties"]
