@@ -150,7 +150,7 @@ def _alert_options(description: str) -> dict:
 TRY_RULES = "workers.jobs.try_rules"
 
 
-def try_rules(redis: Redis, documents: dict, text: str, wait_s: float = defaults.TRY_RULES_WAIT_S) -> dict | None:
+def try_rules(redis: Redis, documents: dict, text: str, wait_s: float | None = None) -> dict | None:
     """Ask a worker to judge `text` with rules as edited (not stored) and wait for its answer.
 
     The web process may not load a scorer, so the console's "try a sentence" runs where the scorer lives:
@@ -159,6 +159,7 @@ def try_rules(redis: Redis, documents: dict, text: str, wait_s: float = defaults
     """
     import time
 
+    wait_s = defaults.TRY_RULES_WAIT_S if wait_s is None else wait_s
     job = queue(redis, defaults.EVENTS_QUEUE).enqueue(
         TRY_RULES, documents, text, at_front=True, ttl=max(1, int(wait_s)), result_ttl=60, failure_ttl=300,
         job_timeout=30, description="try a sentence against edited rules (console)")

@@ -39,6 +39,14 @@ def _number(form, name: str, current, what: str, errors: list[str], integer: boo
     return int(value) if integer and value == int(value) else value
 
 
+def _set(item: dict, name: str, value, absent) -> None:
+    """Set a field; a value equal to what its absence means removes it, so an untouched form changes nothing."""
+    if value == absent:
+        item.pop(name, None)
+    else:
+        item[name] = value
+
+
 def _escalation(document: dict, form, errors: list[str]) -> None:
     if "competitors" in form:
         document["competitors"] = lines(form.get("competitors"))
@@ -46,7 +54,7 @@ def _escalation(document: dict, form, errors: list[str]) -> None:
         name, prefix = rule["name"], f"esc.{rule['name']}."
         if prefix + "present" not in form:
             continue  # the form did not show this rule (a rule added to the file since the page was loaded)
-        rule["enabled"] = form.get(prefix + "enabled") == "on"
+        _set(rule, "enabled", form.get(prefix + "enabled") == "on", absent=True)
         if prefix + "reason" in form:
             rule["reason"] = form.get(prefix + "reason", "").strip()
         if rule["kind"] == "score":
@@ -56,7 +64,7 @@ def _escalation(document: dict, form, errors: list[str]) -> None:
             rule["within_hours"] = _number(form, prefix + "within_hours", rule.get("within_hours"),
                                            f"Rule {name!r}: 'within hours'", errors, integer=True)
         elif rule["kind"] == "pattern":
-            rule["phrases"] = lines(form.get(prefix + "phrases"))
+            _set(rule, "phrases", lines(form.get(prefix + "phrases")), absent=[])
             if prefix + "pattern" in form:
                 rule["pattern"] = form.get(prefix + "pattern", "").strip()
 
@@ -76,7 +84,7 @@ def _follow_up(document: dict, form, errors: list[str]) -> None:
         for field in ("priority", "task_type", "owner_id"):
             if prefix + field in form:
                 value = form.get(prefix + field, "").strip()
-                rule[field] = value.upper() if field != "owner_id" else value
+                _set(rule, field, value.upper() if field != "owner_id" else value, absent="")
         for field in ("subject", "body"):
             if prefix + field in form:
                 rule[field] = form.get(prefix + field, "").replace("\r\n", "\n").strip()
