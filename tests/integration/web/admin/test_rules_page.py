@@ -114,7 +114,7 @@ def test_workers_pick_up_a_change_without_a_restart(app, client, worker_env):
     fields = rules_form(client)
     fields["esc.anger.phrases"] = "bananas"
     assert submit(client, fields).status_code == 302
-    context.runtime()._checked_at = float("-inf")  # as if SETTINGS_REFRESH_S had passed
+    context.runtime().refresh_s = 0  # as if SETTINGS_REFRESH_S had passed since the last check
     after = context.analyzer()
     assert after is not before
     assert [f.rule for f in after.rules.evaluate(["this is bananas"], NEUTRAL)] == ["anger"]
