@@ -61,8 +61,13 @@ def index():
 def save():
     documents, origins = _current()
     edited, errors = _edited(documents, origins)
+    warning = None
+    if not errors and edited["follow_up"] != documents["follow_up"]:
+        errors, warning = _check_owners(edited["follow_up"])
     if errors:
         return _render(edited, origins, errors=errors, status=400)
+    if warning:
+        flash(warning, "error")
     rt, changed = runtime(), []
     for kind in owner_rules.KINDS:
         if origins[kind] != "environment" and edited[kind] != documents[kind]:
@@ -74,6 +79,24 @@ def save():
     else:
         flash("Nothing changed.")
     return redirect(url_for(".index"))
+
+
+def _check_owners(follow_up: dict) -> tuple[list[str], str | None]:
+    """(errors, warning): a task owner HubSpot does not know would make HubSpot refuse the task, so it is
+    refused here; when HubSpot cannot list its owners the rules are saved with a warning."""
+    owners = {r["owner_id"]: r["reason"] for r in follow_up.get("rules", []) if r.get("owner_id")}
+    settings = runtime().settings
+    if not owners or settings.hubspot_access_token is None:
+        return [], None
+    from connectors.hubspot.setup import owner_ids
+
+    known = owner_ids(settings.hubspot_access_token.get_secret_value(), settings.hubspot_api_base)
+    if known is None:
+        return [], ("Saved, but HubSpot could not list its owners (the token needs crm.objects.owners.read), so"
+                    f" owner {', '.join(owners)} was not checked: HubSpot refuses tasks for an unknown owner.")
+    return [f"Follow-up rule {reason!r}: HubSpot has no owner with ID {owner}"
+            f" (its owners: {', '.join(f'{i} {n}' for i, n in list(known.items())[:10]) or 'none'})."
+            for owner, reason in owners.items() if owner not in known], None
 
 
 @bp.post("/try")

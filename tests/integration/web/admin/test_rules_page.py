@@ -305,3 +305,31 @@ def test_try_a_sentence_refuses_invalid_rules_and_an_empty_sentence(app, client)
     page = html.unescape(answer.get_data(as_text=True))
     assert answer.status_code == 400
     assert "Type a sentence to try." in page and "the pattern is not a valid regular expression" in page
+
+
+def test_a_task_owner_hubspot_does_not_know_is_refused(settings):
+    """HubSpot refuses a task for an unknown owner, so the rules page asks HubSpot's owners list first."""
+    from pydantic import SecretStr
+
+    from integration.web.app import create_app
+    from tests.servers.hubspot import HubSpotTestServer
+
+    with HubSpotTestServer(access_token="pat-test") as hubspot:
+        configured = settings.model_copy(update={"hubspot_access_token": SecretStr("pat-test"),
+                                                 "hubspot_api_base": hubspot.base_url})
+        application = create_app(configured)
+        client = application.test_client()
+        sign_in(client, make_user(application))
+        db = application.extensions["undertone"].db
+        fields = rules_form(client)
+        fields["fu.0.owner_id"] = "777"
+        answer = submit(client, fields)
+        page = html.unescape(answer.get_data(as_text=True))
+        assert answer.status_code == 400
+        assert "Follow-up rule 'escalation': HubSpot has no owner with ID 777 (its owners: 501 Olive Owner" in page
+        assert owner_rules.stored_rules(db) == {}
+        fields["fu.0.owner_id"] = "501"
+        assert submit(client, fields).status_code == 302
+        stored = json.loads(owner_rules.stored_rules(db)["rules:follow_up"])
+        assert stored["rules"][0]["owner_id"] == "501"
+        db.dispose()
