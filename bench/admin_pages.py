@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PAGES = ["/admin/", "/admin/connectors/", "/admin/connectors/quo", "/admin/crm/", "/admin/jobs/", "/admin/users/"]
+PAGES = ["/admin/", "/admin/connectors/", "/admin/connectors/quo", "/admin/crm/", "/admin/jobs/", "/admin/users/",
+         "/admin/rules/", "/admin/tokens/"]
 SOURCES = ["quo", "twilio", "aircall", "dialpad", "zendesk", "intercom", "freshdesk", "hubspot", "generic"]
 PASSWORD = "bench password 1234"
 

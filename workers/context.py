@@ -25,7 +25,7 @@ def scorer() -> Scorer:
     return make_scorer(settings.scorer, model_dir).load()
 
 
-_analyzers: dict = {}  # the one analyzer built, under the digest of the rules it was built from
+_built: dict = {}  # the analyzer, the rules key it was built from, and the settings and stored rules it was checked on
 
 
 def analyzer():
@@ -36,16 +36,17 @@ def analyzer():
 
     rt = runtime()
     settings = rt.settings_now()
-    escalation = owner_rules.effective("escalation", settings, rt.stored_rules)
-    themes = owner_rules.effective("themes", settings, rt.stored_rules)
+    stored = rt.stored_rules
+    if _built and _built["settings"] is settings and _built["stored"] is stored:
+        return _built["analyzer"]  # nothing was refreshed since: the same objects, no work per job
+    escalation = owner_rules.effective("escalation", settings, stored)
+    themes = owner_rules.effective("themes", settings, stored)
     key = json.dumps([escalation, themes, settings.competitors, settings.theme_embeddings, settings.scorer],
                      sort_keys=True)
-    built = _analyzers.get(key)
-    if built is None:
-        built = build_analyzer(scorer(), escalation, themes, settings)
-        _analyzers.clear()
-        _analyzers[key] = built
-    return built
+    if _built.get("key") != key:
+        _built.update(analyzer=build_analyzer(scorer(), escalation, themes, settings), key=key)
+    _built.update(settings=settings, stored=stored)
+    return _built["analyzer"]
 
 
 def build_analyzer(scorer_, escalation: dict, themes: dict, settings: Settings):
@@ -127,4 +128,4 @@ def reset() -> None:
     """Forget cached state (tests change the environment between cases)."""
     runtime.cache_clear()
     scorer.cache_clear()
-    _analyzers.clear()
+    _built.clear()
