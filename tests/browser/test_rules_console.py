@@ -65,6 +65,8 @@ def test_change_an_escalation_phrase_send_a_webhook_with_it_see_the_flag(live, p
         result = page.locator("#try-result")
         assert f"anger (anger or frustration): “This place is an {PHRASE}.”" in result.inner_text()
         assert page.locator("[id='esc.anger.phrases']").input_value() == PHRASE  # kept, not saved
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "admin-rules-try-1280.png"))  # the answer, at the top of the page
         page.get_by_role("button", name="Save rules").click()
         assert "Saved escalation rules." in page.locator(".flashes").inner_text()
         assert page.locator("[id='esc.anger.phrases']").input_value() == PHRASE
