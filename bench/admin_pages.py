@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 PAGES = ["/admin/", "/admin/contacts/", "/admin/contacts/?q=contact%201234", "/admin/contacts/?q=%2B15550001234",
          "/admin/contacts/1", "/admin/contacts/{last}", "/admin/connectors/", "/admin/connectors/quo", "/admin/crm/",
-         "/admin/jobs/", "/admin/users/"]
+         "/admin/jobs/", "/admin/users/", "/admin/rules/", "/admin/tokens/"]
 SOURCES = ["quo", "twilio", "aircall", "dialpad", "zendesk", "intercom", "freshdesk", "hubspot", "generic"]
 PASSWORD = "bench password 1234"
 

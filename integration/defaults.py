@@ -86,6 +86,7 @@ LOGIN_WINDOW_S = 15 * 60  # failed sign-ins are counted over this window
 LOGIN_MAX_PER_ADDRESS = 20  # failed sign-ins from one address in the window before it is refused
 LOGIN_MAX_PER_ACCOUNT = 5  # failed sign-ins on one account in the window before it is refused
 SETTINGS_REFRESH_S = 3  # every process checks the settings version at most this often
+TRY_RULES_WAIT_S = 10  # the console's "try a sentence" waits this long for a worker to answer
 ADMIN_PAGE_SIZE = 50  # rows per page of a console list
 REFUSALS_WINDOW_H = 24  # refused deliveries (bad signature) are counted per hour over this many hours
 TEST_DELIVERY_TIMEOUT_S = 10  # HubSpot "test connection" waits at most this long

@@ -145,3 +145,32 @@ def _alert_options(description: str) -> dict:
     return dict(retry=Retry(max=len(intervals), interval=jittered(intervals)),
                 job_timeout=defaults.ALERT_JOB_TIMEOUT_S, result_ttl=defaults.JOB_RESULT_TTL_S,
                 failure_ttl=defaults.JOB_FAILURE_TTL_S, description=description)
+
+
+TRY_RULES = "workers.jobs.try_rules"
+
+
+def try_rules(redis: Redis, documents: dict, text: str, wait_s: float | None = None) -> dict | None:
+    """Ask a worker to judge `text` with rules as edited (not stored) and wait for its answer.
+
+    The web process may not load a scorer, so the console's "try a sentence" runs where the scorer lives:
+    first in line on the events queue, dropped if no worker starts it within `wait_s` (then None). A job
+    that failed raises RuntimeError with the worker's last line.
+    """
+    import time
+
+    wait_s = defaults.TRY_RULES_WAIT_S if wait_s is None else wait_s
+    job = queue(redis, defaults.EVENTS_QUEUE).enqueue(
+        TRY_RULES, documents, text, at_front=True, ttl=max(1, int(wait_s)), result_ttl=60, failure_ttl=300,
+        job_timeout=30, description="try a sentence against edited rules (console)")
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        status = job.get_status(refresh=True)
+        if status == JobStatus.FINISHED:
+            return job.return_value()
+        if status == JobStatus.FAILED:
+            info = (job.latest_result().exc_string if job.latest_result() else "") or "the worker failed"
+            raise RuntimeError(info.strip().splitlines()[-1][:500])
+        time.sleep(0.05)
+    job.cancel()
+    return None

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connectors.registry import NOTIFIER_CONFIGS, VENDOR_CONFIGS
 from integration import defaults
 from integration.settings import DigestConfig, Settings
+from integration.store import rules as owner_rules
 from integration.store import settings_store
 from integration.store.db import Database
 from integration.store.secret_box import SecretBox
@@ -65,6 +66,7 @@ class Runtime:
     _current: Settings | None = field(default=None, init=False, repr=False)
     _version: int | None = field(default=None, init=False, repr=False)
     _checked_at: float = field(default=float("-inf"), init=False, repr=False)
+    _rules: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -81,6 +83,19 @@ class Runtime:
         if now - self._checked_at >= self.refresh_s and self._lock.acquire(blocking=False):
             self._checked_at = now
             threading.Thread(target=self._refresh_and_release, name="settings-refresh", daemon=True).start()
+        return self._current or self.base
+
+    @property
+    def stored_rules(self) -> dict[str, str]:
+        """The rules documents the console stored (`rules:<kind>` -> JSON), checked as `settings` is."""
+        _ = self.settings  # starts the check when one is due
+        return self._rules
+
+    def settings_now(self) -> Settings:
+        """Like `settings`, but a due check runs here and is waited for: a worker's job then uses what the
+        console saved up to `refresh_s` before it (one cheap version query at most every `refresh_s`)."""
+        if time.monotonic() - self._checked_at >= self.refresh_s:
+            return self.reload_settings()
         return self._current or self.base
 
     def reload_settings(self) -> Settings:
@@ -105,6 +120,7 @@ class Runtime:
         except SQLAlchemyError as exc:  # no table yet, or the database is away: keep what we have
             log.debug("stored settings not read: %s", type(exc).__name__)
             return
+        self._rules = {k: v for k, v in stored.items() if k.startswith(owner_rules.PREFIX)}
         self._current, self._version = resolve_settings(self.base, stored), version
 
     @cached_property

@@ -1,9 +1,11 @@
 """Escalation flags: when a customer's words need a person's attention now, why, and the evidence.
 
-Rules are data (`scoring/escalation_rules.json`, or a file named by ESCALATION_RULES_PATH); the
-competitor list comes from the file or the COMPETITORS setting. Patterns run on the customer's turns
-only, so an agent saying "let me get my manager" never escalates a call. They work with any scorer:
-the lexicon's signals are not needed.
+Rules are data (`scoring/escalation_rules.json`, or a file named by ESCALATION_RULES_PATH, or the
+owner's copy edited in the console and passed in as a document); the competitor list comes from the
+document or the COMPETITORS setting. A rule may be switched off (`"enabled": false`); a pattern rule
+may carry plain `phrases` (matched as whole words, case-insensitive) beside or instead of its regex.
+Patterns run on the customer's turns only, so an agent saying "let me get my manager" never escalates a
+call. They work with any scorer: the lexicon's signals are not needed.
 """
 from __future__ import annotations
 
@@ -53,9 +55,13 @@ class EscalationRules:
 
     @classmethod
     def load(cls, path: str | Path | None = None, competitors: Sequence[str] = ()) -> "EscalationRules":
-        document = json.loads(Path(path or DEFAULT_PATH).read_text())
+        return cls.from_document(json.loads(Path(path or DEFAULT_PATH).read_text()), competitors)
+
+    @classmethod
+    def from_document(cls, document: dict, competitors: Sequence[str] = ()) -> "EscalationRules":
+        """Rules from a parsed rules document (the file's shape); rules switched off are left out."""
         names = tuple(dict.fromkeys(n.strip() for n in [*document.get("competitors", []), *competitors] if n.strip()))
-        rules = cls(document["rules"], names)
+        rules = cls([r for r in document["rules"] if r.get("enabled", True)], names)
         rules.compile()
         return rules
 
@@ -63,7 +69,9 @@ class EscalationRules:
         """Compile patterns once; raise ValueError naming a bad rule."""
         for rule in self.rules:
             if rule["kind"] == "pattern":
-                self._patterns[rule["name"]] = _compile(rule["name"], rule["pattern"])
+                pattern = pattern_with_phrases(rule.get("pattern", ""), rule.get("phrases", ()))
+                if pattern:
+                    self._patterns[rule["name"]] = _compile(rule["name"], pattern)
             elif rule["kind"] == "competitor" and self.competitors:
                 names = "|".join(re.escape(n.lower()) for n in self.competitors)
                 self._patterns[rule["name"]] = _compile(rule["name"], rf"\b(?:{names})\b")
@@ -93,6 +101,22 @@ class EscalationRules:
             return None  # a competitor rule with no competitors configured
         evidence = _find(pattern, texts, negatable=rule.get("negatable", False))
         return Flag(name, reason, evidence) if evidence is not None else None
+
+
+def phrase_pattern(phrase: str) -> str:
+    """A plain phrase as a regex: its words in order, any run of spaces between them, whole words only."""
+    words = phrase.lower().split()
+    body = r"\s+".join(re.escape(w) for w in words)
+    start = r"\b" if words and re.match(r"\w", words[0]) else ""
+    end = r"\b" if words and re.search(r"\w$", words[-1]) else ""
+    return f"{start}{body}{end}"
+
+
+def pattern_with_phrases(pattern: str, phrases: Sequence[str]) -> str:
+    """A rule's regex and its plain phrases as one alternation ('' when it has neither)."""
+    parts = [pattern] if pattern else []
+    parts += [phrase_pattern(p) for p in phrases if p.strip()]
+    return "|".join(f"(?:{p})" for p in parts) if len(parts) > 1 else "".join(parts)
 
 
 def summary_reason(flags: Sequence[Flag]) -> str | None:

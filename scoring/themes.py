@@ -48,7 +48,12 @@ class ThemeMatcher:
     @classmethod
     def load(cls, path: str | Path | None = None, embed: Embed | None = None,
              similarity_threshold: float = DEFAULT_SIMILARITY) -> "ThemeMatcher":
-        document = json.loads(Path(path or DEFAULT_PATH).read_text())
+        return cls.from_document(json.loads(Path(path or DEFAULT_PATH).read_text()), embed, similarity_threshold)
+
+    @classmethod
+    def from_document(cls, document: dict, embed: Embed | None = None,
+                      similarity_threshold: float = DEFAULT_SIMILARITY) -> "ThemeMatcher":
+        """A matcher from a parsed taxonomy (the file's shape, or the owner's copy edited in the console)."""
         matcher = cls(document["themes"], embed, similarity_threshold)
         for theme in matcher.themes:
             words = "|".join(theme.get("keywords", []))

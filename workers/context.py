@@ -1,6 +1,7 @@
 """Per-process state for workers: settings, database, Redis, the scorer and the CRM writer, built once."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from connectors.crm import CRMWriter
@@ -24,19 +25,41 @@ def scorer() -> Scorer:
     return make_scorer(settings.scorer, model_dir).load()
 
 
-@lru_cache(maxsize=1)
+_built: dict = {}  # the analyzer, the rules key it was built from, and the settings and stored rules it was checked on
+
+
 def analyzer():
-    """Scorer, escalation rules (ESCALATION_RULES_PATH, COMPETITORS) and themes, loaded once per process."""
+    """Scorer, escalation rules and themes: the console's copies (or ESCALATION_RULES_PATH / THEMES_PATH, or
+    the shipped files) and COMPETITORS. Rebuilt when the rules in force change, which each job checks at
+    most every SETTINGS_REFRESH_S (one version query), so an owner's edit applies without a restart."""
+    from integration.store import rules as owner_rules
+
+    rt = runtime()
+    settings = rt.settings_now()
+    stored = rt.stored_rules
+    if _built and _built["settings"] is settings and _built["stored"] is stored:
+        return _built["analyzer"]  # nothing was refreshed since: the same objects, no work per job
+    escalation = owner_rules.effective("escalation", settings, stored)
+    themes = owner_rules.effective("themes", settings, stored)
+    key = json.dumps([escalation, themes, settings.competitors, settings.theme_embeddings, settings.scorer],
+                     sort_keys=True)
+    if _built.get("key") != key:
+        _built.update(analyzer=build_analyzer(scorer(), escalation, themes, settings), key=key)
+    _built.update(settings=settings, stored=stored)
+    return _built["analyzer"]
+
+
+def build_analyzer(scorer_, escalation: dict, themes: dict, settings: Settings):
+    """An Analyzer from rules documents (given as data: scoring knows nothing of the console)."""
     from scoring.analysis import Analyzer
     from scoring.escalation import EscalationRules
     from scoring.themes import ThemeMatcher
 
-    settings = runtime().settings
-    rules = EscalationRules.load(settings.escalation_rules_path, settings.competitors.split(","))
     embed = None
     if settings.theme_embeddings and settings.scorer != "lexicon":  # the AI extra is in use: torch is loaded anyway
         from scoring.embeddings import encode as embed
-    return Analyzer(scorer(), rules, ThemeMatcher.load(settings.themes_path, embed=embed))
+    return Analyzer(scorer_, EscalationRules.from_document(escalation, settings.competitors.split(",")),
+                    ThemeMatcher.from_document(themes, embed=embed))
 
 
 def connector_for(rt: Runtime):
@@ -62,12 +85,14 @@ def crm_writer(rt: Runtime) -> CRMWriter:
 
 
 def sync_options():
-    """How the CRM sync behaves where the CRM has no match, who owns tasks, which follow-up rules."""
-    from integration.sync.content import follow_up_rules
+    """How the CRM sync behaves where the CRM has no match, who owns tasks, which follow-up rules (the console's
+    copy, or FOLLOW_UP_RULES_PATH, or the shipped file)."""
+    from integration.store import rules as owner_rules
     from integration.sync.flush import SyncOptions
 
-    settings = runtime().settings
-    rules = follow_up_rules(str(settings.follow_up_rules_path)) if settings.follow_up_rules_path else None
+    rt = runtime()
+    settings = rt.settings_now()
+    rules = owner_rules.effective("follow_up", settings, rt.stored_rules)
     return SyncOptions(create_contacts=settings.crm_create_contacts, default_owner_id=settings.hubspot_default_owner_id,
                        rules=rules)
 
@@ -103,4 +128,4 @@ def reset() -> None:
     """Forget cached state (tests change the environment between cases)."""
     runtime.cache_clear()
     scorer.cache_clear()
-    analyzer.cache_clear()
+    _built.clear()

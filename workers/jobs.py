@@ -241,3 +241,29 @@ def _apply_retry_policy(exc: CRMError | ProviderError | DeliveryError) -> None:
         if index < len(intervals) and intervals[index] < exc.retry_after_s:
             intervals[index] = int(exc.retry_after_s) + 1
             job.retry_intervals = intervals
+
+
+def try_rules(documents: dict, text: str) -> dict:
+    """The console's "try a sentence": score `text` as one customer turn with the rules as edited (given as
+    data, not stored) and say which escalation rules fire, with their evidence, the themes and the follow-up
+    rule that would open a task. Stores nothing."""
+    from scoring.escalation import History, summary_reason
+
+    settings = context.runtime().settings
+    analyzer = context.build_analyzer(context.scorer(), documents["escalation"], documents["themes"], settings)
+    analysis = analyzer.analyse([{"speaker": "customer", "text": text}], None, History())
+    if analysis is None:
+        return {"empty": True}
+    overall = analysis.scored.overall
+    follow_up = None
+    escalated = summary_reason(analysis.flags)
+    for rule in documents["follow_up"].get("rules", []):
+        if (rule["when"] == "escalation" and escalated) or (
+                rule["when"] == "score_at_most" and overall.score <= rule["threshold"]):
+            follow_up = {"reason": rule["reason"], "priority": rule.get("priority", "MEDIUM"),
+                         "due_hours": rule["due_hours"]}
+            break
+    return {"scorer": analyzer.scorer.name, "score": overall.score, "label": overall.label,
+            "intensity": overall.intensity, "confidence": overall.confidence, "signals": list(overall.signals),
+            "flags": [f.as_dict() for f in analysis.flags], "themes": [t.as_dict() for t in analysis.themes],
+            "follow_up": follow_up}

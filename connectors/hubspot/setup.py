@@ -110,3 +110,29 @@ def _differs(existing, definition: dict) -> bool:
     wanted = {**{k: definition.get(k, "") for k in COMPARED}, "groupName": GROUP["name"]}
     have_options = sorted(o.value for o in existing.options or [])
     return current != wanted or have_options != sorted(definition.get("options", []))
+
+
+OWNER_PAGES = 20  # 20 pages of 500: portals with more owners than that are not checked to the end
+
+
+def owner_ids(access_token: str, host: str) -> dict[str, str] | None:
+    """Every owner's id -> "name <email>" (GET /crm/v3/owners, paged); None when HubSpot cannot say (no
+    crm.objects.owners.read scope, unreachable, or more owners than OWNER_PAGES pages hold)."""
+    timeout = (http_defaults.HTTP_CONNECT_TIMEOUT_S, http_defaults.HTTP_READ_TIMEOUT_S)
+    headers, owners, after = {"Authorization": f"Bearer {access_token}"}, {}, None
+    for _ in range(OWNER_PAGES):
+        params = {"limit": 500, **({"after": after} if after else {})}
+        try:
+            answer = requests.get(f"{host.rstrip('/')}/crm/v3/owners/", params=params, headers=headers, timeout=timeout)
+            if answer.status_code != 200:
+                return None
+            page = answer.json()
+        except (requests.RequestException, ValueError):
+            return None
+        for owner in page.get("results") or []:
+            name = " ".join(str(owner.get(k) or "") for k in ("firstName", "lastName")).strip()
+            owners[str(owner.get("id"))] = f"{name} <{owner.get('email', '')}>".strip()
+        after = ((page.get("paging") or {}).get("next") or {}).get("after")
+        if not after:
+            return owners
+    return None

@@ -134,7 +134,10 @@ def follow_up_rules(path: str | None = None) -> dict:
 
 
 def follow_up(latest: Interaction, who: str, now: datetime, rules: dict | None = None) -> tuple[str, TaskSpec] | None:
-    """(reason, task) for the first rule the latest interaction meets, if recent enough; else None."""
+    """(reason, task) for the first rule the latest interaction meets, if recent enough; else None.
+
+    A rule's `owner_id` (set in the console) owns its tasks; without one the flush picks the contact's owner.
+    """
     rules = rules or follow_up_rules()
     score = latest.score
     if when(latest) < now - timedelta(days=rules.get("max_age_days", 7)):
@@ -145,7 +148,8 @@ def follow_up(latest: Interaction, who: str, now: datetime, rules: dict | None =
             return rule["reason"], TaskSpec(
                 subject=rule["subject"].format(**values)[:255], body=rule["body"].format(**values).strip(),
                 due_at=now + timedelta(hours=rule["due_hours"]), priority=rule.get("priority", "MEDIUM"),
-                task_type=rule.get("task_type") or ("EMAIL" if latest.channel in WRITTEN_CHANNELS else "CALL"))
+                task_type=rule.get("task_type") or ("EMAIL" if latest.channel in WRITTEN_CHANNELS else "CALL"),
+                owner_id=rule.get("owner_id") or None)
     return None
 
 

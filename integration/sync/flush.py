@@ -302,7 +302,8 @@ def _task_row(db, crm, contact_id, interaction_id, reason, spec) -> tuple[int | 
 
 
 def _create_tasks(db, writer, cache, records, new, options, result) -> None:
-    """Owner = the contact's owner in the CRM (cached), else the configured default; one batch create."""
+    """Owner = the rule's owner, else the contact's owner in the CRM (cached), else the configured default;
+    one batch create."""
     contacts = {row_id: records[_contact_of(db, row_id)] for row_id, _, _ in new}
     cache.remember_owners({c.id: c.owner_id for c in contacts.values() if c.owner_known})
     unknown = sorted({c.id for c in contacts.values() if not c.owner_known})
@@ -315,7 +316,8 @@ def _create_tasks(db, writer, cache, records, new, options, result) -> None:
     specs = []
     for row_id, stale, spec in new:
         crm_contact = contacts[row_id]
-        owner = crm_contact.owner_id or owners.get(crm_contact.id) or options.default_owner_id
+        owner = (spec.owner_id or crm_contact.owner_id or owners.get(crm_contact.id)
+                 or options.default_owner_id)  # a rule's own owner first
         specs.append((row_id, stale, TaskSpec(spec.subject, spec.body, spec.due_at, spec.priority, spec.task_type, owner,
                                               crm_contact.id, f"task-{row_id}")))
     ids = _recover(writer, "tasks", [s for _, stale, s in specs if stale])

@@ -80,3 +80,35 @@ def test_rules_are_data_and_bad_rules_fail_loudly(tmp_path):
     path.write_text(json.dumps({"rules": [{"name": "odd", "kind": "astrology", "reason": "x"}]}))
     with pytest.raises(ValueError, match="unknown kind"):
         EscalationRules.load(path)
+
+
+def _shipped() -> dict:
+    from scoring.escalation import DEFAULT_PATH
+
+    return json.loads(DEFAULT_PATH.read_text())
+
+
+def test_a_document_with_plain_phrases_and_a_rule_switched_off():
+    """The console's copy: phrases beside the pattern, matched as whole words in any case; off means off."""
+    document = _shipped()
+    anger = next(r for r in document["rules"] if r["name"] == "anger")
+    anger["phrases"] = ["bananas", "up  the wall", "100% done"]
+    next(r for r in document["rules"] if r["name"] == "refund")["enabled"] = False
+    rules = EscalationRules.from_document(document)
+    fired = lambda text: [f.rule for f in rules.evaluate([text], NEUTRAL)]  # noqa: E731
+    assert fired("This is BANANAS.") == ["anger"]
+    assert fired("It drives me up the\twall") == ["anger"]
+    assert fired("I am 100% done with this") == ["anger"]
+    assert fired("I am furious") == ["anger"]  # the shipped pattern still works beside the phrases
+    assert fired("bananasplit for lunch") == []  # whole words only
+    assert fired("This is not bananas") == []  # negatable, as the rule is
+    assert fired("I want a refund") == []  # switched off
+
+
+def test_a_rule_with_only_phrases_and_the_threshold_from_the_document():
+    document = {"competitors": [], "rules": [
+        {"name": "strong_negative", "kind": "score", "below": -0.3, "reason": "strongly negative"},
+        {"name": "words", "kind": "pattern", "reason": "owner's words", "phrases": ["rip-off"]}]}
+    rules = EscalationRules.from_document(document)
+    assert [f.rule for f in rules.evaluate(["What a rip-off."], NEGATIVE)] == ["strong_negative", "words"]
+    assert rules.evaluate(["What a ripoff."], NEUTRAL) == []

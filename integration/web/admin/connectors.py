@@ -57,10 +57,13 @@ def test_delivery(source: str):
     if not samples.supported(source):
         abort(400, f"There is no sample delivery for {config.title} yet.")
     if not secrets:
-        flash("Set the webhook secret first: a delivery without one is refused.", "error")
+        flash(f"{config.title}'s webhook secret is not set, so nothing can be signed and a delivery would be"
+              " refused: set it below first.", "error")
         return redirect(url_for(".detail", source=source))
-    body, headers = samples.build(source, secrets[0])
-    response = current_app.test_client().post(f"/webhooks/{source}", data=body, headers=headers)
+    body, headers = samples.build(source, secrets[0], url=webhook_url(source))
+    # Posted with this request's host, so the URL the route sees is the one signed (Twilio, HubSpot sign URLs).
+    response = current_app.test_client().post(f"/webhooks/{source}", data=body, headers=headers,
+                                              base_url=request.host_url)
     result = {"status": response.status_code, "body": response.get_data(as_text=True)[:2000],
               "ok": response.status_code == 200}
     flash(f"Test delivery answered {response.status_code}.", "ok" if result["ok"] else "error")

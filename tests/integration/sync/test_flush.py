@@ -266,3 +266,31 @@ def test_a_contact_we_created_is_not_searched_again_while_search_lags(client, re
     drain(redis_conn)
     assert len(hubspot.contacts) == 1  # the stored link is used, not a search that cannot see it yet
     assert len(calls(hubspot, f"{CONTACTS}/search")) == 1
+
+
+def test_follow_up_rules_edited_in_the_console_shape_the_task(client, redis_conn, worker_env, settings, db):
+    """The console's copy of the follow-up rules (SLA, priority, owner, templates) is what the flush uses; the
+    rule's owner wins over the contact's."""
+    from integration.store import rules as owner_rules
+
+    document = owner_rules.default("follow_up", settings)
+    document["rules"][0].update(due_hours=2, priority="LOW", owner_id="777", task_type="TODO",
+                                subject="Ring {who} ({themes})", body="{who} said: {evidence}")
+    owner_rules.save(db, "follow_up", document)
+    settings.generic_webhook_secret = SecretStr(SECRET)
+    owners = [{"id": "501", "email": "owner@example.com"}, {"id": "777", "email": "manager@example.com"}]
+    with HubSpotTestServer(access_token="pat-test", owners=owners) as hubspot:
+        for prop in CONTACT_PROPERTIES:
+            hubspot.define_property(prop["name"], prop["type"], prop["fieldType"], options=prop.get("options"))
+        worker_env.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
+        worker_env.setenv("HUBSPOT_API_BASE", hubspot.base_url)
+        context.reset()
+        hubspot.add_contact({"email": "ana@example.com", "hubspot_owner_id": "501"})
+        say(client, ANGRY, email="ana@example.com", channel="email")
+        drain(redis_conn)
+        [task] = hubspot.tasks.values()
+    assert (task["hs_task_priority"], task["hs_task_type"], task["hubspot_owner_id"]) == ("LOW", "TODO", "777")
+    assert task["hs_task_subject"] == "Ring ana@example.com (billing)"
+    assert task["hs_task_body"].startswith("ana@example.com said: ")
+    due = datetime.fromisoformat(task["hs_timestamp"].replace("Z", "+00:00"))
+    assert timedelta(hours=1.9) < due - datetime.now(timezone.utc) <= timedelta(hours=2)
