@@ -13,10 +13,7 @@ from integration.store.models import Interaction, InteractionScore
 
 def search(session: Session, query: SearchQuery, window: Window, settings: Settings) -> dict:
     """Interactions whose words or summary contain the text, newest first."""
-    pattern = "%" + query.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    stmt = scored(Interaction.id, query=query, window=window).where(or_(
-        func.lower(cast(Interaction.turns, String)).like(pattern, escape="\\"),
-        func.lower(Interaction.summary).like(pattern, escape="\\")))
+    stmt = scored(Interaction.id, query=query, window=window).where(text_matches(query.text))
     if query.sentiment != "any":
         stmt = stmt.where(InteractionScore.label == query.sentiment)
     ids = list(session.scalars(stmt.order_by(AT.desc(), Interaction.id.desc()).limit(query.rows)))
@@ -24,6 +21,13 @@ def search(session: Session, query: SearchQuery, window: Window, settings: Setti
     people = contacts(session, sorted({rows[i].contact_id for i in ids if rows[i].contact_id}), settings)
     return {"window": window.as_dict(), "text": query.text,
             "interactions": [{**evidence(rows[i]), "contact": people.get(rows[i].contact_id)} for i in ids]}
+
+
+def text_matches(text: str):
+    """WHERE term: the interaction's turns or summary contain `text`, in any case (LIKE wildcards escaped)."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(func.lower(cast(Interaction.turns, String)).like(pattern, escape="\\"),
+               func.lower(Interaction.summary).like(pattern, escape="\\"))
 
 
 def get_interaction(session: Session, interaction_id: int, settings: Settings) -> dict | None:

@@ -24,7 +24,7 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sessions, CSRF on every console form, headers on every response, the console's blueprints."""
-    from integration.web.admin import auth, connectors, crm, jobs, pages, users
+    from integration.web.admin import auth, connectors, crm, interactions, jobs, pages, users
 
     behind_https = (settings.public_base_url or "").startswith("https://")
     app.config.update(
@@ -43,7 +43,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     login.user_loader(auth.load_user)
     app.before_request(_protect_console_forms)
     app.after_request(_security_headers)
-    for module in (auth, pages, connectors, crm, jobs, users):
+    for module in (auth, pages, connectors, crm, jobs, users, interactions):
         app.register_blueprint(module.bp)
 
 

@@ -1,0 +1,65 @@
+"""Label corrections (who changed an interaction's label, when, from what to what), the scorer's own label and
+score kept beside a corrected one, links from interactions to the webhook events that made them, and the index
+the console's interaction list pages by.
+
+Revision ID: 0009
+Revises: 0007
+Create Date: 2026-12-01 02:45:00
+
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0009'
+down_revision: Union[str, Sequence[str], None] = '0007'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.create_table('label_corrections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('interaction_id', sa.Integer(), nullable=False),
+    sa.Column('old_label', sa.String(length=16), nullable=True),
+    sa.Column('new_label', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('user_email', sa.String(length=320), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['admin_users.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('label_corrections', schema=None) as batch_op:
+        batch_op.create_index('ix_label_corrections_interaction_created', ['interaction_id', 'created_at'],
+                              unique=False)
+    op.create_table('interaction_events',
+    sa.Column('interaction_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['interaction_id'], ['interactions.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['event_id'], ['webhook_events.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('interaction_id', 'event_id')
+    )
+    with op.batch_alter_table('interaction_events', schema=None) as batch_op:
+        batch_op.create_index('ix_interaction_events_event', ['event_id'], unique=False)
+    with op.batch_alter_table('interaction_scores', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('model_label', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('model_score', sa.Float(), nullable=True))
+    op.create_index('ix_interactions_at_id', 'interactions', [sa.text('coalesce(occurred_at, created_at)'), 'id'])
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    op.drop_index('ix_interactions_at_id', table_name='interactions')
+    with op.batch_alter_table('interaction_scores', schema=None) as batch_op:
+        batch_op.drop_column('model_score')
+        batch_op.drop_column('model_label')
+    with op.batch_alter_table('interaction_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_interaction_events_event')
+    op.drop_table('interaction_events')
+    with op.batch_alter_table('label_corrections', schema=None) as batch_op:
+        batch_op.drop_index('ix_label_corrections_interaction_created')
+    op.drop_table('label_corrections')
