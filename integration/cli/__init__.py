@@ -230,3 +230,6 @@ _register_scoring_commands()
 from integration.cli.insights import register as _register_insights  # noqa: E402
 
 _register_insights(main)
+from integration.cli.corrections import register as _register_corrections  # noqa: E402
+
+_register_corrections(main)
