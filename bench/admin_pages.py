@@ -1,6 +1,7 @@
 """Admin console page times with a large store: 100,000 deliveries, 100,000 CRM writes, 20,000 contacts.
 
-Fills a fresh database (SQLite by default, or --database-url for PostgreSQL), signs in through the real
+With 100,000 interactions (--interactions) for the interaction list (several filters, a deep page) and one
+interaction's page. Fills a fresh database (SQLite by default, or --database-url for PostgreSQL), signs in through the real
 app (test client, embedded Redis) and renders each page R times; prints the median and the slowest per
 page, beside GET /healthz (a page that does two small queries) as the floor on this machine.
 
@@ -56,11 +57,64 @@ def fill(url: str, events: int) -> None:
     engine.dispose()
 
 
+INTERACTION_PAGES = ["/admin/interactions/", "/admin/interactions/?sentiment=negative&channel=call",
+                     "/admin/interactions/?flag=any", "/admin/interactions/?flag=refund&source=quo",
+                     "/admin/interactions/?theme=billing", "/admin/interactions/?text=refund",
+                     "/admin/interactions/?text=nowhere+to+be+found",
+                     "/admin/interactions/?since=2026-10-01&until=2026-10-07",
+                     "/admin/interactions/?line=%2B15550003&sentiment=positive"]
+WORDS = ("the plumber came late again and the sink still leaks I want a refund thank you great service bill was wrong "
+         "nobody called me back wonderful work appointment moved twice price too high friendly staff").split()
+
+
+def fill_interactions(url: str, count: int, contacts: int, events: int) -> int:
+    """`count` scored interactions over 120 days (5% flagged, 30% themed), each linked to one delivery; returns
+    the id of one with a contact, a flag and themes (the detail page measured)."""
+    from sqlalchemy import create_engine, insert
+
+    from integration.store.models import Interaction, InteractionEvent, InteractionScore
+
+    rng, now = random.Random(11), datetime.now(timezone.utc)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for start in range(0, count, 10_000):
+            rows, scores, links = [], [], []
+            for n in range(start, min(count, start + 10_000)):
+                score = round(rng.uniform(-1, 1), 3)
+                label = "negative" if score <= -0.05 else "positive" if score >= 0.05 else "neutral"
+                flagged, text = n % 20 == 0, " ".join(rng.choice(WORDS) for _ in range(30))
+                turns = [{"speaker": "customer", "text": text, "at": None},
+                         {"speaker": "agent", "text": "Sorry to hear that, let me check.", "at": None}]
+                at = now - timedelta(seconds=rng.uniform(600, 120 * 86400))  # scored when it happened
+                rows.append({"id": n + 1, "source": rng.choice(SOURCES[:5]), "thread_key": f"t{n}",
+                             "channel": rng.choice(["call", "sms", "ticket"]), "source_ids": {}, "turns": turns,
+                             "occurred_at": at,
+                             "contact_id": rng.randint(1, contacts), "line": f"+1555000{n % 7}",
+                             "agent": f"quo:U{n % 11}", "helpdesk_tags": [], "created_at": at, "updated_at": at})
+                scores.append({"interaction_id": n + 1, "scorer": "lexicon", "basis": "customer_turns",
+                               "label": label, "score": score, "intensity": label, "confidence": 0.8,
+                               "signals": [], "turn_scores": [{"turn": 0, "label": label, "score": score}],
+                               "flags": [{"rule": "refund", "reason": "asked for a refund", "evidence": "a refund"}]
+                               if flagged else [], "escalation_reason": "asked for a refund" if flagged else None,
+                               "themes": [{"theme": "billing", "how": "keyword", "evidence": "bill was wrong"}]
+                               if n % 3 == 0 else [], "trajectory": "single", "content_hash": f"h{n}",
+                               "scored_at": at})
+                if n < events:
+                    links.append({"interaction_id": n + 1, "event_id": n + 1})
+            conn.execute(insert(Interaction), rows)
+            conn.execute(insert(InteractionScore), scores)
+            if links:
+                conn.execute(insert(InteractionEvent), links)
+    engine.dispose()
+    return 1  # interaction 1: flagged (n % 20 == 0), themed (n % 3 == 0), with a contact and a delivery
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--interactions", type=int, default=100_000)
     args = parser.parse_args()
 
     from integration.cli.embedded_redis import EmbeddedRedis
@@ -74,12 +128,14 @@ def main() -> None:
         upgrade(url)
         started = time.perf_counter()
         fill(url, args.events)
+        detail = fill_interactions(url, args.interactions, max(1, args.events // 5), args.events)
         if url.startswith("postgresql"):
             from sqlalchemy import create_engine, text
 
             with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
                 conn.execute(text("VACUUM ANALYZE"))
-        print(f"filled {args.events} deliveries in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
+        print(f"filled {args.events} deliveries and {args.interactions} interactions"
+              f" in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
         app = create_app(Settings(database_url=url, redis_url=redis.url, secret_key="bench " * 8, _env_file=None))
         users.create(app.extensions["undertone"].db, "bench@example.com", PASSWORD, "admin")
         client = app.test_client()
@@ -92,6 +148,25 @@ def main() -> None:
             times = _times(client, path, args.repeats)
             print(f"{path:<26}{statistics.median(times):>10.1f}{max(times):>10.1f}"
                   f"{statistics.median(times) / statistics.median(floor):>11.1f}")
+        interaction_rows(client, args.repeats, floor, detail)
+
+
+def interaction_rows(client, repeats: int, floor: list[float], detail: int) -> None:
+    """The interaction list with filters, a deep page and one interaction's page, timed like the others."""
+    older, one = _older_link(client, "/admin/interactions/?channel=call"), f"/admin/interactions/{detail}"
+    for shown, path in [(p, p) for p in INTERACTION_PAGES] + [("/admin/interactions/?channel=call (page 11)", older),
+                                                               (one, one)]:
+        times = _times(client, path, repeats)
+        print(f"{shown:<60}{statistics.median(times):>10.1f}{max(times):>10.1f}"
+              f"{statistics.median(times) / statistics.median(floor):>11.1f}")
+
+
+def _older_link(client, path: str) -> str:
+    """The list's "Older" page after ten pages, so a deep page is timed too."""
+    for _ in range(10):
+        page = client.get(path).get_data(as_text=True)
+        path = page.split('" rel="next"')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
+    return path
 
 
 def _times(client, path: str, repeats: int) -> list[float]:

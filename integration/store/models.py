@@ -134,8 +134,14 @@ class Interaction(Base):
     score: Mapped["InteractionScore | None"] = relationship(back_populates="interaction", lazy="selectin")
 
 
-# The console's interaction list pages by (when, id), newest first (migration 0009).
-Index("ix_interactions_at_id", func.coalesce(Interaction.occurred_at, Interaction.created_at), Interaction.id)
+# The console's interaction list pages by (when, id), newest first, also within one source, channel, line or agent;
+# these also give each filter's choices (migration 0009).
+_AT = func.coalesce(Interaction.occurred_at, Interaction.created_at)
+Index("ix_interactions_at_id", _AT, Interaction.id)
+Index("ix_interactions_source_at_id", Interaction.source, _AT, Interaction.id)
+Index("ix_interactions_channel_at_id", Interaction.channel, _AT, Interaction.id)
+Index("ix_interactions_line_at_id", Interaction.line, _AT, Interaction.id)
+Index("ix_interactions_agent_at_id", Interaction.agent, _AT, Interaction.id)
 
 
 class InteractionScore(Base):

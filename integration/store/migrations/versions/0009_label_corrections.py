@@ -49,10 +49,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('model_label', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('model_score', sa.Float(), nullable=True))
     op.create_index('ix_interactions_at_id', 'interactions', [sa.text('coalesce(occurred_at, created_at)'), 'id'])
+    for column in ('source', 'channel', 'line', 'agent'):
+        op.create_index(f'ix_interactions_{column}_at_id', 'interactions',
+                        [column, sa.text('coalesce(occurred_at, created_at)'), 'id'])
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    for column in ('source', 'channel', 'line', 'agent'):
+        op.drop_index(f'ix_interactions_{column}_at_id', table_name='interactions')
     op.drop_index('ix_interactions_at_id', table_name='interactions')
     with op.batch_alter_table('interaction_scores', schema=None) as batch_op:
         batch_op.drop_column('model_score')
