@@ -30,7 +30,7 @@ def text_matches(text: str, dialect: str = "postgresql"):
     SQLite's LIKE already ignores ASCII case (its lower() folds nothing more), so there it is a plain LIKE,
     twice as fast as LIKE over lower(); PostgreSQL's ILIKE folds every letter."""
     pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    columns = (cast(Interaction.turns, String), Interaction.summary)
+    columns = (cast(Interaction.turns, String), cast(Interaction.summary, String))  # as indexed (0009)
     if dialect == "sqlite":
         return or_(*(column.like(pattern, escape="\\") for column in columns))
     return or_(*(column.ilike(pattern, escape="\\") for column in columns))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    cast,
     func,
     text,
 )
@@ -142,6 +143,11 @@ Index("ix_interactions_source_at_id", Interaction.source, _AT, Interaction.id)
 Index("ix_interactions_channel_at_id", Interaction.channel, _AT, Interaction.id)
 Index("ix_interactions_line_at_id", Interaction.line, _AT, Interaction.id)
 Index("ix_interactions_agent_at_id", Interaction.agent, _AT, Interaction.id)
+# PostgreSQL only: trigram indexes for word searches (ILIKE '%word%') of turns and summaries (migration 0009).
+Index("ix_interactions_turns_trgm", cast(Interaction.turns, String), postgresql_using="gin",
+      postgresql_ops={"turns": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_interactions_summary_trgm", cast(Interaction.summary, String), postgresql_using="gin",
+      postgresql_ops={"summary": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 
 
 class InteractionScore(Base):

@@ -7,6 +7,7 @@ Revises: 0007
 Create Date: 2026-12-01 02:45:00
 
 """
+import logging
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ revision: str = '0009'
 down_revision: Union[str, Sequence[str], None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
+log = logging.getLogger(__name__)
 
 
 def upgrade() -> None:
@@ -52,10 +54,32 @@ def upgrade() -> None:
     for column in ('source', 'channel', 'line', 'agent'):
         op.create_index(f'ix_interactions_{column}_at_id', 'interactions',
                         [column, sa.text('coalesce(occurred_at, created_at)'), 'id'])
+    _word_search_indexes()
+
+
+def _word_search_indexes() -> None:
+    """PostgreSQL: trigram indexes, so a word search (ILIKE '%...%') that matches few rows reads few rows.
+
+    pg_trgm ships with PostgreSQL and is a trusted extension (13+: a database owner may create it). Where it
+    cannot be created (a managed server that forbids it), the search still works by scanning: logged, not fatal.
+    """
+    bind = op.get_bind()
+    if bind.dialect.name != 'postgresql':
+        return
+    try:
+        with bind.begin_nested():
+            bind.execute(sa.text('CREATE EXTENSION IF NOT EXISTS pg_trgm'))
+    except sa.exc.DBAPIError as exc:
+        log.warning('pg_trgm is not available (%s); word searches of interactions will scan', exc.orig)
+        return
+    op.execute('CREATE INDEX ix_interactions_turns_trgm ON interactions USING gin ((CAST(turns AS VARCHAR)) gin_trgm_ops)')
+    op.execute('CREATE INDEX ix_interactions_summary_trgm ON interactions USING gin ((CAST(summary AS VARCHAR)) gin_trgm_ops)')
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.execute('DROP INDEX IF EXISTS ix_interactions_summary_trgm')
+    op.execute('DROP INDEX IF EXISTS ix_interactions_turns_trgm')
     for column in ('source', 'channel', 'line', 'agent'):
         op.drop_index(f'ix_interactions_{column}_at_id', table_name='interactions')
     op.drop_index('ix_interactions_at_id', table_name='interactions')
