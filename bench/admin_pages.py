@@ -156,10 +156,12 @@ def interaction_rows(client, repeats: int, floor: list[float], detail: int) -> N
     older, one = _older_link(client, "/admin/interactions/?channel=call"), f"/admin/interactions/{detail}"
     db = client.application.extensions["undertone"].db
     if not db.is_sqlite:  # the insights' tables were filled by the first page: analyse them, as autovacuum would
-        from sqlalchemy import text
+        from sqlalchemy import create_engine, text
 
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        engine = create_engine(db.url, isolation_level="AUTOCOMMIT")  # no statement timeout
+        with engine.connect() as conn:
             conn.execute(text("ANALYZE"))
+        engine.dispose()
     for shown, path in [(p, p) for p in INTERACTION_PAGES] + [("/admin/interactions/?channel=call (page 11)", older),
                                                                (one, one)]:
         times = _times(client, path, repeats)
