@@ -72,7 +72,9 @@ def browse(session: Session, query: BrowseQuery, window: Window | None, settings
     people = contacts(session, sorted({rows[i].contact_id for i in ids if rows[i].contact_id}), settings)
     first, last = (Cursor(aware(found[0].at), found[0].id), Cursor(aware(found[-1].at), found[-1].id)) if found else (None, None)
     return {
-        "interactions": [{**evidence(rows[i]), "contact": people.get(rows[i].contact_id)} for i in ids],
+        "interactions": [{**evidence(rows[i]), "contact": people.get(rows[i].contact_id),
+                          "corrected": rows[i].score is not None and rows[i].score.model_label is not None}
+                         for i in ids],
         "older": last.token() if last and (more or newer and mark is not None) else None,
         "newer": first.token() if first and mark is not None and (more or not newer) else None,
     }

@@ -168,7 +168,8 @@ def test_the_corrected_label_is_what_the_insights_count(admin, app, db):
     path = f"/admin/interactions/{a}"
     post(admin, f"{path}/label", {"label": "positive"}, token_from=path)
     assert mix() == {"positive": 1, "neutral": 0, "negative": 1}
-    assert ids_on(admin.get("/admin/interactions/?sentiment=positive").get_data(as_text=True)) == [a]
+    listed = admin.get("/admin/interactions/?sentiment=positive").get_data(as_text=True)
+    assert ids_on(listed) == [a] and "0.05, corrected" in listed
 
 
 @pytest.mark.parametrize("label", ["", "angry", "POSITIVE!"])
@@ -210,3 +211,39 @@ def test_the_pages_need_a_sign_in(client, db):
     for path in ("/admin/interactions/", f"/admin/interactions/{a}"):
         answer = client.get(path)
         assert answer.status_code == 302 and "/admin/login" in answer.headers["Location"]
+
+
+def test_a_tagged_help_desk_ticket_is_queued_for_new_tags(admin, db, redis_conn):
+    from rq import Queue
+
+    from integration import defaults
+
+    a = add(db, 1, source="zendesk", channel="ticket")
+    with db.session() as session:
+        session.get(Interaction, a).helpdesk_tags = ["sentiment_negative"]
+    b = add(db, 2, source="zendesk", channel="ticket")  # never tagged (no help-desk credentials then): left alone
+    for interaction_id in (a, b):
+        path = f"/admin/interactions/{interaction_id}"
+        assert post(admin, f"{path}/label", {"label": "positive"}, token_from=path).status_code == 302
+    queued = Queue(defaults.CRM_QUEUE, connection=redis_conn).job_ids
+    assert [j for j in queued if j.startswith(f"tag-{a}-")] and not [j for j in queued if j.startswith(f"tag-{b}-")]
+
+
+def test_without_redis_the_correction_is_kept_and_the_sweep_will_sync_it(admin, db, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisDown
+
+    from integration.web.admin import interactions
+
+    def down(*_args, **_kwargs):
+        raise RedisDown("Redis is down (test)")
+
+    monkeypatch.setattr(interactions.queues, "request_flush", down)
+    dana = contact(db)
+    a = add(db, 1, contact_id=dana)
+    path = f"/admin/interactions/{a}"
+    answer = post(admin, f"{path}/label", {"label": "neutral"}, token_from=path)
+    assert answer.status_code == 302
+    assert "The CRM will follow when the queue is back" in admin.get(path).get_data(as_text=True)
+    with db.session() as session:
+        assert session.get(Interaction, a).score.label == "neutral"
+        assert session.get(Contact, dana).needs_sync_at is not None  # what the sweep looks for
