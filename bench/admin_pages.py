@@ -4,8 +4,8 @@
 Fills a fresh database (SQLite by default, or --database-url for PostgreSQL), signs in through the real
 app (test client, embedded Redis), brings the insights' rollups up to date once (timed: the first overview
 after a bulk load pays it), then renders each page R times; prints the median and the slowest per page,
-beside GET /healthz (a page that does two small queries) as the floor on this machine. Target: every page
-under 300 ms.
+beside GET /healthz (a page that does two small queries) as the floor on this machine; then the interaction
+list with several filters, a deep page and one interaction's page. Target: every page under 300 ms.
 
     .venv/bin/python bench/admin_pages.py [--events 100000] [--interactions 100000] [--repeats 20]
                                           [--database-url URL]
@@ -28,6 +28,12 @@ sys.path.insert(0, str(ROOT))
 PAGES = ["/admin/", "/admin/contacts/", "/admin/contacts/?q=contact%201234", "/admin/contacts/?q=%2B15550001234",
          "/admin/contacts/1", "/admin/contacts/{last}", "/admin/connectors/", "/admin/connectors/quo", "/admin/crm/",
          "/admin/jobs/", "/admin/users/", "/admin/rules/", "/admin/tokens/"]
+INTERACTION_PAGES = ["/admin/interactions/", "/admin/interactions/?sentiment=negative&channel=call",
+                     "/admin/interactions/?flag=any", "/admin/interactions/?flag=refund&source=quo",
+                     "/admin/interactions/?theme=billing", "/admin/interactions/?text=charged",
+                     "/admin/interactions/?text=nowhere+to+be+found",
+                     "/admin/interactions/?since={week_ago}&until={today}",
+                     "/admin/interactions/?line=%2B13125550100&sentiment=positive"]
 SOURCES = ["quo", "twilio", "aircall", "dialpad", "zendesk", "intercom", "freshdesk", "hubspot", "generic"]
 PASSWORD = "bench password 1234"
 
@@ -62,12 +68,12 @@ def fill(url: str, events: int) -> None:
     engine.dispose()
 
 
-def fill_interactions(url: str, count: int, contacts: int) -> None:
+def fill_interactions(url: str, count: int, contacts: int, events: int) -> None:
     """Scored interactions over 90 days (stored an hour ago, as a live system's are), phones, touches."""
     from sqlalchemy import create_engine, insert
 
     from bench.insights import LINE_WEIGHTS, LINES, QUOTES, THEME_WEIGHTS, THEMES
-    from integration.store.models import ContactIdentity, Interaction, InteractionScore, Touch
+    from integration.store.models import ContactIdentity, Interaction, InteractionEvent, InteractionScore, Touch
 
     rng, now = random.Random(11), datetime.now(timezone.utc)
     stored = now - timedelta(hours=1)
@@ -76,7 +82,7 @@ def fill_interactions(url: str, count: int, contacts: int) -> None:
         conn.execute(insert(ContactIdentity), [{"contact_id": c, "kind": "phone", "value": f"+1555{c:07d}"}
                                                for c in range(1, contacts + 1)])
         for start in range(0, count, 10_000):
-            rows, scores, touches = [], [], []
+            rows, scores, touches, links = [], [], [], []
             for i in range(start + 1, min(count, start + 10_000) + 1):
                 line, line_name, source, channel, agents = rng.choices(LINES, LINE_WEIGHTS)[0]
                 agent = rng.choice(agents)
@@ -100,6 +106,8 @@ def fill_interactions(url: str, count: int, contacts: int) -> None:
                                "escalation_reason": "asked for a refund" if flags else None, "flags": flags,
                                "themes": themes, "trajectory": "single", "content_hash": f"h{i}",
                                "scored_at": stored})
+                if i <= events:
+                    links.append({"interaction_id": i, "event_id": i})
                 if rng.random() < 0.35:
                     touches.append({"contact_id": contact, "source": source, "kind": "outbound_call",
                                     "occurred_at": at + timedelta(hours=rng.uniform(0.5, 72)), "external_id": f"t{i}",
@@ -108,6 +116,8 @@ def fill_interactions(url: str, count: int, contacts: int) -> None:
             conn.execute(insert(InteractionScore), scores)
             if touches:
                 conn.execute(insert(Touch), touches)
+            if links:
+                conn.execute(insert(InteractionEvent), links)
     engine.dispose()
 
 
@@ -131,7 +141,7 @@ def main() -> None:
         started = time.perf_counter()
         fill(url, args.events)
         contacts = max(1, args.events // 5)
-        fill_interactions(url, args.interactions, contacts)
+        fill_interactions(url, args.interactions, contacts, args.events)
         if url.startswith("postgresql"):
             from sqlalchemy import create_engine, text
 
@@ -160,6 +170,35 @@ def main() -> None:
             times = _times(client, path, args.repeats)
             print(f"{path:<36}{statistics.median(times):>10.1f}{max(times):>10.1f}"
                   f"{statistics.median(times) / statistics.median(floor):>11.1f}")
+        interaction_rows(client, args.repeats, floor, 1)
+
+
+def interaction_rows(client, repeats: int, floor: list[float], detail: int) -> None:
+    """The interaction list with filters, a deep page and one interaction's page, timed like the others."""
+    today = datetime.now(timezone.utc).date()
+    pages = [p.format(week_ago=today - timedelta(days=7), today=today) for p in INTERACTION_PAGES]
+    older, one = _older_link(client, "/admin/interactions/?channel=call"), f"/admin/interactions/{detail}"
+    db = client.application.extensions["undertone"].db
+    if not db.is_sqlite:  # the insights' tables were filled by the first page: analyse them, as autovacuum would
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(db.url, isolation_level="AUTOCOMMIT")  # no statement timeout
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+        engine.dispose()
+    for shown, path in [(p, p) for p in pages] + [("/admin/interactions/?channel=call (page 11)", older),
+                                                               (one, one)]:
+        times = _times(client, path, repeats)
+        print(f"{shown:<60}{statistics.median(times):>10.1f}{max(times):>10.1f}"
+              f"{statistics.median(times) / statistics.median(floor):>11.1f}")
+
+
+def _older_link(client, path: str) -> str:
+    """The list's "Older" page after ten pages, so a deep page is timed too."""
+    for _ in range(10):
+        page = client.get(path).get_data(as_text=True)
+        path = page.split('" rel="next"')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
+    return path
 
 
 def _times(client, path: str, repeats: int) -> list[float]:

@@ -233,3 +233,6 @@ _register_insights(main)
 from integration.cli.digest import register as _register_digest  # noqa: E402
 
 _register_digest(main)
+from integration.cli.corrections import register as _register_corrections  # noqa: E402
+
+_register_corrections(main)

@@ -1,7 +1,7 @@
 """Finding interactions: text search with filters, and one interaction in full (for the MCP tools)."""
 from __future__ import annotations
 
-from sqlalchemy import String, cast, func, or_
+from sqlalchemy import String, cast, or_
 from sqlalchemy.orm import Session
 
 from integration.insights.base import AT, contacts, evidence, interactions, iso, scored
@@ -13,10 +13,8 @@ from integration.store.models import Interaction, InteractionScore
 
 def search(session: Session, query: SearchQuery, window: Window, settings: Settings) -> dict:
     """Interactions whose words or summary contain the text, newest first."""
-    pattern = "%" + query.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    stmt = scored(Interaction.id, query=query, window=window).where(or_(
-        func.lower(cast(Interaction.turns, String)).like(pattern, escape="\\"),
-        func.lower(Interaction.summary).like(pattern, escape="\\")))
+    stmt = scored(Interaction.id, query=query, window=window).where(
+        text_matches(query.text, session.get_bind().dialect.name))
     if query.sentiment != "any":
         stmt = stmt.where(InteractionScore.label == query.sentiment)
     ids = list(session.scalars(stmt.order_by(AT.desc(), Interaction.id.desc()).limit(query.rows)))
@@ -24,6 +22,18 @@ def search(session: Session, query: SearchQuery, window: Window, settings: Setti
     people = contacts(session, sorted({rows[i].contact_id for i in ids if rows[i].contact_id}), settings)
     return {"window": window.as_dict(), "text": query.text,
             "interactions": [{**evidence(rows[i]), "contact": people.get(rows[i].contact_id)} for i in ids]}
+
+
+def text_matches(text: str, dialect: str = "postgresql"):
+    """WHERE term: the interaction's turns or summary contain `text`, in any case (LIKE wildcards escaped).
+
+    SQLite's LIKE already ignores ASCII case (its lower() folds nothing more), so there it is a plain LIKE,
+    twice as fast as LIKE over lower(); PostgreSQL's ILIKE folds every letter."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    columns = (cast(Interaction.turns, String), cast(Interaction.summary, String))  # as indexed (0009)
+    if dialect == "sqlite":
+        return or_(*(column.like(pattern, escape="\\") for column in columns))
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def get_interaction(session: Session, interaction_id: int, settings: Settings) -> dict | None:

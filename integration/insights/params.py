@@ -110,3 +110,15 @@ class SearchQuery(Query):
     default_days: ClassVar[int] = 90
     text: str = Field(..., min_length=2, max_length=200, description="Words to look for (case-insensitive).")
     sentiment: Sentiment = Field("any", description="Only interactions of this sentiment.")
+
+
+class BrowseQuery(Query):
+    """The console's interaction list: every filter at once, newest first, a page at a time (no default window:
+    without days or since it covers all time)."""
+
+    default_limit: ClassVar[int] = defaults.ADMIN_PAGE_SIZE
+    sentiment: Sentiment = Field("any", description="Only interactions of this (effective) sentiment.")
+    flag: str | None = Field(None, pattern=r"^(any|[a-z0-9_]{1,64})$",
+                             description="Only escalated interactions: 'any' flag, or one rule, e.g. refund.")
+    theme: str | None = Field(None, max_length=64, description="Only interactions carrying this theme.")
+    text: str | None = Field(None, min_length=2, max_length=200, description="Words they contain (any case).")

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors import base
+from integration.pipeline import corrections
 from integration.store.db import add_unless_exists
-from integration.store.models import Contact, Interaction, InteractionScore, utcnow
+from integration.store.models import Contact, Interaction, InteractionEvent, InteractionScore, utcnow
 from scoring.analysis import Analysis
 from scoring.escalation import History, summary_reason
 from scoring.interaction import content_hash, texts_to_score
@@ -64,6 +65,7 @@ def store_analysis(session: Session, row: Interaction, scorer_name: str, analysi
     """Write a finished analysis as the interaction's current score."""
     scored, flags = analysis.scored, analysis.flags
     record = row.score or InteractionScore(interaction=row)
+    corrected = record.model_label is not None  # a person corrected the label: it holds over the re-score
     record.scorer = scorer_name
     record.basis = scored.basis
     record.label = scored.overall.label
@@ -78,7 +80,17 @@ def store_analysis(session: Session, row: Interaction, scorer_name: str, analysi
     record.start_score, record.end_score, record.trajectory = scored.start_score, scored.end_score, scored.trajectory
     record.content_hash = scored.content_hash
     record.scored_at = utcnow()
+    record.model_label = record.model_score = None
+    if corrected:
+        corrections.reapply(session, record)
     session.add(record)
+
+
+def link_event(session: Session, interaction_id: int, event_row_id: int) -> None:
+    """Remember that this stored event made (or added to) this interaction, once (the event row is locked)."""
+    if session.get(InteractionEvent, (interaction_id, event_row_id)) is None:
+        session.add(InteractionEvent(interaction_id=interaction_id, event_id=event_row_id))
+        session.flush()
 
 
 def locked(session: Session, interaction_id: int) -> Interaction | None:

@@ -23,6 +23,7 @@ from integration.pipeline.contacts import resolve_contact
 from integration.pipeline.interactions import (
     ToScore,
     current_content,
+    link_event,
     locked,
     needs_scoring,
     store_analysis,
@@ -94,17 +95,19 @@ def _store_all(db: Database, event_row_id: int, source: str, items: list,
             elif isinstance(item, Touch):
                 record_touch(session, item)  # the business's own act: recorded, never scored
             else:
-                work.extend(_store(session, source, item, scorer_name, outcome))
+                work.extend(_store(session, event_row_id, source, item, scorer_name, outcome))
         work = list({w.interaction_id: w for w in work}.values())  # one thread twice in an event: its latest
         if not work:
             _processed(event)
     return outcome, work
 
 
-def _store(session, source: str, item: Interaction, scorer_name: str, outcome: Outcome) -> list[ToScore]:
+def _store(session, event_row_id: int, source: str, item: Interaction, scorer_name: str,
+           outcome: Outcome) -> list[ToScore]:
     contact = resolve_contact(session, item.customer, source)
     row, changed = upsert_interaction(session, item, contact)
     session.flush()
+    link_event(session, row.id, event_row_id)
     outcome.interactions.append(row.id)
     todo = needs_scoring(session, row, scorer_name)
     if todo is None and changed and row.contact_id is not None and row.score is not None:

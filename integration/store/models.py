@@ -16,6 +16,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    cast,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -133,6 +135,21 @@ class Interaction(Base):
     score: Mapped["InteractionScore | None"] = relationship(back_populates="interaction", lazy="selectin")
 
 
+# The console's interaction list pages by (when, id), newest first, also within one source, channel, line or agent;
+# these also give each filter's choices (migration 0009).
+_AT = func.coalesce(Interaction.occurred_at, Interaction.created_at)
+Index("ix_interactions_at_id", _AT, Interaction.id)
+Index("ix_interactions_source_at_id", Interaction.source, _AT, Interaction.id)
+Index("ix_interactions_channel_at_id", Interaction.channel, _AT, Interaction.id)
+Index("ix_interactions_line_at_id", Interaction.line, _AT, Interaction.id)
+Index("ix_interactions_agent_at_id", Interaction.agent, _AT, Interaction.id)
+# PostgreSQL only: trigram indexes for word searches (ILIKE '%word%') of turns and summaries (migration 0009).
+Index("ix_interactions_turns_trgm", cast(Interaction.turns, String), postgresql_using="gin",
+      postgresql_ops={"turns": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_interactions_summary_trgm", cast(Interaction.summary, String), postgresql_using="gin",
+      postgresql_ops={"summary": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+
+
 class InteractionScore(Base):
     """The current score of an interaction (re-scored in place when new turns arrive)."""
 
@@ -156,6 +173,10 @@ class InteractionScore(Base):
     trajectory: Mapped[str | None] = mapped_column(String(16))  # recovered | soured | steady | single
     content_hash: Mapped[str] = mapped_column(String(64))  # what was scored; same hash = nothing to redo
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set only while a person's label correction overrides the scorer (label/score/intensity then hold the
+    # corrected, effective values; these keep what the scorer said). See integration/pipeline/corrections.py.
+    model_label: Mapped[str | None] = mapped_column(String(16))
+    model_score: Mapped[float | None] = mapped_column(Float)
 
     interaction: Mapped[Interaction] = relationship(back_populates="score")
 
@@ -313,6 +334,32 @@ class AdminUser(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer")  # admin | viewer
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+class LabelCorrection(Base):
+    """A person's correction of an interaction's label; every one is kept (history), the latest applies."""
+
+    __tablename__ = "label_corrections"
+    __table_args__ = (Index("ix_label_corrections_interaction_created", "interaction_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    old_label: Mapped[str | None] = mapped_column(String(16))  # the effective label before this correction
+    new_label: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    user_email: Mapped[str] = mapped_column(String(320))  # kept as written: the user may be removed later
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InteractionEvent(Base):
+    """Which stored webhook events made an interaction (the console shows them); pruned with the event."""
+
+    __tablename__ = "interaction_events"
+    __table_args__ = (Index("ix_interaction_events_event", "event_id"),)
+
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"), primary_key=True)
+
+
 class Alert(Base):
     """An alert to deliver (escalation or spike): the row comes first, then the job; `key` makes it once only."""
 

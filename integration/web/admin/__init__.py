@@ -24,7 +24,8 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sessions, CSRF on every console form, headers on every response, the console's blueprints."""
-    from integration.web.admin import alerts, auth, connectors, contacts, crm, jobs, pages, rules, tokens, users
+    from integration.web.admin import (alerts, auth, connectors, contacts, crm, interactions, jobs, pages, rules,
+                                       tokens, users)
 
     behind_https = (settings.public_base_url or "").startswith("https://")
     app.config.update(
@@ -43,7 +44,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     login.user_loader(auth.load_user)
     app.before_request(_protect_console_forms)
     app.after_request(_security_headers)
-    for module in (auth, pages, contacts, connectors, crm, jobs, users, alerts, rules, tokens):
+    for module in (auth, pages, interactions, contacts, connectors, crm, jobs, users, alerts, rules, tokens):
         app.register_blueprint(module.bp)
 
 
