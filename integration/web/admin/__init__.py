@@ -24,8 +24,7 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Sessions, CSRF on every console form, headers on every response, the console's blueprints."""
-    from integration.web.admin import (alerts, auth, connectors, contacts, crm, interactions, jobs, pages, rules,
-                                       tokens, users)
+    from integration.web.admin import alerts, auth, connectors, contacts, crm, interactions, jobs, pages, rules, tokens, users
 
     behind_https = (settings.public_base_url or "").startswith("https://")
     app.config.update(
