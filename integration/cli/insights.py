@@ -122,8 +122,20 @@ def token_list() -> None:
 
 
 @click.command()
-def mcp() -> None:
-    """An MCP server on stdio (for Claude Desktop / Claude Code): the insights as read-only tools."""
-    from integration.cli.mcp_server import build_server
+@click.option("--http", "http", is_flag=True, help="Serve streamable HTTP at /mcp (API token required) instead.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --http: the address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="With --http: the port.")
+def mcp(http: bool, host: str, port: int) -> None:
+    """An MCP server on stdio (for Claude Desktop / Claude Code): the insights as read-only tools.
 
-    build_server(_runtime()).run("stdio")
+    With --http, the same tools over streamable HTTP at http://HOST:PORT/mcp; every request must carry an
+    API token (`undertone api-token create NAME`) as `Authorization: Bearer <token>`. Put TLS in front of it
+    (a reverse proxy) when it listens beyond this machine."""
+    from integration.cli.mcp_server import build_server, http_app
+
+    if not http:
+        build_server(_runtime()).run("stdio")
+        return
+    import uvicorn
+
+    uvicorn.run(http_app(_runtime(), host), host=host, port=port, log_level="info")

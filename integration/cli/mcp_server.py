@@ -1,10 +1,13 @@
 """`undertone mcp`: the insights as read-only MCP tools (official `mcp` SDK), one per owner's question,
-plus `search_interactions` and `get_interaction`. Parameters are the same pydantic fields the API uses."""
+plus `search_interactions` and `get_interaction`. Parameters are the same pydantic fields the API uses.
+On stdio by default; `--http` serves them over streamable HTTP behind an API token (`http_app`)."""
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Annotated
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, ValidationError
 
@@ -116,3 +119,26 @@ def _get_interaction(runtime: Runtime):
         return found
 
     return get_interaction
+
+
+def http_app(runtime: Runtime, host: str = "127.0.0.1"):
+    """The same server over streamable HTTP at /mcp, for clients elsewhere; every request needs an API token
+    (`undertone api-token create`) as `Authorization: Bearer …`, checked as the insights API checks it."""
+    from integration.store import api_tokens
+
+    app = build_server(runtime).streamable_http_app(host=host)
+
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http":
+            header = dict(scope.get("headers") or ()).get(b"authorization", b"").decode("latin-1")
+            token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+            if not token or await anyio.to_thread.run_sync(api_tokens.verify, runtime.db, token) is None:
+                body = json.dumps({"error": "unauthorized", "detail": "send an API token as a bearer token"}).encode()
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="undertone"'),
+                    (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return guarded

@@ -33,10 +33,18 @@ def recompute(session: Session, contact_ids: set[int], tz) -> tuple[dict, dict]:
     cb = InsightCallback
     for start in range(0, len(ids), CONTACTS_PER_READ):
         chunk = ids[start:start + CONTACTS_PER_READ]
-        for row in session.execute(select(cb.day, cb.source, cb.channel, cb.line, cb.agent, cb.themes).where(
-                cb.contact_id.in_(chunk))):
+        # Their stored pairs, and pairs stored under another contact whose first interaction is theirs now (a
+        # contact merge moves interactions without touching them): replaced too, never inserted twice.
+        columns = (cb.interaction_id, cb.day, cb.source, cb.channel, cb.line, cb.agent, cb.themes)
+        stale = select(*columns).join(Interaction, Interaction.id == cb.interaction_id).where(
+            Interaction.contact_id.in_(chunk), cb.contact_id != Interaction.contact_id)
+        old = {row[0]: row[1:] for stmt in (select(*columns).where(cb.contact_id.in_(chunk)), stale)
+               for row in session.execute(stmt)}
+        for row in old.values():
             _count(counts, themes, dict(zip((*DIMS, "themes"), row)), -1)
-        session.execute(delete(cb).where(cb.contact_id.in_(chunk)))
+        replaced = list(old)
+        for first in range(0, len(replaced), IDS_PER_READ):
+            session.execute(delete(cb).where(cb.interaction_id.in_(replaced[first:first + IDS_PER_READ])))
         rows = [pair for history in _histories(session, chunk).values() for pair in pairs(history, tz)]
         _attach_themes(session, rows)
         for row in rows:

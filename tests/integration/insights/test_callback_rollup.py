@@ -272,3 +272,29 @@ def test_the_migration_fills_the_pair_themes_and_counts_as_a_refresh_would(db, s
                 for row in s.scalars(select(InsightCallback))} == themes
     assert counts(db) == kept
     assert rollup.refresh(db, settings.tzinfo) == 0  # nothing to catch up: no rebuild was asked for
+
+
+def test_pairs_follow_a_contact_merge_without_being_stored_twice(db, settings):
+    """A merge moves interactions to the survivor without touching them; when the survivor's pairs are next
+    recomputed, the pair stored under the merged-away contact is replaced, not inserted a second time."""
+    from integration.pipeline.contact_merge import merge_into
+
+    start = utcnow() - timedelta(days=3)
+    with db.session() as s:
+        survivor, other = contact(s, "Phone Only"), contact(s, "E-mail Only")
+        first = add(s, other, start, "negative", themes=["billing"])
+        back = add(s, other, start + timedelta(hours=3), "neutral")
+    assert answer("callbacks", CallbacksQuery(), db, settings)["total"] == 1
+    with db.session() as s:
+        merge_into(s, s.get(Contact, survivor), [s.get(Contact, other)])
+    with db.session() as s:  # the survivor calls again (later than 48 h): its pairs are recomputed
+        add(s, survivor, start + timedelta(days=2, hours=12), "neutral")
+    got = answer("callbacks", CallbacksQuery(), db, settings)
+    assert got["total"] == 1 and got["recurring_themes"] == [{"theme": "billing", "pairs": 1}]
+    pair = got["callbacks"][0]
+    assert (pair["interaction"]["interaction_id"], pair["callback"]["interaction_id"]) == (first, back)
+    assert pair["contact"]["contact_id"] == survivor
+    assert told(got) == from_scratch(db, settings.tzinfo, CallbacksQuery())
+    incremental = counts(db)
+    rollup.rebuild(db, settings.tzinfo)
+    assert counts(db) == incremental
