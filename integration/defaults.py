@@ -20,6 +20,7 @@ DB_POOL_TIMEOUT_S = 3  # waiting for a free pooled connection
 # request together end after DB_REQUEST_DEADLINE_S, inside the 5 s a sender allows.
 DB_CLIENT_WAIT_S = DB_STATEMENT_TIMEOUT_S + 2
 DB_REQUEST_DEADLINE_S = 3.5
+DB_FAIL_FAST_S = 2  # after the database did not answer, a web request's connect fails at once for this long
 SQLITE_BUSY_TIMEOUT_S = 2  # SQLite waits this long for another connection's write lock (transactions are short)
 
 # Queues and jobs

@@ -22,6 +22,7 @@ from typing import Iterator
 
 import psycopg
 from psycopg import errors
+from psycopg.conninfo import conninfo_to_dict
 
 from integration import defaults
 
@@ -62,6 +63,18 @@ def remaining_s() -> float | None:
     return None if ends is None else ends - time.monotonic()
 
 
+# When this process last saw each database (host, port, name) not answer, in monotonic seconds.
+_unanswered_at: dict[tuple[str, str, str], float] = {}
+
+
+def _note_unanswered(server: tuple[str, str, str]) -> None:
+    _unanswered_at[server] = time.monotonic()
+
+
+def _server(params: dict) -> tuple[str, str, str]:
+    return str(params.get("host", "")), str(params.get("port", "")), str(params.get("dbname", ""))
+
+
 class BoundedConnection(psycopg.Connection):
     """A psycopg connection whose every wait on the server is bounded on the client (see the module)."""
 
@@ -75,15 +88,30 @@ class BoundedConnection(psycopg.Connection):
         try:
             return super().wait(gen, interval, limit)
         except _WaitTimeout:
+            server = _server({"host": self.pgconn.host.decode(), "port": self.pgconn.port.decode(),
+                              "dbname": self.pgconn.db.decode()})
             self.pgconn.finish()  # mid-exchange: the connection cannot be used again
+            _note_unanswered(server)
             raise DatabaseWaitExpired(f"no answer from the database within {limit:.1f} s; connection closed") from None
 
     @classmethod
     def connect(cls, conninfo: str = "", **kwargs):
+        """Under a deadline (a web request), fail at once when no time is left, or when the database did not
+        answer this process within the last DB_FAIL_FAST_S: senders queued behind a request that waited get
+        their 503 at once instead of each waiting out a connect timeout in turn. Without a deadline (workers)
+        every connect is tried."""
         left = remaining_s()
         if left is not None and left <= 0:
             raise DatabaseWaitExpired("no time left to connect to the database")
-        return super().connect(conninfo, **kwargs)
+        server = _server({**conninfo_to_dict(conninfo), **kwargs})
+        if left is not None and time.monotonic() - _unanswered_at.get(server, float("-inf")) < defaults.DB_FAIL_FAST_S:
+            raise DatabaseWaitExpired("the database did not answer moments ago; not trying again yet")
+        try:
+            conn = super().connect(conninfo, **kwargs)
+        except errors.ConnectionTimeout:
+            _note_unanswered(server)
+            raise
+        return conn
 
 
 def looks_alive(dbapi_conn) -> bool:

@@ -75,3 +75,23 @@ def test_a_pooled_connection_the_server_closed_is_replaced_without_an_error(prox
     time.sleep(0.3)  # the reset reaches our socket
     assert count_events(database) >= 0
     assert proxy.accepted == accepted + 1
+
+
+@pytest.mark.timeout(60)
+def test_after_the_database_did_not_answer_web_requests_fail_fast_for_a_moment(proxy_and_db, monkeypatch):
+    """Senders queued behind a request that waited out a connect timeout get their 503 at once, not in turn;
+    a worker (no deadline) still tries."""
+    monkeypatch.setattr(defaults, "DB_CLIENT_WAIT_S", 1.0)
+    proxy, database = proxy_and_db
+    proxy.set_mode("hang")
+    with pg_waits.deadline(3.5), pytest.raises(OperationalError):
+        count_events(database)  # no pooled connection: the connect times out
+    accepted = proxy.accepted
+    started = time.monotonic()
+    with pg_waits.deadline(3.5), pytest.raises(OperationalError) as caught:
+        count_events(database)
+    assert time.monotonic() - started < 0.5 and proxy.accepted == accepted
+    assert isinstance(caught.value.orig, pg_waits.DatabaseWaitExpired)
+    with pytest.raises(OperationalError):
+        count_events(database)  # no deadline: tried
+    assert proxy.accepted == accepted + 1
