@@ -14,6 +14,13 @@ DB_CONNECT_TIMEOUT_S = 2  # PostgreSQL connect_timeout (the whole set-up; libpq'
 # store may each wait this once in a request, still inside the 5 s a sender allows
 DB_STATEMENT_TIMEOUT_S = 4  # PostgreSQL statement_timeout, set per connection
 DB_POOL_TIMEOUT_S = 3  # waiting for a free pooled connection
+# Client-side bounds (integration/store/pg_waits.py): the server's statement_timeout cannot fire when the server is
+# stuck or the path to it swallows packets. Every PostgreSQL wait ends after DB_CLIENT_WAIT_S (above the server's
+# own timeout, so a slow statement still gets the server's error), and all the waits of a webhook or /healthz
+# request together end after DB_REQUEST_DEADLINE_S, inside the 5 s a sender allows.
+DB_CLIENT_WAIT_S = DB_STATEMENT_TIMEOUT_S + 2
+DB_REQUEST_DEADLINE_S = 3.5
+DB_FAIL_FAST_S = 2  # after the database did not answer, a web request's connect fails at once for this long
 SQLITE_BUSY_TIMEOUT_S = 2  # SQLite waits this long for another connection's write lock (transactions are short)
 
 # Queues and jobs

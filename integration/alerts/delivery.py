@@ -22,6 +22,7 @@ from integration.quiet_hours import quiet_until
 from integration.store.db import Database
 from integration.store.models import Alert, utcnow
 
+NO_DESTINATION = "no alert destination configured (SLACK_WEBHOOK_URL, TEAMS_WEBHOOK_URL)"
 CONFIGURED = {"slack": "slack_webhook_url", "teams": "teams_webhook_url", "email": "smtp_url",
               "notion": "notion_token"}
 
@@ -33,13 +34,19 @@ def destinations(settings) -> list[str]:
 
 
 def dispatch(db: Database, redis: Redis, settings, alert_ids: list[int], now: datetime | None = None) -> dict:
-    """Queue each pending alert now, or hold it until quiet hours end (one batch job at that time)."""
+    """Queue each pending alert now, or hold it until quiet hours end (one batch job at that time).
+
+    With no destination configured the alerts are marked unsent here, as their job would, without a job (and a
+    worker's time) per alert."""
     now = now or utcnow()
-    until = quiet_until(settings.quiet_hours, settings.tzinfo, now)
+    nowhere = not destinations(settings)
+    until = None if nowhere else quiet_until(settings.quiet_hours, settings.tzinfo, now)
     queued = []
     with db.session() as session:
         for alert in session.scalars(select(Alert).where(Alert.id.in_(alert_ids), Alert.status == "pending")):
-            if until is not None:
+            if nowhere:
+                alert.status, alert.last_error, alert.attempts = "unsent", NO_DESTINATION, alert.attempts + 1
+            elif until is not None:
                 alert.status, alert.deliver_after = "held", until
             else:
                 queued.append(alert.id)
@@ -107,7 +114,7 @@ def _deliver(db: Database, settings, where: list, held: bool) -> dict:
         session.expunge_all()
     targets = destinations(settings)
     if not targets:
-        _finish(db, claim, {}, "unsent", "no alert destination configured (SLACK_WEBHOOK_URL, TEAMS_WEBHOOK_URL)")
+        _finish(db, claim, {}, "unsent", NO_DESTINATION)
         return {"status": "unsent", "alerts": [a.id for a in alerts]}
     message = render.message(alerts, settings.public_base_url, held=held,
                              hubspot_portal_id=getattr(settings, "hubspot_portal_id", None))

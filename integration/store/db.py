@@ -6,10 +6,11 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration import defaults
+from integration.store import pg_waits
 
 
 class Database:
@@ -67,11 +68,27 @@ def _make_engine(url: str, echo: bool) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    # pool_pre_ping: a PostgreSQL restart must not fail the next request.
+    # Every connection is a pg_waits.BoundedConnection: its waits end on the client even when the server cannot
+    # answer. A pooled connection is checked without a round trip (_checkout_alive) instead of pool_pre_ping:
+    # a PostgreSQL restart still never fails the next request, and a silent server cannot stall the ping itself.
     statement_ms = int(defaults.DB_STATEMENT_TIMEOUT_S * 1000)
     connect_args = {"connect_timeout": defaults.DB_CONNECT_TIMEOUT_S, "options": f"-c statement_timeout={statement_ms}"}
-    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         pool_timeout=defaults.DB_POOL_TIMEOUT_S, connect_args=connect_args)
+    engine = create_engine(url, echo=echo, hide_parameters=True, pool_size=5, max_overflow=5,
+                           pool_timeout=defaults.DB_POOL_TIMEOUT_S, connect_args=connect_args)
+    event.listen(engine, "do_connect", _bounded_connect)
+    event.listen(engine, "checkout", _checkout_alive)
+    return engine
+
+
+def _bounded_connect(_dialect, _record, cargs, cparams):
+    return pg_waits.BoundedConnection.connect(*cargs, **cparams)
+
+
+def _checkout_alive(dbapi_conn, _record, _proxy) -> None:
+    """A pooled connection the server closed (restart, reset) is replaced before use; SQLAlchemy retries the
+    checkout on DisconnectionError."""
+    if not pg_waits.looks_alive(dbapi_conn):
+        raise DisconnectionError("pooled connection closed by the server")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

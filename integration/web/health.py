@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from integration import defaults, queues
 from integration.runtime import Runtime
 from integration.store.models import WebhookEvent
+from integration.web.db_deadline import bound_database_waits
 
 bp = Blueprint("health", __name__)
+bound_database_waits(bp, defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 
 
 @bp.get("/healthz")

@@ -14,9 +14,11 @@ from integration import defaults, queues
 from integration.runtime import Runtime
 from integration.store import inbox
 from integration.web import refusals
+from integration.web.db_deadline import bound_database_waits
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
+bound_database_waits(bp, defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 
 
 @bp.post("/webhooks/<source>")

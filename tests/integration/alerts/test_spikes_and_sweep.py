@@ -69,6 +69,7 @@ def test_thresholds_are_settings(db):
 
 
 def test_sweep_queues_an_alert_whose_job_was_lost(db, redis_conn, worker_env):
+    worker_env.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/x")  # somewhere to send it
     with db.session() as session:
         session.add(Alert(key="escalation:lost:1", kind="escalation", reason="asked for a manager", facts={},
                           status="pending", deliveries={}, attempts=0, created_at=utcnow() - timedelta(minutes=5)))
@@ -110,3 +111,23 @@ def test_bad_quiet_hours_are_refused(bad):
         parse_quiet_hours(bad)
     with pytest.raises(ValueError, match="QUIET_HOURS"):
         Settings(_env_file=None, quiet_hours=bad)
+
+
+def test_with_no_destination_dispatch_marks_alerts_unsent_without_a_job(db, redis_conn, worker_env):
+    """No job (and no worker's time) per alert that has nowhere to go; the admin page still shows why."""
+    from integration.queues import queue
+
+    settings = context.runtime().settings
+    assert delivery.destinations(settings) == []
+    with db.session() as session:
+        alert = Alert(key="escalation:test-no-destination", kind="escalation", reason="test", facts={},
+                      status="pending", deliveries={}, attempts=0)
+        session.add(alert)
+        session.flush()
+        alert_id = alert.id
+    before = queue(redis_conn, defaults.ALERTS_QUEUE).count
+    assert delivery.dispatch(db, redis_conn, settings, [alert_id])["queued"] == []
+    assert queue(redis_conn, defaults.ALERTS_QUEUE).count == before
+    with db.session() as session:
+        stored = session.get(Alert, alert_id)
+        assert (stored.status, stored.attempts) == ("unsent", 1) and "no alert destination" in stored.last_error

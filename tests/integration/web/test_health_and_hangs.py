@@ -120,3 +120,52 @@ def test_a_hanging_database_gives_503_json_within_5_s(request, hanging, redis_ur
     assert health.get_json()["status"] == "down" and health.get_json()["database"].startswith("error")
     assert health_s < LIMIT_S, health_s
     app.extensions["undertone"].db.dispose()
+
+
+@pytest.fixture
+def proxied_postgres(postgres_url):
+    """The test PostgreSQL database reached through the fault suite's TCP proxy, which can be told to hang."""
+    from sqlalchemy.engine import make_url
+
+    from bench.faultlib.proxy import TcpProxy
+
+    real = make_url(postgres_url)
+    with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        yield proxy, real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+
+
+@pytest.mark.timeout(60)  # without a client-side bound this test hangs: fail it instead
+def test_a_database_that_hangs_after_connections_are_pooled_gives_503_json_within_5_s(proxied_postgres, redis_url,
+                                                                                      tmp_path):
+    """The connections were made and pooled while the server answered; then it stops answering. The server's own
+    statement_timeout cannot fire (the statement never reaches it), so the client must bound the wait."""
+    proxy, url = proxied_postgres
+    app = app_on(url, redis_url, tmp_path)
+    client = app.test_client()
+    post = lambda event_id: client.post(  # noqa: E731
+        "/webhooks/quo", data=(body := fixture_body("call_transcript_completed.json", event_id=event_id)),
+        headers=classic_headers(body))
+    assert post("before-the-hang").status_code == 200  # the pool now holds a live connection
+    assert client.get("/healthz").status_code == 200
+
+    proxy.set_mode("hang")
+    for attempt in range(2):  # the pooled connection, then a new one
+        started = time.monotonic()
+        answer = post(f"during-the-hang-{attempt}")
+        webhook_s = time.monotonic() - started
+        assert answer.status_code == 503 and "retry" in answer.get_json()["error"], answer.data
+        assert webhook_s < LIMIT_S, webhook_s
+
+    started = time.monotonic()
+    health = client.get("/healthz", headers={"Authorization": f"Bearer {TOKEN}"})
+    health_s = time.monotonic() - started
+    assert health.status_code == 503 and health.get_json()["database"].startswith("error")
+    assert health_s < LIMIT_S, health_s
+
+    proxy.set_mode("pass")  # healed: the service answers again without a restart, within DB_FAIL_FAST_S
+    healed = time.monotonic()
+    while (answer := post("after-the-hang")).status_code == 503 and time.monotonic() - healed < defaults.DB_FAIL_FAST_S + 1:
+        time.sleep(0.2)
+    assert answer.status_code == 200, answer.data
+    assert client.get("/healthz").status_code == 200
+    app.extensions["undertone"].db.dispose()

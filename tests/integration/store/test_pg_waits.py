@@ -1,0 +1,97 @@
+"""Client-side bounds on PostgreSQL waits: real PostgreSQL behind the fault suite's TCP proxy, told to hang or reset."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from bench.faultlib.proxy import TcpProxy
+from integration import defaults
+from integration.store import pg_waits
+from integration.store.db import Database
+
+
+@pytest.fixture
+def proxy_and_db(postgres_url):
+    real = make_url(postgres_url)
+    with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        database = Database(real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        yield proxy, database
+        proxy.set_mode("pass")
+        database.dispose()
+
+
+def count_events(database: Database) -> int:
+    with database.engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM webhook_events")).scalar()
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_statement_on_a_pooled_connection_ends_at_the_client_bound(proxy_and_db, monkeypatch):
+    """No deadline (a worker, the CLI): each wait still ends after DB_CLIENT_WAIT_S, and the connection is dropped."""
+    monkeypatch.setattr(defaults, "DB_CLIENT_WAIT_S", 1.0)
+    proxy, database = proxy_and_db
+    assert count_events(database) >= 0
+    proxy.set_mode("hang")
+    started = time.monotonic()
+    with pytest.raises(OperationalError) as caught:
+        count_events(database)
+    assert 0.9 < time.monotonic() - started < 3
+    assert isinstance(caught.value.orig, pg_waits.DatabaseWaitExpired)
+    assert database.engine.pool.checkedout() == 0
+    proxy.set_mode("pass")
+    assert count_events(database) >= 0  # a fresh connection, no restart needed
+
+
+@pytest.mark.timeout(60)
+def test_a_deadline_bounds_all_the_waits_together(proxy_and_db):
+    """The web's request deadline: the pooled connection waits out what is left of it, then nothing more is tried."""
+    proxy, database = proxy_and_db
+    assert count_events(database) >= 0
+    proxy.set_mode("hang")
+    with pg_waits.deadline(1.0):
+        started = time.monotonic()
+        with pytest.raises(OperationalError):
+            count_events(database)
+        assert 0.9 < time.monotonic() - started < 2
+        started = time.monotonic()
+        with pytest.raises(OperationalError):
+            count_events(database)  # no time left: no connection is attempted
+        assert time.monotonic() - started < 0.5
+    assert proxy.accepted == 1
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_without_an_error(proxy_and_db):
+    """What pool_pre_ping did, without its round trip: a restart or reset never fails the next statement."""
+    proxy, database = proxy_and_db
+    assert count_events(database) >= 0
+    assert database.engine.pool.checkedin() == 1
+    accepted = proxy.accepted
+    proxy.set_mode("refuse")  # resets every open connection, as a server restart does
+    proxy.set_mode("pass")
+    time.sleep(0.3)  # the reset reaches our socket
+    assert count_events(database) >= 0
+    assert proxy.accepted == accepted + 1
+
+
+@pytest.mark.timeout(60)
+def test_after_the_database_did_not_answer_web_requests_fail_fast_for_a_moment(proxy_and_db, monkeypatch):
+    """Senders queued behind a request that waited out a connect timeout get their 503 at once, not in turn;
+    a worker (no deadline) still tries."""
+    monkeypatch.setattr(defaults, "DB_CLIENT_WAIT_S", 1.0)
+    proxy, database = proxy_and_db
+    proxy.set_mode("hang")
+    with pg_waits.deadline(3.5), pytest.raises(OperationalError):
+        count_events(database)  # no pooled connection: the connect times out
+    accepted = proxy.accepted
+    started = time.monotonic()
+    with pg_waits.deadline(3.5), pytest.raises(OperationalError) as caught:
+        count_events(database)
+    assert time.monotonic() - started < 0.5 and proxy.accepted == accepted
+    assert isinstance(caught.value.orig, pg_waits.DatabaseWaitExpired)
+    with pytest.raises(OperationalError):
+        count_events(database)  # no deadline: tried
+    assert proxy.accepted == accepted + 1
