@@ -22,6 +22,18 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _WORD = re.compile(r"[a-z']+")
 EVIDENCE_CHARS = 240
 NEGATION_WINDOW = 4  # words before a match that may negate it ("no need for a refund")
+# The escalation kind (the labelling guideline's names) each packaged rule stands for; the score and anger
+# rules are sentiment-only and name no kind. Flags of the learned detector are named "learned_<kind>".
+RULE_KINDS = {"leaving": "cancel", "refund": "refund", "competitor": "competitor", "review_threat": "bad_review",
+              "chargeback": "chargeback", "legal": "legal", "manager": "manager", "repeat_contact": "repeat_contact"}
+LEARNED_PREFIX = "learned_"
+
+
+def kind_of(rule: str) -> str | None:
+    """The escalation kind a flag's rule stands for, or None for sentiment-only rules (strong_negative, anger)."""
+    if rule.startswith(LEARNED_PREFIX):
+        return rule[len(LEARNED_PREFIX):]
+    return RULE_KINDS.get(rule)
 
 
 @dataclass(frozen=True)

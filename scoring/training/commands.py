@@ -160,6 +160,20 @@ def _report(name: str, scorer: str, result: dict) -> str:
     return "\n".join(lines)
 
 
+BUSINESS_DEV = "business_messages/business_messages_dev.tsv"
+
+
+def dev_sets(data_dir: str | Path) -> dict[str, str | tuple[list[str], list[str]]]:
+    """The dev sets the product is chosen on, by name: the business messages (a path: it has escalations),
+    the SemEval dev union and its three files, the held-out reviews and SST-5 dev in three classes."""
+    from scoring.training.data import DEV_FILES, load_data, with_unions
+
+    _, dev, _ = load_data(data_dir, 13)
+    dev = with_unions(dev)
+    names = ["semeval dev (3 files)", *(f"semeval {n}" for n in DEV_FILES), "custrev held-out 20%", "sst5 dev, 3 classes"]
+    return {"business_messages dev": str(Path(data_dir, BUSINESS_DEV)), **{name: dev[name] for name in names}}
+
+
 @click.command()
 @click.option("--scorer", "scorer_names", type=click.Choice(SCORERS), multiple=True,
               help=f"Repeat to compare [default: {DEFAULT_SCORER}].")
@@ -167,26 +181,47 @@ def _report(name: str, scorer: str, result: dict) -> str:
 @click.option("--levels", type=click.Choice(["3", "5"]), default="3", show_default=True,
               help="3: compare labels; 5: compare intensities (SST-5 or five-level named labels).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, as_json: bool,
-             files: tuple[str, ...]) -> None:
-    """Accuracy, macro-F1, per-class precision/recall and confusion matrix for labelled TSV/JSONL FILES."""
-    from scoring.training.evaluation import evaluate as run_evaluation
-    from scoring.training.evaluation import read_labelled
+@click.option("--dev", "dev_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Also evaluate the product's dev sets from this data directory (e.g. ../shared/data).")
+@click.option("--reliability", is_flag=True, help="Print a reliability table and the ECE of `confidence` per file.")
+@click.option("--escalations", is_flag=True,
+              help="For files with an `escalation` column: recall and precision of the escalation flags per kind.")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, as_json: bool, dev_dir: str | None,
+             reliability: bool, escalations: bool, files: tuple[str, ...]) -> None:
+    """Accuracy, macro-F1, per-class precision/recall and confusion matrix for labelled TSV/JSONL FILES.
 
+    The product table adds negative precision and the share of neutral messages labelled negative.
+    """
+    from scoring.training.evaluation import read_labelled, read_table
+
+    if not files and not dev_dir:
+        raise click.UsageError("give labelled FILES, or --dev DATA_DIR")
     field = "label" if levels == "3" else "intensity"
+    sources: dict = {Path(f).name: f for f in files}
+    if dev_dir:
+        sources.update(dev_sets(dev_dir))
     try:
-        data = {Path(f).name: read_labelled(f, levels=int(levels)) for f in files}
+        data = {name: read_labelled(src, levels=int(levels)) if isinstance(src, str) else src
+                for name, src in sources.items()}
+        tables = {name: read_table(src) for name, src in sources.items() if escalations and isinstance(src, str)
+                  and _has_escalations(src)}
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    if len(data) > 1:
-        data[f"all {len(data)} files"] = ([t for t, _ in data.values() for t in t],
-                                           [g for _, g in data.values() for g in g])
+    if len(files) > 1:
+        data[f"all {len(files)} files"] = ([t for n in map(lambda f: Path(f).name, files) for t in data[n][0]],
+                                           [g for n in map(lambda f: Path(f).name, files) for g in data[n][1]])
     results: dict = {}
+    extras: list[str] = []
     for scorer_name in scorer_names or (DEFAULT_SCORER,):
         scorer = make_scorer(scorer_name, model_dir)
         for name, (texts, gold) in data.items():
-            results.setdefault(name, {})[scorer_name] = run_evaluation(scorer, texts, gold, field=field)
+            scores = scorer.score(list(texts))
+            results.setdefault(name, {})[scorer_name] = _measure(gold, scores, field)
+            if reliability:
+                extras.append(_reliability(f"{name} | {scorer_name}", gold, scores, field))
+        for name, rows in tables.items():
+            extras.append(_escalations(f"{name} | {scorer_name}", rows, scorer, model_dir))
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
@@ -194,6 +229,58 @@ def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, 
         for scorer_name, result in by_scorer.items():
             click.echo(_report(name, scorer_name, result) + "\n")
     click.echo(summary(results, "very_negative" if levels == "5" else "negative"))
+    if field == "label":
+        click.echo("\n" + product_summary(results))
+    for text in extras:
+        click.echo("\n" + text)
+
+
+def _has_escalations(path: str) -> bool:
+    """Whether a file is a headed TSV with an `escalation` column."""
+    first = Path(path).read_text(encoding="utf-8").split("\n", 1)[0]
+    return "\t" in first and "escalation" in [c.strip() for c in first.split("\t")] and "text" in first.split("\t")
+
+
+def _measure(gold: list[str], scores: list, field: str) -> dict:
+    """`metrics` of one Score field against gold, plus the product figures for labels."""
+    from scoring.training.evaluation import metrics
+    from scoring.training.product_metrics import sentiment_summary
+
+    predicted = [getattr(s, field) for s in scores]
+    result = metrics(list(gold), predicted)
+    if field == "label":
+        result["product"] = sentiment_summary(list(gold), predicted)
+    return result
+
+
+def _reliability(name: str, gold: list[str], scores: list, field: str) -> str:
+    """The reliability table of one scorer on one file: is a label given with confidence c right c of the time?"""
+    from scoring.training.product_metrics import reliability, reliability_text
+
+    rows, ece = reliability([getattr(s, field) == g for s, g in zip(scores, gold)], [s.confidence for s in scores])
+    return reliability_text(name, rows, ece)
+
+
+def _escalations(name: str, rows: list[dict], scorer, model_dir: str | None) -> str:
+    """Escalation flags (rules on each message, with the scorer's score) against the `escalation` column."""
+    from scoring.escalation import EscalationRules, kind_of
+    from scoring.training.product_metrics import escalation_table, escalation_text
+
+    rules = EscalationRules.load()
+    texts = [row["text"] for row in rows]
+    predicted = [{kind_of(f.rule) for f in rules.evaluate([text], s)} - {None} for text, s in zip(texts, scorer.score(texts))]
+    return escalation_text(f"{name} (escalation rules)", escalation_table([row.get("escalation", "") for row in rows], predicted))
+
+
+def product_summary(results: dict) -> str:
+    """Per file and scorer: macro-F1, negative precision and recall, neutral messages labelled negative."""
+    from scoring.training.product_metrics import SUMMARY_HEADER, summary_line
+
+    lines = [SUMMARY_HEADER.replace("| dev set |", "| file / scorer |")]
+    for name, by_scorer in results.items():
+        for scorer_name, result in by_scorer.items():
+            lines.append(summary_line(f"{name} / {scorer_name}", result["product"]))
+    return "\n".join(lines)
 
 
 def summary(results: dict, negative: str) -> str:

@@ -134,3 +134,20 @@ def test_evaluate_five_levels_and_bad_file(tmp_path):
     bad.write_text('{"text": "x", "label": "angry"}\n')
     result = CliRunner().invoke(evaluate, ["--scorer", "lexicon", str(bad)])
     assert result.exit_code != 0 and "row 1" in result.output
+
+
+def test_evaluate_prints_product_reliability_and_escalation_tables(tmp_path):
+    path = tmp_path / "business.tsv"
+    path.write_text("label\tchannel\tescalation\ttext\n"
+                    "negative\tsms\trefund\tThis is awful, I want a refund\n"
+                    "neutral\tsms\t\tare you open on sunday?\n"
+                    "negative\temail\tcompetitor\tBooked with Acme Plumbing instead, you never called back.\n"
+                    "positive\treview\t\tGreat work, thank you so much!\n")
+    result = CliRunner().invoke(evaluate, ["--scorer", "lexicon", "--reliability", "--escalations", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "| business.tsv / lexicon | 4 |" in result.output  # the product table
+    assert "reliability of `confidence` on business.tsv | lexicon: ECE" in result.output
+    assert "| refund | 1 | 1 | 1.00 | 1.00 | 1.00 |" in result.output  # the refund rule fires on its row
+    assert "| overall | 2 |" in result.output
+    missing = CliRunner().invoke(evaluate, ["--scorer", "lexicon"])
+    assert missing.exit_code != 0 and "--dev" in missing.output
