@@ -97,3 +97,4 @@ ALERTS_QUEUE = CRM_QUEUE  # outbound like the CRM writes: every deployed worker 
 ALERT_RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)  # 429/5xx/unreachable; a longer Retry-After stretches one
 ALERT_JOB_TIMEOUT_S = 60
 ALERT_SWEEP_GRACE_S = 30  # a pending alert older than this with no job is queued again by the sweep
+UNCERTAIN_CONFIDENCE = 0.6  # a score below this confidence is called uncertain in the CRM note (issue 14; MODEL_CARD.md)

@@ -33,10 +33,13 @@ def analyzer():
 
     settings = runtime().settings
     rules = EscalationRules.load(settings.escalation_rules_path, settings.competitors.split(","))
-    embed = None
+    embed = detector = None
     if settings.theme_embeddings and settings.scorer != "lexicon":  # the AI extra is in use: torch is loaded anyway
         from scoring.embeddings import encode as embed
-    return Analyzer(scorer(), rules, ThemeMatcher.load(settings.themes_path, embed=embed))
+        from scoring.escalation_detector import load_default
+
+        detector = load_default(embed)
+    return Analyzer(scorer(), rules, ThemeMatcher.load(settings.themes_path, embed=embed), detector)
 
 
 def connector_for(rt: Runtime):

@@ -125,17 +125,25 @@ def read_batches(stream: IO[str], size: int, skip_bad: bool, errors: list[BadLin
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1),
               help="Lines read and scored together.")
 @click.option("--skip-bad", is_flag=True, help="Report and skip bad lines instead of stopping (exit code stays 1).")
+@click.option("--with-flags", is_flag=True,
+              help="Add `flags` (rule, reason, evidence) and `themes` to each line: the escalation rules and, with "
+                   "the AI scorer, the learned detector and theme embeddings, each line judged as one customer message.")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-def score(scorer_name: str, model_dir: str | None, batch_size: int, skip_bad: bool, source: IO[str]) -> None:
+def score(scorer_name: str, model_dir: str | None, batch_size: int, skip_bad: bool, with_flags: bool,
+          source: IO[str]) -> None:
     """Score JSON Lines {"id", "text"} from FILE (or stdin) to JSON Lines on stdout."""
     scorer = make_scorer(scorer_name, model_dir)
+    judge = _flagger(scorer_name) if with_flags else None
     errors: list[BadLine] = []
     out = sys.stdout
     try:
         for batch in read_batches(source, batch_size, skip_bad, errors):
-            for (row_id, _), result in zip(batch, scorer.score([text for _, text in batch])):
-                out.write(json.dumps({"id": row_id, "label": result.label, "score": result.score,
-                                      "intensity": result.intensity, "confidence": result.confidence}) + "\n")
+            for (row_id, text), result in zip(batch, scorer.score([text for _, text in batch])):
+                line = {"id": row_id, "label": result.label, "score": result.score,
+                        "intensity": result.intensity, "confidence": result.confidence}
+                if judge is not None:
+                    line.update(judge(text, result))
+                out.write(json.dumps(line) + "\n")
             out.flush()
     except BadLine as error:
         click.echo(f"error: {error}; stopped (lines before it were scored)", err=True)
@@ -143,6 +151,67 @@ def score(scorer_name: str, model_dir: str | None, batch_size: int, skip_bad: bo
     if errors:
         click.echo(f"error: skipped {len(errors)} bad line(s)", err=True)
         sys.exit(1)
+
+
+def _flagger(scorer_name: str):
+    """text, Score -> {"flags": [...], "themes": [...]}: the packaged rules and taxonomy, and with the AI scorer
+    the learned escalation detector and theme embeddings, as a worker judges one customer message."""
+    from scoring.analysis import learned_flags
+    from scoring.escalation import EscalationRules
+    from scoring.themes import ThemeMatcher
+
+    rules, embed, detector = EscalationRules.load(), None, None
+    if scorer_name != "lexicon":
+        from scoring.embeddings import encode as embed
+        from scoring.escalation_detector import load_default
+
+        detector = load_default(embed)
+    themes = ThemeMatcher.load(embed=embed)
+
+    def judge(text: str, result) -> dict:
+        if not text.strip():
+            return {"flags": [], "themes": []}
+        flags = rules.evaluate([text], result)
+        if detector is not None:
+            flags += learned_flags(detector, [text], result, flags)
+        return {"flags": [f.as_dict() for f in flags], "themes": [t.as_dict() for t in themes.match([text])]}
+
+    return judge
+
+
+@click.command("train-escalations")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Detector file [default: scoring/model/escalation_detector.json].")
+@click.option("--written", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled messages (header: label, channel, business, escalation, text) [default: the written set].")
+@click.option("--seed", default=13, show_default=True, type=int)
+@click.option("--threshold", default=0.7, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Decision threshold for every kind (0.7 was chosen on business_messages dev).")
+def train_escalations(out: str | None, written: str | None, seed: int, threshold: float) -> None:
+    """Train the learned escalation detector on the written messages (MiniLM embeddings, one model per kind)."""
+    from scoring.training.escalations import train_detector
+
+    train_detector(out, written, seed=seed, threshold=threshold, log=lambda line: click.echo(line, err=True))
+
+
+@click.command("train-head")
+@click.option("--data-dir", default="../shared/data", show_default=True,
+              type=click.Path(exists=True, file_okay=False), help="The shared labelled data.")
+@click.option("--model-dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Artifact directory [default: the package's scoring/model].")
+@click.option("--seed", default=13, show_default=True, type=int)
+@click.option("--tweets", default=1500, show_default=True, type=click.IntRange(0), help="SemEval train tweets sampled.")
+@click.option("--reviews", default=600, show_default=True, type=click.IntRange(0), help="Review train texts sampled.")
+@click.option("--semeval-dev-per-file", default=None, type=click.IntRange(1),
+              help="Choose on a seeded sample of each SemEval dev file (faster) [default: all of it].")
+def train_head(data_dir: str, model_dir: str | None, seed: int, tweets: int, reviews: int,
+               semeval_dev_per_file: int | None) -> None:
+    """Fit the product head on the written messages, choose its bias and temperature on dev, save it."""
+    from scoring.flair_scorer import MODEL_DIR
+    from scoring.training.product_head import train_head as run
+
+    run(model_dir or MODEL_DIR, data_dir, seed=seed, tweets=tweets, reviews=reviews,
+        semeval_dev_per_file=semeval_dev_per_file, log=lambda line: click.echo(line, err=True))
 
 
 def _report(name: str, scorer: str, result: dict) -> str:
@@ -268,8 +337,21 @@ def _escalations(name: str, rows: list[dict], scorer, model_dir: str | None) -> 
 
     rules = EscalationRules.load()
     texts = [row["text"] for row in rows]
-    predicted = [{kind_of(f.rule) for f in rules.evaluate([text], s)} - {None} for text, s in zip(texts, scorer.score(texts))]
-    return escalation_text(f"{name} (escalation rules)", escalation_table([row.get("escalation", "") for row in rows], predicted))
+    gold = [row.get("escalation", "") for row in rows]
+    scores = scorer.score(texts)
+    by_rules = [{kind_of(f.rule) for f in rules.evaluate([text], s)} - {None} for text, s in zip(texts, scores)]
+    out = [escalation_text(f"{name} (escalation rules)", escalation_table(gold, by_rules))]
+    if getattr(scorer, "name", "lexicon") != "lexicon":
+        from scoring.embeddings import encode
+        from scoring.escalation_detector import load_default
+
+        detector = load_default(encode)
+        if detector is not None:
+            learned = [{kind_of(f.rule) for f in detector.detect([text], s)} for text, s in zip(texts, scores)]
+            out.append(escalation_text(f"{name} (learned detector alone)", escalation_table(gold, learned)))
+            both = [a | b for a, b in zip(by_rules, learned)]
+            out.append(escalation_text(f"{name} (rules + learned detector, as the workers run)", escalation_table(gold, both)))
+    return "\n\n".join(out)
 
 
 def product_summary(results: dict) -> str:
