@@ -24,17 +24,17 @@ def choose_threshold(probs, truth, precision: float) -> float:
     import numpy as np
 
     best_f1, best = -1.0, 0.5
-    for t in np.arange(0.05, 0.96, 0.01):
+    for t in (round(0.05 + 0.01 * i, 2) for i in range(91)):  # 0.05 .. 0.95, exactly the thresholds stored
         hits = probs >= t
         tp = int((hits & truth).sum())
         if not hits.any() or not truth.any():
             continue
         p, r = tp / int(hits.sum()), tp / int(truth.sum())
         if p >= precision and tp:
-            return round(float(t), 2)
+            return t
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         if f1 > best_f1:
-            best_f1, best = f1, round(float(t), 2)
+            best_f1, best = f1, t
     return best
 
 

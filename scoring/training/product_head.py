@@ -8,7 +8,7 @@ encoder's pooled vector and the log of its three probabilities. One multinomial 
 Chosen on dev (never trained on): the per-class bias, the best business_messages dev macro-F1 among biases whose
 negative recall reaches `min_recall` there and whose SemEval dev-union macro-F1 stays at least `semeval_floor`
 (the cost model in MODEL_CARD.md explains the recall floor); then the temperature, the one that minimises
-the negative log-likelihood on the two dev sets together (so `confidence` is calibrated). Because 300 business
+the negative log-likelihood on the two dev sets, each weighing the same (so `confidence` is calibrated). Because 300 business
 messages are few, `cross_validate` repeats the bias choice on 4/5 of them and reports the other 1/5.
 """
 from __future__ import annotations
@@ -60,16 +60,17 @@ def choose_bias(business_logits, business_gold, semeval_logits, semeval_gold, mi
     return best[1], best[2]
 
 
-def choose_temperature(logits, gold) -> float:
-    """The temperature minimising the mean negative log-likelihood of gold (grid 0.3 .. 5)."""
+def choose_temperature(logits, gold, weights=None) -> float:
+    """The temperature minimising the (weighted) mean negative log-likelihood of gold (grid 0.3 .. 5)."""
     import numpy as np
 
     g = _index(gold)
+    weights = np.ones(len(g)) if weights is None else np.asarray(weights, dtype=np.float64)
     best = None
     for t in np.arange(0.3, 5.001, 0.05):
         z = logits / t
         z = z - z.max(axis=1, keepdims=True)
-        nll = float(-(z[np.arange(len(g)), g] - np.log(np.exp(z).sum(axis=1))).mean())
+        nll = float(-((z[np.arange(len(g)), g] - np.log(np.exp(z).sum(axis=1))) * weights).sum() / weights.sum())
         if best is None or nll < best[0]:
             best = (nll, round(float(t), 2))
     return best[1]
@@ -113,7 +114,7 @@ def sample_training(data_dir: str | Path, seed: int, tweets: int, reviews: int) 
 
 
 def train_head(model_dir: str | Path, data_dir: str | Path, *, seed: int = 13, c: float = 1.0,
-               tweet_weight: float = 0.2, tweets: int = 1500, reviews: int = 600, min_recall: float = 0.85,
+               tweet_weight: float = 0.1, tweets: int = 1500, reviews: int = 600, min_recall: float = 0.85,
                semeval_floor: float = 0.584, semeval_dev_per_file: int | None = None, log: Callable = print) -> dict:
     """Fit the head on written + sampled data, choose bias and temperature on dev, save it into the artifact."""
     import json
@@ -155,7 +156,9 @@ def train_head(model_dir: str | Path, data_dir: str | Path, *, seed: int = 13, c
     bias, chosen = choose_bias(logit["business"], business_gold, logit["semeval"], semeval_gold, min_recall, semeval_floor)
     log(f"bias {bias}: {chosen}")
     both = np.vstack([logit["business"], logit["semeval"]]) + np.array(bias)
-    temperature = choose_temperature(both, business_gold + semeval_gold)
+    # each dev set weighs the same, however many texts it has
+    weights = [1.0 / len(business_gold)] * len(business_gold) + [1.0 / len(semeval_gold)] * len(semeval_gold)
+    temperature = choose_temperature(both, business_gold + semeval_gold, weights)
     log(f"temperature {temperature}")
     cv = cross_validate(logit["business"], business_gold, logit["semeval"], semeval_gold, min_recall, semeval_floor)
     log(f"cross-validated bias choice on business dev: {cv}")
