@@ -21,7 +21,6 @@ from scoring.training.written import WRITTEN, load_written
 
 def choose_threshold(probs, truth, precision: float) -> float:
     """The lowest threshold with precision >= `precision` on (probs, truth) and at least one hit, else best F1."""
-    import numpy as np
 
     best_f1, best = -1.0, 0.5
     for t in (round(0.05 + 0.01 * i, 2) for i in range(91)):  # 0.05 .. 0.95, exactly the thresholds stored
