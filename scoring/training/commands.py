@@ -239,8 +239,12 @@ def dev_sets(data_dir: str | Path) -> dict[str, str | tuple[list[str], list[str]
 
     _, dev, _ = load_data(data_dir, 13)
     dev = with_unions(dev)
-    names = ["semeval dev (3 files)", *(f"semeval {n}" for n in DEV_FILES), "custrev held-out 20%", "sst5 dev, 3 classes"]
-    return {"business_messages dev": str(Path(data_dir, BUSINESS_DEV)), **{name: dev[name] for name in names}}
+    names = [*(f"semeval {n}" for n in DEV_FILES), "custrev held-out 20%", "sst5 dev, 3 classes"]
+    return {"business_messages dev": str(Path(data_dir, BUSINESS_DEV)), **{name: dev[name] for name in names},
+            "semeval dev (3 files)": UNION}
+
+
+UNION = "union of the SemEval dev files"  # scored as the concatenation of its parts' scores, not scored twice
 
 
 @click.command()
@@ -270,9 +274,10 @@ def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, 
     sources: dict = {Path(f).name: f for f in files}
     if dev_dir:
         sources.update(dev_sets(dev_dir))
+    unions = [name for name, src in sources.items() if src is UNION]
     try:
         data = {name: read_labelled(src, levels=int(levels)) if isinstance(src, str) else src
-                for name, src in sources.items()}
+                for name, src in sources.items() if src is not UNION}
         tables = {name: read_table(src) for name, src in sources.items() if escalations and isinstance(src, str)
                   and _has_escalations(src)}
     except ValueError as error:
@@ -284,8 +289,13 @@ def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, 
     extras: list[str] = []
     for scorer_name in scorer_names or (DEFAULT_SCORER,):
         scorer = make_scorer(scorer_name, model_dir)
+        scored = {}
         for name, (texts, gold) in data.items():
-            scores = scorer.score(list(texts))
+            scored[name] = (scorer.score(list(texts)), gold)
+        for name in unions:
+            parts = [n for n in scored if n.startswith("semeval ") and "(" not in n]
+            scored[name] = ([s for n in parts for s in scored[n][0]], [g for n in parts for g in scored[n][1]])
+        for name, (scores, gold) in scored.items():
             results.setdefault(name, {})[scorer_name] = _measure(gold, scores, field)
             if reliability:
                 extras.append(_reliability(f"{name} | {scorer_name}", gold, scores, field))
