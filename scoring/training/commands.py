@@ -278,8 +278,8 @@ def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, 
     try:
         data = {name: read_labelled(src, levels=int(levels)) if isinstance(src, str) else src
                 for name, src in sources.items() if src is not UNION}
-        tables = {name: read_table(src) for name, src in sources.items() if escalations and isinstance(src, str)
-                  and _has_escalations(src)}
+        tables = {name: read_table(src) for name, src in sources.items()
+                  if escalations and isinstance(src, str) and src is not UNION and _has_escalations(src)}
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     if len(files) > 1:
