@@ -3,6 +3,9 @@
 Usage: python bench/scorer_speed.py [DATA_DIR] [--n 2000] [--batch-size 64] [--repeats 3]
        [--model-dir DIR] [--threads N] [--no-quantize]
 
+"flair-bias-only" is the same encoder deciding by the decision bias alone (no product head, issue 14): the
+baseline measured in the same run, so the head's cost reads as a ratio whatever else the machine is doing.
+
 Texts: short customer messages (SMS/chat length, a fixed list cycled to n) and SemEval dev tweets
 (unlabelled use only). Each rate is the best of `--repeats` timed `score()` calls on all n texts
 (the flair scorer sorts by length and scores in mini-batches). Memory: VmRSS and VmHWM (peak) from
@@ -83,6 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         quantize=False if args.no_quantize else None).load()
     ensemble = EnsembleScorer(flair, LexiconScorer()).load()
     lexicon = LexiconScorer().load()
+    # The baseline in the same run: the same encoder deciding by the bias alone, without the product head.
+    bias_only = FlairScorer(args.model_dir, batch_size=args.batch_size, threads=args.threads,
+                            quantize=False if args.no_quantize else None)
+    bias_only._config = {key: value for key, value in flair.config.items() if key != "product_head"}
+    bias_only.name = "flair-bias-only"
+    bias_only.load()
     import torch
 
     print(f"flair model loaded in {time.perf_counter() - start:.1f}s (int8 encoder: {flair.quantize}, "
@@ -91,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     short = (SHORT_MESSAGES * (args.n // len(SHORT_MESSAGES) + 1))[:args.n]
     for label, texts in (("short messages", short), ("dev tweets", tweets)):
         mean = sum(map(len, texts)) / len(texts)
-        rates = {scorer.name: rate(scorer, texts, args.repeats) for scorer in (lexicon, flair, ensemble)}
+        rates = {scorer.name: rate(scorer, texts, args.repeats) for scorer in (lexicon, bias_only, flair, ensemble)}
         print(f"{len(texts)} {label} (mean {mean:.0f} chars): " + "  ".join(
             f"{name} {value:8.0f}/s" for name, value in rates.items()))
     print(f"after scoring: {memory()}  (VmRSS now, VmHWM peak, MB)")

@@ -114,3 +114,4 @@ ALERT_SWEEP_GRACE_S = 30  # a pending alert older than this with no job is queue
 DIGEST_TICK_INTERVAL_S = 300  # the scheduler checks this often whether a digest is due (DIGEST_SCHEDULE says when)
 FOLLOW_UP_INTERVAL_S = 24 * 3600  # the no-one-left-waiting job runs daily (and once when the scheduler starts)
 FOLLOW_UP_LOCK_WAIT_S = 120  # it waits this long for a running CRM flush to finish, then tries at its next run
+UNCERTAIN_CONFIDENCE = 0.6  # a score below this confidence is called uncertain in the CRM note (issue 14; MODEL_CARD.md)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from scoring.base import Scorer
 from scoring.escalation import EscalationRules, Flag, History
@@ -24,6 +24,7 @@ class Analyzer:
     scorer: Scorer
     rules: EscalationRules
     themes: ThemeMatcher
+    detector: Any = None  # scoring.escalation_detector.EscalationDetector, when sentence embeddings are in use
 
     @classmethod
     def default(cls, scorer: Scorer) -> "Analyzer":
@@ -36,5 +37,15 @@ class Analyzer:
         if scored is None:
             return None
         flags = self.rules.evaluate(scored.texts, scored.overall, history)
+        if self.detector is not None:
+            flags += learned_flags(self.detector, scored.texts, scored.overall, flags)
         about = list(scored.texts) + ([summary] if summary and scored.basis != "summary" else [])
         return Analysis(scored, flags, self.themes.match(about))
+
+
+def learned_flags(detector, texts: Sequence[str], overall, flags: Sequence[Flag]) -> list[Flag]:
+    """The detector's flags for kinds no rule flagged already (a rule's flag names its exact words)."""
+    from scoring.escalation import kind_of
+
+    seen = {kind_of(f.rule) for f in flags}
+    return [f for f in detector.detect(texts, overall) if kind_of(f.rule) not in seen]

@@ -24,6 +24,19 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _WORD = re.compile(r"[a-z']+")
 EVIDENCE_CHARS = 240
 NEGATION_WINDOW = 4  # words before a match that may negate it ("no need for a refund")
+# The escalation kind (the labelling guideline's names) each packaged rule stands for; the score and anger
+# rules are sentiment-only and name no kind. Flags of the learned detector are named "learned_<kind>".
+RULE_KINDS = {"leaving": "cancel", "leaving_stated": "cancel", "refund": "refund", "competitor": "competitor",
+              "switching": "competitor", "review_threat": "bad_review", "chargeback": "chargeback", "legal": "legal",
+              "manager": "manager", "repeat_contact": "repeat_contact", "contacted_repeatedly": "repeat_contact"}
+LEARNED_PREFIX = "learned_"
+
+
+def kind_of(rule: str) -> str | None:
+    """The escalation kind a flag's rule stands for, or None for sentiment-only rules (strong_negative, anger)."""
+    if rule.startswith(LEARNED_PREFIX):
+        return rule[len(LEARNED_PREFIX):]
+    return RULE_KINDS.get(rule)
 
 
 @dataclass(frozen=True)
@@ -33,9 +46,13 @@ class Flag:
     rule: str
     reason: str
     evidence: str = ""
+    priority: str = "high"  # "low" for a calm cancellation: still churn, less urgent than an angry one
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "reason": self.reason, "evidence": self.evidence}
+        entry = {"rule": self.rule, "reason": self.reason, "evidence": self.evidence}
+        if self.priority != "high":
+            entry["priority"] = self.priority
+        return entry
 
 
 @dataclass(frozen=True)
@@ -99,7 +116,7 @@ class EscalationRules:
         pattern = self._patterns.get(name)
         if pattern is None:
             return None  # a competitor rule with no competitors configured
-        evidence = _find(pattern, texts, negatable=rule.get("negatable", False))
+        evidence = _find(pattern, texts, negatable=rule.get("negatable", False), as_written=rule.get("case_sensitive", False))
         return Flag(name, reason, evidence) if evidence is not None else None
 
 
@@ -125,11 +142,11 @@ def summary_reason(flags: Sequence[Flag]) -> str | None:
     return "; ".join(reasons) if reasons else None
 
 
-def _find(pattern: re.Pattern, texts: Sequence[str], negatable: bool) -> str | None:
-    """The sentence of the first non-negated match, or None."""
+def _find(pattern: re.Pattern, texts: Sequence[str], negatable: bool, as_written: bool = False) -> str | None:
+    """The sentence of the first non-negated match (on the lower-cased text unless `as_written`), or None."""
     for text in texts:
         lowered = text.lower()
-        for match in pattern.finditer(lowered):
+        for match in pattern.finditer(text if as_written else lowered):
             if negatable and _negated(lowered, match.start()):
                 continue
             return _sentence_around(text, match.start())

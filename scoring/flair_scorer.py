@@ -198,6 +198,7 @@ class FlairScorer:
         self.threads = threads
         self._quantize = quantize
         self._config: dict | None = None
+        self._head = None
         self._loaded = False
 
     @property
@@ -222,6 +223,11 @@ class FlairScorer:
 
     def probabilities(self, texts: Sequence[str]):
         """Raw class probabilities, one row per text in LABELS order; empty texts get a zero row."""
+        return self.features(texts)[1]
+
+    def features(self, texts: Sequence[str]):
+        """(pooled sentence vectors of the fine-tuned encoder, raw class probabilities), one row per text;
+        empty texts get zero rows. The product head (`scoring.product_head`) reads both."""
         import numpy as np
         import torch
 
@@ -231,21 +237,45 @@ class FlairScorer:
         if config.get("normalise_text"):
             texts = [normalise(text) if text else text for text in texts]
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
+        pooled = None
         order = sorted((i for i, text in enumerate(texts) if text and not text.isspace()), key=lambda i: len(texts[i]))
         columns = [classifier.label_dictionary.get_idx_for_item(label) for label in LABELS]
         with torch.inference_mode():
             for indexes in _batches(order, texts, self.batch_size, config.get("max_tokens", 128)):
-                logits = _logits(classifier, [texts[i] for i in indexes])
+                vectors = _pooled(classifier, [texts[i] for i in indexes])
+                if pooled is None:
+                    pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                pooled[indexes] = vectors.float().numpy()
+                logits = classifier.decoder(vectors)
                 out[indexes] = torch.softmax(logits.float(), dim=-1)[:, columns].numpy()
-                del logits
+                del logits, vectors
                 release_freed_memory()
-        return out
+        if pooled is None:
+            pooled = np.zeros((len(texts), classifier.decoder.in_features), dtype=np.float32)
+        return pooled, out
+
+    @property
+    def head(self):
+        """The product head (`scoring.product_head`) when the artifact has one, else None."""
+        name = self.config.get("product_head")
+        if not name:
+            return None
+        if self._head is None:
+            from scoring.product_head import ProductHead
+
+            self._head = ProductHead.load(Path(self.model_dir) / name)
+        return self._head
+
+    def adjusted(self, texts: Sequence[str]):
+        """Final class probabilities: the product head's when there is one, else log p + the decision bias."""
+        if self.head is not None:
+            vectors, probs = self.features(texts)
+            return self.head.probabilities(vectors, probs)
+        return decide(self.probabilities(texts), self.config["bias"])
 
     def score(self, texts: Sequence[str]) -> list[Score]:
         """One Score per text, in order."""
-        probs = self.probabilities(texts)
-        adjusted = decide(probs, self.config["bias"])
-        return [self._build(row, text) for row, text in zip(adjusted, texts)]
+        return [self._build(row, text) for row, text in zip(self.adjusted(texts), texts)]
 
     def _build(self, row, text: str, strong: dict | None = None, signals: tuple[str, ...] = ()) -> Score:
         """Score for one text; empty text is neutral with zero confidence."""
@@ -293,15 +323,20 @@ def _malloc_trim():
 
 def _logits(classifier, texts: list[str]):
     """Classifier logits for one batch, through flair's own embedding path."""
+    return classifier.decoder(_pooled(classifier, texts))
+
+
+def _pooled(classifier, texts: list[str]):
+    """The encoder's mean-pooled vectors for one batch (what the classifier's linear head reads)."""
     from flair.data import Sentence
     from flair.tokenization import SpaceTokenizer
 
     tokenizer = SpaceTokenizer()
     sentences = [Sentence(text, use_tokenizer=tokenizer) for text in texts]
-    logits = classifier.decoder(classifier._encode_data_points(sentences, sentences))
+    vectors = classifier._encode_data_points(sentences, sentences)
     for sentence in sentences:
         sentence.clear_embeddings()
-    return logits
+    return vectors
 
 
 def lexicon_extra(values: Sequence[float], weight: float):
@@ -335,6 +370,9 @@ class EnsembleScorer:
         settings = self.flair.config["ensemble"]
         lexical = self.lexicon.score(texts)
         extra = lexicon_extra([s.score for s in lexical], settings["weight"])
-        adjusted = decide(self.flair.probabilities(texts), settings["bias"], extra)
+        if self.flair.head is not None:  # the head decides; the lexicon weight chosen on dev is 0 (MODEL_CARD.md)
+            adjusted = decide(self.flair.adjusted(texts), [0.0, 0.0, 0.0], extra)
+        else:
+            adjusted = decide(self.flair.probabilities(texts), settings["bias"], extra)
         strong = settings.get("strong")
         return [self.flair._build(row, text, strong, lex.signals) for row, text, lex in zip(adjusted, texts, lexical)]

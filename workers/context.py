@@ -55,11 +55,14 @@ def build_analyzer(scorer_, escalation: dict, themes: dict, settings: Settings):
     from scoring.escalation import EscalationRules
     from scoring.themes import ThemeMatcher
 
-    embed = None
+    embed = detector = None
     if settings.theme_embeddings and settings.scorer != "lexicon":  # the AI extra is in use: torch is loaded anyway
         from scoring.embeddings import encode as embed
+        from scoring.escalation_detector import load_default
+
+        detector = load_default(embed)
     return Analyzer(scorer_, EscalationRules.from_document(escalation, settings.competitors.split(",")),
-                    ThemeMatcher.from_document(themes, embed=embed))
+                    ThemeMatcher.from_document(themes, embed=embed), detector)
 
 
 def connector_for(rt: Runtime):

@@ -21,9 +21,9 @@ def main(log_level: str) -> None:
 
 def _register_scoring_commands() -> None:
     """`undertone train`, `score` and `evaluate` (they load torch only when they run)."""
-    from scoring.training.commands import calibrate, evaluate, score, train
+    from scoring.training.commands import calibrate, evaluate, score, train, train_escalations, train_head
 
-    for command in (train, calibrate, score, evaluate):
+    for command in (train, calibrate, score, evaluate, train_escalations, train_head):
         main.add_command(command)
 
 

@@ -81,7 +81,8 @@ def note_body(interaction: Interaction) -> str:
     """The timeline note for one interaction (simple HTML: HubSpot renders note bodies as HTML)."""
     score = interaction.score
     lines = [f"<b>Undertone: {html.escape(score.intensity.replace('_', ' '))} {html.escape(interaction.channel)}</b>"
-             f" (score {score.score:.2f}, confidence {score.confidence:.2f})",
+             f" (score {score.score:.2f}, confidence {score.confidence:.2f}"
+             + ("; uncertain score" if score.confidence < defaults.UNCERTAIN_CONFIDENCE else "") + ")",
              f"When: {iso(when(interaction))}"]
     if score.trajectory in ("recovered", "soured"):
         lines.append(f"Trajectory: {score.trajectory} ({score.start_score:.2f} → {score.end_score:.2f})")
@@ -181,7 +182,7 @@ def _meets(rule: dict, score) -> bool:
     if rule["when"] == "escalation":
         return bool(score.escalation_reason)
     if rule["when"] == "score_at_most":
-        return score.score <= rule["threshold"]
+        return score.score <= rule["threshold"] and score.confidence >= rule.get("min_confidence", 0.0)
     raise ValueError(f"follow-up rule {rule['reason']!r}: unknown condition {rule['when']!r}")
 
 

@@ -125,17 +125,25 @@ def read_batches(stream: IO[str], size: int, skip_bad: bool, errors: list[BadLin
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1),
               help="Lines read and scored together.")
 @click.option("--skip-bad", is_flag=True, help="Report and skip bad lines instead of stopping (exit code stays 1).")
+@click.option("--with-flags", is_flag=True,
+              help="Add `flags` (rule, reason, evidence) and `themes` to each line: the escalation rules and, with "
+                   "the AI scorer, the learned detector and theme embeddings, each line judged as one customer message.")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-def score(scorer_name: str, model_dir: str | None, batch_size: int, skip_bad: bool, source: IO[str]) -> None:
+def score(scorer_name: str, model_dir: str | None, batch_size: int, skip_bad: bool, with_flags: bool,
+          source: IO[str]) -> None:
     """Score JSON Lines {"id", "text"} from FILE (or stdin) to JSON Lines on stdout."""
     scorer = make_scorer(scorer_name, model_dir)
+    judge = _flagger(scorer_name) if with_flags else None
     errors: list[BadLine] = []
     out = sys.stdout
     try:
         for batch in read_batches(source, batch_size, skip_bad, errors):
-            for (row_id, _), result in zip(batch, scorer.score([text for _, text in batch])):
-                out.write(json.dumps({"id": row_id, "label": result.label, "score": result.score,
-                                      "intensity": result.intensity, "confidence": result.confidence}) + "\n")
+            for (row_id, text), result in zip(batch, scorer.score([text for _, text in batch])):
+                line = {"id": row_id, "label": result.label, "score": result.score,
+                        "intensity": result.intensity, "confidence": result.confidence}
+                if judge is not None:
+                    line.update(judge(text, result))
+                out.write(json.dumps(line) + "\n")
             out.flush()
     except BadLine as error:
         click.echo(f"error: {error}; stopped (lines before it were scored)", err=True)
@@ -143,6 +151,67 @@ def score(scorer_name: str, model_dir: str | None, batch_size: int, skip_bad: bo
     if errors:
         click.echo(f"error: skipped {len(errors)} bad line(s)", err=True)
         sys.exit(1)
+
+
+def _flagger(scorer_name: str):
+    """text, Score -> {"flags": [...], "themes": [...]}: the packaged rules and taxonomy, and with the AI scorer
+    the learned escalation detector and theme embeddings, as a worker judges one customer message."""
+    from scoring.analysis import learned_flags
+    from scoring.escalation import EscalationRules
+    from scoring.themes import ThemeMatcher
+
+    rules, embed, detector = EscalationRules.load(), None, None
+    if scorer_name != "lexicon":
+        from scoring.embeddings import encode as embed
+        from scoring.escalation_detector import load_default
+
+        detector = load_default(embed)
+    themes = ThemeMatcher.load(embed=embed)
+
+    def judge(text: str, result) -> dict:
+        if not text.strip():
+            return {"flags": [], "themes": []}
+        flags = rules.evaluate([text], result)
+        if detector is not None:
+            flags += learned_flags(detector, [text], result, flags)
+        return {"flags": [f.as_dict() for f in flags], "themes": [t.as_dict() for t in themes.match([text])]}
+
+    return judge
+
+
+@click.command("train-escalations")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Detector file [default: scoring/model/escalation_detector.json].")
+@click.option("--written", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled messages (header: label, channel, business, escalation, text) [default: the written set].")
+@click.option("--seed", default=13, show_default=True, type=int)
+@click.option("--threshold", default=0.7, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Decision threshold for every kind (0.7 was chosen on business_messages dev).")
+def train_escalations(out: str | None, written: str | None, seed: int, threshold: float) -> None:
+    """Train the learned escalation detector on the written messages (MiniLM embeddings, one model per kind)."""
+    from scoring.training.escalations import train_detector
+
+    train_detector(out, written, seed=seed, threshold=threshold, log=lambda line: click.echo(line, err=True))
+
+
+@click.command("train-head")
+@click.option("--data-dir", default="../shared/data", show_default=True,
+              type=click.Path(exists=True, file_okay=False), help="The shared labelled data.")
+@click.option("--model-dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Artifact directory [default: the package's scoring/model].")
+@click.option("--seed", default=13, show_default=True, type=int)
+@click.option("--tweets", default=1500, show_default=True, type=click.IntRange(0), help="SemEval train tweets sampled.")
+@click.option("--reviews", default=600, show_default=True, type=click.IntRange(0), help="Review train texts sampled.")
+@click.option("--semeval-dev-per-file", default=None, type=click.IntRange(1),
+              help="Choose on a seeded sample of each SemEval dev file (faster) [default: all of it].")
+def train_head(data_dir: str, model_dir: str | None, seed: int, tweets: int, reviews: int,
+               semeval_dev_per_file: int | None) -> None:
+    """Fit the product head on the written messages, choose its bias and temperature on dev, save it."""
+    from scoring.flair_scorer import MODEL_DIR
+    from scoring.training.product_head import train_head as run
+
+    run(model_dir or MODEL_DIR, data_dir, seed=seed, tweets=tweets, reviews=reviews,
+        semeval_dev_per_file=semeval_dev_per_file, log=lambda line: click.echo(line, err=True))
 
 
 def _report(name: str, scorer: str, result: dict) -> str:
@@ -160,6 +229,24 @@ def _report(name: str, scorer: str, result: dict) -> str:
     return "\n".join(lines)
 
 
+BUSINESS_DEV = "business_messages/business_messages_dev.tsv"
+
+
+def dev_sets(data_dir: str | Path) -> dict[str, str | tuple[list[str], list[str]]]:
+    """The dev sets the product is chosen on, by name: the business messages (a path: it has escalations),
+    the SemEval dev union and its three files, the held-out reviews and SST-5 dev in three classes."""
+    from scoring.training.data import DEV_FILES, load_data, with_unions
+
+    _, dev, _ = load_data(data_dir, 13)
+    dev = with_unions(dev)
+    names = [*(f"semeval {n}" for n in DEV_FILES), "custrev held-out 20%", "sst5 dev, 3 classes"]
+    return {"business_messages dev": str(Path(data_dir, BUSINESS_DEV)), **{name: dev[name] for name in names},
+            "semeval dev (3 files)": UNION}
+
+
+UNION = "union of the SemEval dev files"  # scored as the concatenation of its parts' scores, not scored twice
+
+
 @click.command()
 @click.option("--scorer", "scorer_names", type=click.Choice(SCORERS), multiple=True,
               help=f"Repeat to compare [default: {DEFAULT_SCORER}].")
@@ -167,26 +254,53 @@ def _report(name: str, scorer: str, result: dict) -> str:
 @click.option("--levels", type=click.Choice(["3", "5"]), default="3", show_default=True,
               help="3: compare labels; 5: compare intensities (SST-5 or five-level named labels).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, as_json: bool,
-             files: tuple[str, ...]) -> None:
-    """Accuracy, macro-F1, per-class precision/recall and confusion matrix for labelled TSV/JSONL FILES."""
-    from scoring.training.evaluation import evaluate as run_evaluation
-    from scoring.training.evaluation import read_labelled
+@click.option("--dev", "dev_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Also evaluate the product's dev sets from this data directory (e.g. ../shared/data).")
+@click.option("--reliability", is_flag=True, help="Print a reliability table and the ECE of `confidence` per file.")
+@click.option("--escalations", is_flag=True,
+              help="For files with an `escalation` column: recall and precision of the escalation flags per kind.")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, as_json: bool, dev_dir: str | None,
+             reliability: bool, escalations: bool, files: tuple[str, ...]) -> None:
+    """Accuracy, macro-F1, per-class precision/recall and confusion matrix for labelled TSV/JSONL FILES.
 
+    The product table adds negative precision and the share of neutral messages labelled negative.
+    """
+    from scoring.training.evaluation import read_labelled, read_table
+
+    if not files and not dev_dir:
+        raise click.UsageError("give labelled FILES, or --dev DATA_DIR")
     field = "label" if levels == "3" else "intensity"
+    sources: dict = {Path(f).name: f for f in files}
+    if dev_dir:
+        sources.update(dev_sets(dev_dir))
+    unions = [name for name, src in sources.items() if src is UNION]
     try:
-        data = {Path(f).name: read_labelled(f, levels=int(levels)) for f in files}
+        data = {name: read_labelled(src, levels=int(levels)) if isinstance(src, str) else src
+                for name, src in sources.items() if src is not UNION}
+        tables = {name: read_table(src) for name, src in sources.items()
+                  if escalations and isinstance(src, str) and src is not UNION and _has_escalations(src)}
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    if len(data) > 1:
-        data[f"all {len(data)} files"] = ([t for t, _ in data.values() for t in t],
-                                           [g for _, g in data.values() for g in g])
+    if len(files) > 1:
+        data[f"all {len(files)} files"] = ([t for n in map(lambda f: Path(f).name, files) for t in data[n][0]],
+                                           [g for n in map(lambda f: Path(f).name, files) for g in data[n][1]])
     results: dict = {}
+    extras: list[str] = []
     for scorer_name in scorer_names or (DEFAULT_SCORER,):
         scorer = make_scorer(scorer_name, model_dir)
+        scored = {}
         for name, (texts, gold) in data.items():
-            results.setdefault(name, {})[scorer_name] = run_evaluation(scorer, texts, gold, field=field)
+            scored[name] = (scorer.score(list(texts)), gold)
+        for name in unions:
+            parts = [n for n in scored if n.startswith("semeval ") and "(" not in n]
+            scored[name] = ([s for n in parts for s in scored[n][0]], [g for n in parts for g in scored[n][1]])
+        for name, (scores, gold) in scored.items():
+            results.setdefault(name, {})[scorer_name] = _measure(gold, scores, field)
+            if reliability:
+                extras.append(_reliability(f"{name} | {scorer_name}", gold, scores, field))
+        for name, rows in tables.items():
+            extras.append(_escalations(f"{name} | {scorer_name}", rows, scorer, model_dir))
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
@@ -194,6 +308,71 @@ def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, 
         for scorer_name, result in by_scorer.items():
             click.echo(_report(name, scorer_name, result) + "\n")
     click.echo(summary(results, "very_negative" if levels == "5" else "negative"))
+    if field == "label":
+        click.echo("\n" + product_summary(results))
+    for text in extras:
+        click.echo("\n" + text)
+
+
+def _has_escalations(path: str) -> bool:
+    """Whether a file is a headed TSV with an `escalation` column."""
+    first = Path(path).read_text(encoding="utf-8").split("\n", 1)[0]
+    return "\t" in first and "escalation" in [c.strip() for c in first.split("\t")] and "text" in first.split("\t")
+
+
+def _measure(gold: list[str], scores: list, field: str) -> dict:
+    """`metrics` of one Score field against gold, plus the product figures for labels."""
+    from scoring.training.evaluation import metrics
+    from scoring.training.product_metrics import sentiment_summary
+
+    predicted = [getattr(s, field) for s in scores]
+    result = metrics(list(gold), predicted)
+    if field == "label":
+        result["product"] = sentiment_summary(list(gold), predicted)
+    return result
+
+
+def _reliability(name: str, gold: list[str], scores: list, field: str) -> str:
+    """The reliability table of one scorer on one file: is a label given with confidence c right c of the time?"""
+    from scoring.training.product_metrics import reliability, reliability_text
+
+    rows, ece = reliability([getattr(s, field) == g for s, g in zip(scores, gold)], [s.confidence for s in scores])
+    return reliability_text(name, rows, ece)
+
+
+def _escalations(name: str, rows: list[dict], scorer, model_dir: str | None) -> str:
+    """Escalation flags (rules on each message, with the scorer's score) against the `escalation` column."""
+    from scoring.escalation import EscalationRules, kind_of
+    from scoring.training.product_metrics import escalation_table, escalation_text
+
+    rules = EscalationRules.load()
+    texts = [row["text"] for row in rows]
+    gold = [row.get("escalation", "") for row in rows]
+    scores = scorer.score(texts)
+    by_rules = [{kind_of(f.rule) for f in rules.evaluate([text], s)} - {None} for text, s in zip(texts, scores)]
+    out = [escalation_text(f"{name} (escalation rules)", escalation_table(gold, by_rules))]
+    if getattr(scorer, "name", "lexicon") != "lexicon":
+        from scoring.embeddings import encode
+        from scoring.escalation_detector import load_default
+
+        detector = load_default(encode)
+        if detector is not None:
+            learned = [{kind_of(f.rule) for f in detector.detect([text], s)} for text, s in zip(texts, scores)]
+            out.append(escalation_text(f"{name} (learned detector alone)", escalation_table(gold, learned)))
+            both = [a | b for a, b in zip(by_rules, learned)]
+            out.append(escalation_text(f"{name} (rules + learned detector, as the workers run)", escalation_table(gold, both)))
+    return "\n\n".join(out)
+
+
+def product_summary(results: dict) -> str:
+    """Per file and scorer: macro-F1, negative precision and recall, neutral messages labelled negative."""
+    from scoring.training.product_metrics import SUMMARY_HEADER, summary_line
+
+    lines = [SUMMARY_HEADER.replace("| dev set |", "| file / scorer |")]
+    for name, by_scorer in results.items():
+        for scorer_name, result in by_scorer.items():
+            lines.append(summary_line(f"{name} / {scorer_name}", result["product"]))
+    return "\n".join(lines)
 
 
 def summary(results: dict, negative: str) -> str:

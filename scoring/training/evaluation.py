@@ -12,6 +12,8 @@ Formats understood by `read_labelled`:
 * JSON Lines: one object per line with ``text`` and ``label`` (a label name: negative/neutral/positive,
   or with ``levels=5`` one of `scoring.base.INTENSITIES`); other keys (``id``...) are ignored.
 * Two-column TSV: ``label<TAB>text`` or ``text<TAB>label`` with label names as for JSON Lines.
+* TSV with a header row naming a ``label`` and a ``text`` column (e.g. ``business_messages_dev.tsv``:
+  label, channel, business, escalation, text); `read_table` returns its rows as dicts.
 """
 from __future__ import annotations
 
@@ -42,6 +44,9 @@ def read_labelled(path: str | Path, levels: int = 3) -> tuple[list[str], list[st
     lines = [line for line in lines if line.strip()]
     if lines and lines[0].lstrip().startswith("{"):
         return _read_named(_jsonl_rows(lines), levels)
+    if lines and _is_header(lines[0]):
+        rows = read_table(path)
+        return _read_named(((n, row["label"], row["text"]) for n, row in enumerate(rows, 2)), levels)
     if lines and lines[0].count("\t") == 1:
         return _read_named(_tsv_rows(lines, levels), levels)
     if lines and lines[0].count("\t") >= 2:
@@ -49,6 +54,27 @@ def read_labelled(path: str | Path, levels: int = 3) -> tuple[list[str], list[st
             raise ValueError("SemEval data has three classes only")
         return _read_semeval(lines)
     return _read_spaced(lines, levels)
+
+
+def _is_header(line: str) -> bool:
+    """A TSV header row: tab-separated column names including ``label`` and ``text``."""
+    columns = [c.strip() for c in line.split("\t")]
+    return len(columns) >= 2 and {"label", "text"} <= set(columns)
+
+
+def read_table(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a TSV file with a header row (which must name ``label`` and ``text``) as dicts; ValueError if not."""
+    lines = [line.rstrip("\r\n") for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines or not _is_header(lines[0]):
+        raise ValueError(f"{path}: no header row naming 'label' and 'text' columns")
+    columns = [c.strip() for c in lines[0].split("\t")]
+    rows = []
+    for number, line in enumerate(lines[1:], 2):
+        cells = line.split("\t")
+        if len(cells) != len(columns):
+            raise ValueError(f"row {number}: {len(cells)} columns, the header has {len(columns)}")
+        rows.append(dict(zip(columns, (c.strip() for c in cells))))
+    return rows
 
 
 def _read_semeval(lines: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -171,3 +171,32 @@ def test_batches_keep_every_text_once_in_order_and_shrink_for_long_texts():
     assert [len(b) for b in batches[:2]] == [64, 36]  # short texts: the size cap
     assert all(len(b) * 102 <= 64 * 40 for b in batches[2:]) and len(batches[2]) == 25  # long: the token budget
     assert _batches([], texts, size=64, max_tokens=128) == []
+
+
+def test_a_product_head_in_the_artifact_decides(quick_model, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from scoring.product_head import save
+
+    copy = tmp_path / "model"
+    shutil.copytree(quick_model, copy)
+    config = read_config(copy)
+    width = FlairScorer(copy).features(["hello"])[0].shape[1]
+    weights = np.zeros((3, width + 3))
+    save(copy / "product_head.json", weights, [0.0, 2.0, 0.0], [0.0, 0.0, 0.0], 1.0, {"test": True})
+    (copy / "config.json").write_text(json.dumps({**config, "product_head": "product_head.json"}))
+    texts = ["I hate this, worst ever", "", "love it, thank you"]
+    scores = FlairScorer(copy).score(texts)
+    assert [s.label for s in scores] == ["neutral"] * 3  # the head's intercept favours neutral
+    assert scores[0].confidence == round(float(np.exp(2.0) / (np.exp(2.0) + 2)), 4) and scores[1].confidence == 0.0
+    # the ensemble starts from the head's probabilities (then adds its lexicon logit, non-zero in this quick model)
+    assert [s.label for s in EnsembleScorer(FlairScorer(copy)).score(texts)][1] == "neutral"
+
+
+def test_shipped_product_head_keeps_calm_short_messages_neutral():
+    config = read_config(MODEL_DIR)
+    assert config.get("product_head") == "product_head.json"
+    texts = ["running 10 min late, sorry", "what time do you open on saturday?", "ok see you then"]
+    assert [s.label for s in FlairScorer().score(texts)] == ["neutral"] * 3

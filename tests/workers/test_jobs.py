@@ -191,6 +191,8 @@ def test_with_the_ai_scorer_themes_are_also_found_by_meaning(client, db, redis_c
     worker_env.setenv("SCORER", "ensemble")
     context.reset()
     assert context.analyzer().themes.embed is not None
+    assert context.analyzer().detector is not None  # the learned escalation detector shares the embeddings
     worker_env.setenv("THEME_EMBEDDINGS", "false")
     context.reset()
     assert context.analyzer().themes.embed is None
+    assert context.analyzer().detector is None

@@ -134,3 +134,36 @@ def test_evaluate_five_levels_and_bad_file(tmp_path):
     bad.write_text('{"text": "x", "label": "angry"}\n')
     result = CliRunner().invoke(evaluate, ["--scorer", "lexicon", str(bad)])
     assert result.exit_code != 0 and "row 1" in result.output
+
+
+def test_evaluate_prints_product_reliability_and_escalation_tables(tmp_path):
+    path = tmp_path / "business.tsv"
+    path.write_text("label\tchannel\tescalation\ttext\n"
+                    "negative\tsms\trefund\tThis is awful, I want a refund\n"
+                    "neutral\tsms\t\tare you open on sunday?\n"
+                    "negative\temail\tcompetitor\tBooked with Acme Plumbing instead, you never called back.\n"
+                    "positive\treview\t\tGreat work, thank you so much!\n")
+    result = CliRunner().invoke(evaluate, ["--scorer", "lexicon", "--reliability", "--escalations", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "| business.tsv / lexicon | 4 |" in result.output  # the product table
+    assert "reliability of `confidence` on business.tsv | lexicon: ECE" in result.output
+    assert "| refund | 1 | 1 | 1.00 | 1.00 | 1.00 |" in result.output  # the refund rule fires on its row
+    assert "| overall | 2 |" in result.output
+    missing = CliRunner().invoke(evaluate, ["--scorer", "lexicon"])
+    assert missing.exit_code != 0 and "--dev" in missing.output
+
+
+def test_score_with_flags_adds_flags_and_themes():
+    rows = [{"id": 1, "text": "This is the third time I'm calling. I want a refund for the visit."},
+            {"id": 2, "text": "Booked at Luxe Studio instead, thanks anyway."},
+            {"id": 3, "text": "can I move my appointment to friday?"}]
+    result = CliRunner().invoke(score, ["--scorer", "lexicon", "--with-flags"], input=jsonl(rows))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    first = {f["rule"]: f for f in lines[0]["flags"]}
+    assert first["refund"]["evidence"] == "I want a refund for the visit."
+    assert "contacted_repeatedly" in first and "reason" in first["refund"]
+    assert [f["rule"] for f in lines[1]["flags"]] == ["switching"]  # a competitor nobody configured
+    assert lines[2]["flags"] == [] and isinstance(lines[2]["themes"], list)
+    plain = CliRunner().invoke(score, ["--scorer", "lexicon"], input=jsonl(rows))
+    assert "flags" not in json.loads(plain.stdout.splitlines()[0])

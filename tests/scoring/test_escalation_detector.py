@@ -1,0 +1,83 @@
+"""The learned escalation detector: trained on labelled messages, one flag per kind with its evidence sentence,
+a calm cancellation flagged with low priority; and the packaged written training messages are well-formed."""
+from __future__ import annotations
+
+import json
+import zlib
+
+import numpy as np
+import pytest
+
+from scoring.analysis import learned_flags
+from scoring.base import Score
+from scoring.escalation import Flag
+from scoring.escalation_detector import EscalationDetector
+from scoring.training.escalations import choose_threshold, train_detector
+from scoring.training.product_metrics import PRECEDENCE
+from scoring.training.written import load_written
+
+NEGATIVE = Score("negative", -0.7, "very_negative", 0.9)
+NEUTRAL = Score("neutral", 0.0, "neutral", 0.8)
+
+
+def bag_of_words(texts):
+    """A stand-in sentence embedding: hashed words, unit length (the tests need no model)."""
+    out = np.zeros((len(texts), 64))
+    for row, text in enumerate(texts):
+        for word in text.lower().replace(",", " ").replace(".", " ").split():
+            out[row, zlib.crc32(word.encode()) % 64] += 1.0
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("detector")
+    lines = ["label\tchannel\tbusiness\tescalation\ttext"]
+    for i in range(12):
+        lines.append(f"negative\tsms\tgym\tcancel\tplease cancel my membership now {i}")
+        lines.append(f"negative\tsms\tplumbing\trefund\tI want my money back refund {i}")
+        lines.append(f"neutral\tsms\tsalon\t\tcan I book a haircut on day {i}")
+    (folder / "written.tsv").write_text("\n".join(lines) + "\n")
+    document = train_detector(folder / "det.json", folder / "written.tsv", embed=bag_of_words, threshold=0.5,
+                              log=lambda line: None)
+    assert set(document["kinds"]) == {"cancel", "refund"}  # kinds with under 3 messages are skipped
+    assert json.loads((folder / "det.json").read_text())["training"]["messages"] == 36
+    return EscalationDetector.load(bag_of_words, folder / "det.json")
+
+
+def test_flags_carry_kind_reason_and_the_evidence_sentence(detector):
+    flags = detector.detect(["Hello there. I want my money back, refund it. Thanks"], NEGATIVE)
+    assert [f.rule for f in flags] == ["learned_refund"]
+    assert flags[0].evidence == "I want my money back, refund it." and flags[0].priority == "high"
+    assert detector.detect(["can I book a haircut on Friday"], NEUTRAL) == []
+    assert detector.detect(["", "   "], NEUTRAL) == []
+
+
+def test_a_calm_cancellation_is_still_flagged_with_low_priority(detector):
+    calm = detector.detect(["please cancel my membership, we are moving"], NEUTRAL)
+    angry = detector.detect(["please cancel my membership, we are moving"], NEGATIVE)
+    assert [(f.rule, f.priority) for f in calm] == [("learned_cancel", "low")]
+    assert calm[0].as_dict()["priority"] == "low" and "priority" not in angry[0].as_dict()
+
+
+def test_learned_flags_skip_kinds_a_rule_already_raised(detector):
+    by_rule = [Flag("refund", "asked for a refund", "refund it")]
+    assert learned_flags(detector, ["I want my money back, refund it"], NEGATIVE, by_rule) == []
+
+
+def test_choose_threshold_reaches_the_precision_or_falls_back_to_f1():
+    probs = np.array([0.9, 0.8, 0.6, 0.4, 0.2])
+    truth = np.array([True, True, False, True, False])
+    assert choose_threshold(probs, truth, precision=1.0) == 0.61
+    assert 0.05 <= choose_threshold(probs, np.array([False, True, False, True, True]), precision=1.0) <= 0.95
+
+
+def test_the_written_messages_follow_the_guideline_columns():
+    rows = load_written()
+    assert len(rows) >= 500
+    assert {r["label"] for r in rows} == {"negative", "neutral", "positive"}
+    kinds = {k for r in rows for k in r["kinds"]}
+    assert kinds == set(PRECEDENCE)  # every escalation kind of the guideline has training messages
+    assert all("{" not in r["text"] for r in rows)  # every slot filled
+    multi = next(r for r in rows if len(r["kinds"]) > 1)
+    assert multi["escalation"] == min(multi["kinds"], key=PRECEDENCE.index)
