@@ -110,6 +110,23 @@ def test_requeue_a_failed_job(live, page, redis_url):
     assert job_id in Queue(defaults.CRM_QUEUE, connection=redis).job_ids
 
 
+NAV = ["Overview", "Interactions", "Contacts", "Connectors", "CRM", "Jobs", "Alerts", "Rules", "API tokens", "Users"]
+
+
+def assert_nav_usable(page, width: int) -> None:
+    """Every console link (an admin's) is shown whole inside the viewport: the nav wraps between links, never
+    inside one, and each is tall enough to tap (24 px, WCAG 2.5.8)."""
+    links = page.evaluate("""() => [...document.querySelectorAll('header nav a')].map(a => {
+        const box = a.getBoundingClientRect();
+        return {text: a.textContent.trim(), left: box.left, right: box.right, height: box.height,
+                line: parseFloat(getComputedStyle(a).lineHeight)};
+    })""")
+    assert [link["text"] for link in links] == NAV
+    for link in links:
+        assert 0 <= link["left"] and link["right"] <= width, f"{link['text']} is outside the {width} px viewport"
+        assert 24 <= link["height"] < 2 * link["line"], f"{link['text']} is {link['height']} px tall at {width} px"
+
+
 def test_every_page_is_clean_accessible_and_screenshotted(live, browser, axe_source, redis_url):
     base, app = live
     failed_job(redis_url)  # so the jobs page shows a failed job with its buttons
@@ -134,6 +151,8 @@ def test_every_page_is_clean_accessible_and_screenshotted(live, browser, axe_sou
             if width == 390:
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 1, f"{name} scrolls sideways at 390 px by {overflow}px"
+            if name != "login":
+                assert_nav_usable(page, width)
             page.screenshot(path=str(ARTIFACTS / f"admin-{name}-{width}.png"), full_page=True)
             page.evaluate(axe_source)  # evaluated, not injected as a tag: the CSP allows no inline script
             found = page.evaluate("async () => (await axe.run(document)).violations"

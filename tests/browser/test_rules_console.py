@@ -1,5 +1,6 @@
 """The rules and tokens pages in a real browser: change an escalation phrase, try it, save it, send a webhook with
-it and see the flag raised by a real worker; create and revoke an API token; both pages clean (no console error,
+it and see the flag raised by a real worker (in the database, then on the interactions list filtered by that flag
+and on the interaction's page); create and revoke an API token; both pages clean (no console error,
 no failed request), no sideways scroll at 390 px, no serious axe violation, screenshotted at 1280 and 390 px."""
 from __future__ import annotations
 
@@ -35,14 +36,20 @@ def quo_message(base: str, text: str) -> int:
         return answer.status
 
 
-def flags_of(db, text: str) -> list[dict] | None:
-    """The escalation flags stored for the interaction holding `text` (None until it is scored)."""
+def scored(db, text: str) -> tuple[int, list[dict]] | None:
+    """(id, escalation flags) of the interaction holding `text`, once it is scored (None until then)."""
     with db.session() as session:
         for interaction, score in session.execute(select(Interaction, InteractionScore).join(
                 InteractionScore, InteractionScore.interaction_id == Interaction.id)):
             if any(text in (turn.get("text") or "") for turn in interaction.turns or []):
-                return score.flags
+                return interaction.id, score.flags
     return None
+
+
+def flags_of(db, text: str) -> list[dict] | None:
+    """The escalation flags stored for the interaction holding `text` (None until it is scored)."""
+    found = scored(db, text)
+    return found[1] if found else None
 
 
 def test_change_an_escalation_phrase_send_a_webhook_with_it_see_the_flag(live, page, sqlite_url, redis_url, tmp_path):
@@ -75,7 +82,25 @@ def test_change_an_escalation_phrase_send_a_webhook_with_it_see_the_flag(live, p
         after = f"Honestly this is an {PHRASE} and nobody cares. Second try."
         assert quo_message(base, after) == 200
         flags = wait_until(lambda: flags_of(db, after), 30, what="the new phrase's flag")
-        assert [(f["rule"], f["evidence"]) for f in flags] == [("anger", f"Honestly this is an {PHRASE} and nobody cares.")]
+        evidence = f"Honestly this is an {PHRASE} and nobody cares."
+        assert [(f["rule"], f["evidence"]) for f in flags] == [("anger", evidence)]
+
+        # The same flag as the console shows it: the list filtered by the rule holds this interaction only (not
+        # the one sent before the change), and its page names the rule and quotes the evidence.
+        flagged, _ = scored(db, after)
+        unflagged, _ = scored(db, before)
+        page.goto(f"{base}/admin/interactions/?flag=anger")
+        rows = page.locator("table.interactions tbody tr")
+        assert rows.count() == 1
+        assert rows.locator(".chip-flag").all_inner_texts() == ["anger"]
+        assert rows.locator(f"a[href='/admin/interactions/{flagged}']").count() == 1
+        assert page.locator(f"a[href='/admin/interactions/{unflagged}']").count() == 0
+        rows.get_by_role("link", name=f"interaction {flagged}").click()
+        assert page.url == f"{base}/admin/interactions/{flagged}"
+        shown = page.get_by_role("region", name="Flags and themes")
+        assert shown.locator(".chip-flag").all_inner_texts() == ["anger"]
+        assert f"“{evidence}”" in shown.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "admin-rules-flag-seen-1280.png"))
     finally:
         worker.stop()
 
