@@ -8,18 +8,12 @@ from datetime import timedelta
 from integration import schedule
 from integration.digest import build, render
 from integration.store.models import utcnow
+from tests.browser.checks import assert_no_sideways_scroll, record_problems, serious_violations
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_console import sign_in
 from tests.integration.insights import dataset
 from tests.integration.web.admin.console import make_user
 from tests.servers.slack import SlackServer
-
-
-def watch(page, problems: list) -> None:
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
-    page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
 
 
 def test_alerts_page_saves_tests_previews_and_is_clean(live, browser, axe_source):
@@ -52,21 +46,16 @@ def test_alerts_page_saves_tests_previews_and_is_clean(live, browser, axe_source
     for width, height in ((1280, 900), (390, 844)):
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        watch(page, problems)
+        record_problems(page, problems)
         sign_in(page, base, email)
         page.goto(f"{base}/admin/alerts/")
         page.wait_for_load_state("networkidle")
         page.frame_locator("iframe.digest-preview").locator("h1").wait_for()
         assert page.locator("h1").count() == 1
         if width == 390:
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, f"/admin/alerts scrolls sideways at 390 px by {overflow}px"
+            assert_no_sideways_scroll(page, "/admin/alerts", width)
         page.screenshot(path=str(ARTIFACTS / f"admin-alerts-{width}.png"), full_page=True)
-        page.evaluate(axe_source)
-        found = page.evaluate("async () => (await axe.run(document)).violations"
-                              ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                              ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
-        violations += [f"alerts @{width}: {v}" for v in found]
+        violations += serious_violations(page, axe_source, f"alerts @{width}")
         context.close()
     assert problems == []
     assert violations == []

@@ -16,6 +16,7 @@ from redis import Redis
 from sqlalchemy import select
 
 from integration.store.models import Interaction, SinkContact
+from tests.browser.checks import assert_no_sideways_scroll, record_problems, serious_violations
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_console import sign_in
 from tests.connectors.signing import sign_standard
@@ -107,10 +108,7 @@ def test_interaction_pages_are_clean_accessible_and_screenshotted(live, browser,
     for width, height in ((1280, 900), (390, 844)):
         context_ = browser.new_context(viewport={"width": width, "height": height})
         tab = context_.new_page()
-        tab.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        tab.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
-        tab.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+        record_problems(tab, problems)
         sign_in(tab, base, email)
         for name, path in pages.items():
             tab.goto(f"{base}{path}")
@@ -121,14 +119,9 @@ def test_interaction_pages_are_clean_accessible_and_screenshotted(live, browser,
                 for raw in tab.locator("details.raw").all():
                     raw.locator("summary").click()  # the raw events open, so the screenshot shows them
             if width == 390:
-                overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 1, f"{name} scrolls sideways at 390 px by {overflow}px"
+                assert_no_sideways_scroll(tab, name, width)
             tab.screenshot(path=str(ARTIFACTS / f"admin-{name}-{width}.png"), full_page=True)
-            tab.evaluate(axe_source)  # evaluated, not injected as a tag: the CSP allows no inline script
-            found = tab.evaluate("async () => (await axe.run(document)).violations"
-                                 ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                                 ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
-            violations += [f"{name} @{width}: {v}" for v in found]
+            violations += serious_violations(tab, axe_source, f"{name} @{width}")
         context_.close()
     assert problems == []
     assert violations == []

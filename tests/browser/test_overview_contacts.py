@@ -13,6 +13,7 @@ from integration.store import api_tokens
 from integration.store.models import utcnow
 from integration.web.admin import overview
 from tests import keys
+from tests.browser.checks import assert_no_sideways_scroll, record_problems, serious_violations
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_console import sign_in
 from tests.integration.insights import dataset
@@ -38,10 +39,7 @@ def test_overview_and_contacts_are_clean_accessible_and_screenshotted(live, brow
     for width, height in ((1280, 900), (390, 844)):
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}"))
-        page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+        record_problems(page, problems)
         sign_in(page, base, email)
         for name, path in pages.items():
             page.goto(f"{base}{path}")
@@ -49,14 +47,9 @@ def test_overview_and_contacts_are_clean_accessible_and_screenshotted(live, brow
             assert page.locator("h1").count() == 1, name
             if name == "overview":
                 page.locator("details summary").first.click()  # the chart's numbers, open in the screenshot
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, f"{name} scrolls sideways at {width} px by {overflow}px"
+            assert_no_sideways_scroll(page, name, width)
             page.screenshot(path=str(ARTIFACTS / f"admin-{name}-{width}.png"), full_page=True)
-            page.evaluate(axe_source)  # evaluated, not injected as a tag: the CSP allows no inline script
-            found = page.evaluate("async () => (await axe.run(document)).violations"
-                                  ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                                  ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))")
-            violations += [f"{name} @{width}: {v}" for v in found]
+            violations += serious_violations(page, axe_source, f"{name} @{width}")
         context.close()
     assert problems == []
     assert violations == []
