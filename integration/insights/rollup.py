@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from integration import defaults
-from integration.insights import callback_pairs
+from integration.insights import callback_pairs, spike_days
 from integration.insights.base import AT, aware, clip
 from integration.insights.tables import (
     NONE,
@@ -29,6 +29,7 @@ from integration.insights.tables import (
     InsightDailyTheme,
     InsightFact,
     InsightName,
+    InsightSpikeDay,
     InsightState,
     InsightTheme,
 )
@@ -91,6 +92,7 @@ class Deltas:
         self.contacts: set[int] = set()  # whose callback pairs must be recomputed
         self.callbacks: dict[tuple, int] = {}  # callback_pairs.DIMS -> pairs (from `callback_pairs.recompute`)
         self.callback_themes: dict[tuple, int] = {}  # (day, theme, *the rest) -> pairs carrying the theme
+        self.spikes = defaultdict(lambda: [0, 0])  # (theme, day) -> [customers, interactions] (`spike_days`)
 
     def add(self, fact: dict, sign: int) -> None:
         key = tuple(fact[d] for d in DIMS)
@@ -109,6 +111,8 @@ class Deltas:
                 {k: (v,) for k, v in self.callbacks.items() if v})
         _upsert(session, InsightDailyCallbackTheme, ("day", "theme", *callback_pairs.DIMS[1:]), ("n",),
                 {k: (v,) for k, v in self.callback_themes.items() if v})
+        _upsert(session, InsightSpikeDay, ("theme", "day"), ("customers", "interactions"),
+                {k: tuple(v) for k, v in self.spikes.items() if any(v)})
         for (kind, key), name in self.names.items():
             row = session.get(InsightName, (kind, key))
             if row is None:
@@ -155,8 +159,13 @@ def reindex(session: Session, ids: list[int], tz: ZoneInfo, deltas: Deltas) -> N
                 deltas.add(new[iid], +1)
     session.execute(delete(InsightFact).where(_among(session, InsightFact.interaction_id, ids)))
     _insert_many(session, InsightFact.__table__, [{**new[i], **seen[i]} for i in ids if i in new])
+    spikes = spike_days.Change(tz, deltas.spikes)
+    spikes.before(session, session.execute(select(
+        InsightTheme.theme, InsightTheme.label, InsightTheme.contact_id, InsightTheme.at).where(
+        _among(session, InsightTheme.interaction_id, ids))).all(), theme_rows)
     session.execute(delete(InsightTheme).where(_among(session, InsightTheme.interaction_id, ids)))
     _insert_many(session, InsightTheme.__table__, theme_rows)
+    spikes.after(session)
 
 
 def _among(session: Session, column, ids: list[int]):
@@ -261,5 +270,5 @@ def _set(session: Session, key: str, value: str) -> None:
 
 def _clear(session: Session) -> None:
     for table in (InsightTheme, InsightFact, InsightDaily, InsightDailyTheme, InsightCallback, InsightDailyCallback,
-                  InsightDailyCallbackTheme, InsightState):
+                  InsightDailyCallbackTheme, InsightSpikeDay, InsightState):
         session.execute(delete(table))
