@@ -10,6 +10,7 @@ days in TIMEZONE; when TIMEZONE changes (or a migration clears `insight_state`),
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from integration.insights.tables import (
     InsightState,
     InsightTheme,
 )
+from integration.store import pg_waits
 from integration.store.db import Database
 from integration.store.models import Interaction, InteractionScore, utcnow
 
@@ -46,8 +48,9 @@ def refresh(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None
 
     `statement_timeout_s` replaces, on PostgreSQL and for this refresh only, the bound every statement
     gets (DB_STATEMENT_TIMEOUT_S; 0: none): the catch-up after a bulk import or a TIMEZONE change on a
-    large database runs statements longer than a request may (`undertone insights refresh`)."""
-    with db.session() as session:
+    large database runs statements longer than a request may (`undertone insights refresh`); the client-side
+    bound on each wait (`pg_waits`) is lifted with it."""
+    with _bounds(statement_timeout_s), db.session() as session:
         if statement_timeout_s is not None and not db.is_sqlite:
             session.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_s * 1000)}"))
         if _state(session, ZONE, tz.key) != tz.key:
@@ -75,11 +78,19 @@ def refresh(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None
 
 def rebuild(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None) -> int:
     """Forget everything and re-read every interaction (after a restore, or a change made outside Undertone)."""
-    with db.session() as session:
+    with _bounds(statement_timeout_s), db.session() as session:
         if statement_timeout_s is not None and not db.is_sqlite:
             session.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_s * 1000)}"))
         _clear(session)
     return refresh(db, tz, statement_timeout_s)
+
+
+def _bounds(statement_timeout_s: float | None):
+    """The client-side wait bound that goes with a statement timeout replaced for a refresh (none kept)."""
+    if statement_timeout_s is None:
+        return nullcontext()
+    return pg_waits.client_wait(statement_timeout_s + defaults.DB_CLIENT_WAIT_S - defaults.DB_STATEMENT_TIMEOUT_S
+                                if statement_timeout_s else 0)
 
 
 class Deltas:

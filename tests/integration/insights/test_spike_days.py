@@ -158,3 +158,29 @@ def test_a_contact_counts_once_on_its_latest_day_and_moves_when_that_one_goes(db
     got = answer("spikes", SpikesQuery(min_customers=1, days=2), db, settings)
     assert got["spikes"] == [] and got["below_threshold"] == []
     assert stored(db) == {("billing", start.astimezone(tz).date()): (1, 1)}
+
+
+def test_the_migration_fills_the_spike_days_as_a_refresh_would(db, settings, database_url):
+    """Theme rows stored before 0011 get their spike days from the migration itself (no rebuild), in the
+    time zone the last refresh used, the clock going back across midnight included."""
+    from alembic import command
+
+    from integration.store.migrate import alembic_config, upgrade
+
+    rng, settings = random.Random(3), in_zone(settings, ST_JOHNS)
+    with db.session() as s:
+        people = [contact(s, f"M{n}") for n in range(8)]
+        for _ in range(80):
+            add(s, rng.choice(people + [None]), BACK + timedelta(minutes=rng.uniform(-3000, 600)),
+                rng.choice(("negative", "negative", "positive")), themes=rng.sample(THEMES, rng.choice((1, 2))))
+    rollup.refresh(db, ST_JOHNS)
+    kept = stored(db)
+    assert any(customers > 1 for customers, _ in kept.values())
+    assert any(day == date(2010, 11, 7) for _, day in kept)
+    db.dispose()
+    command.downgrade(alembic_config(database_url), "0010")
+    upgrade(database_url)
+    assert stored(db) == kept
+    assert rollup.refresh(db, ST_JOHNS) == 0  # nothing to catch up: no rebuild was asked for
+    query, now = SpikesQuery(days=2, min_customers=1), BACK + timedelta(hours=5)
+    assert told(answer("spikes", query, db, settings, now=now)) == from_scratch(db, ST_JOHNS, query, now)
