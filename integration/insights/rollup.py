@@ -10,6 +10,7 @@ days in TIMEZONE; when TIMEZONE changes (or a migration clears `insight_state`),
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from integration import defaults
-from integration.insights import callback_pairs
+from integration.insights import callback_pairs, spike_days
 from integration.insights.base import AT, aware, clip
 from integration.insights.tables import (
     NONE,
@@ -29,9 +30,11 @@ from integration.insights.tables import (
     InsightDailyTheme,
     InsightFact,
     InsightName,
+    InsightSpikeDay,
     InsightState,
     InsightTheme,
 )
+from integration.store import pg_waits
 from integration.store.db import Database
 from integration.store.models import Interaction, InteractionScore, utcnow
 
@@ -45,8 +48,9 @@ def refresh(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None
 
     `statement_timeout_s` replaces, on PostgreSQL and for this refresh only, the bound every statement
     gets (DB_STATEMENT_TIMEOUT_S; 0: none): the catch-up after a bulk import or a TIMEZONE change on a
-    large database runs statements longer than a request may (`undertone insights refresh`)."""
-    with db.session() as session:
+    large database runs statements longer than a request may (`undertone insights refresh`); the client-side
+    bound on each wait (`pg_waits`) is lifted with it."""
+    with _bounds(statement_timeout_s), db.session() as session:
         if statement_timeout_s is not None and not db.is_sqlite:
             session.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_s * 1000)}"))
         if _state(session, ZONE, tz.key) != tz.key:
@@ -74,11 +78,19 @@ def refresh(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None
 
 def rebuild(db: Database, tz: ZoneInfo, statement_timeout_s: float | None = None) -> int:
     """Forget everything and re-read every interaction (after a restore, or a change made outside Undertone)."""
-    with db.session() as session:
+    with _bounds(statement_timeout_s), db.session() as session:
         if statement_timeout_s is not None and not db.is_sqlite:
             session.execute(text(f"SET LOCAL statement_timeout = {int(statement_timeout_s * 1000)}"))
         _clear(session)
     return refresh(db, tz, statement_timeout_s)
+
+
+def _bounds(statement_timeout_s: float | None):
+    """The client-side wait bound that goes with a statement timeout replaced for a refresh (none kept)."""
+    if statement_timeout_s is None:
+        return nullcontext()
+    return pg_waits.client_wait(statement_timeout_s + defaults.DB_CLIENT_WAIT_S - defaults.DB_STATEMENT_TIMEOUT_S
+                                if statement_timeout_s else 0)
 
 
 class Deltas:
@@ -91,6 +103,7 @@ class Deltas:
         self.contacts: set[int] = set()  # whose callback pairs must be recomputed
         self.callbacks: dict[tuple, int] = {}  # callback_pairs.DIMS -> pairs (from `callback_pairs.recompute`)
         self.callback_themes: dict[tuple, int] = {}  # (day, theme, *the rest) -> pairs carrying the theme
+        self.spikes = defaultdict(lambda: [0, 0])  # (theme, day) -> [customers, interactions] (`spike_days`)
 
     def add(self, fact: dict, sign: int) -> None:
         key = tuple(fact[d] for d in DIMS)
@@ -109,6 +122,8 @@ class Deltas:
                 {k: (v,) for k, v in self.callbacks.items() if v})
         _upsert(session, InsightDailyCallbackTheme, ("day", "theme", *callback_pairs.DIMS[1:]), ("n",),
                 {k: (v,) for k, v in self.callback_themes.items() if v})
+        _upsert(session, InsightSpikeDay, ("theme", "day"), ("customers", "interactions"),
+                {k: tuple(v) for k, v in self.spikes.items() if any(v)})
         for (kind, key), name in self.names.items():
             row = session.get(InsightName, (kind, key))
             if row is None:
@@ -155,8 +170,13 @@ def reindex(session: Session, ids: list[int], tz: ZoneInfo, deltas: Deltas) -> N
                 deltas.add(new[iid], +1)
     session.execute(delete(InsightFact).where(_among(session, InsightFact.interaction_id, ids)))
     _insert_many(session, InsightFact.__table__, [{**new[i], **seen[i]} for i in ids if i in new])
+    spikes = spike_days.Change(tz, deltas.spikes)
+    spikes.before(session, session.execute(select(
+        InsightTheme.theme, InsightTheme.label, InsightTheme.contact_id, InsightTheme.at).where(
+        _among(session, InsightTheme.interaction_id, ids))).all(), theme_rows)
     session.execute(delete(InsightTheme).where(_among(session, InsightTheme.interaction_id, ids)))
     _insert_many(session, InsightTheme.__table__, theme_rows)
+    spikes.after(session)
 
 
 def _among(session: Session, column, ids: list[int]):
@@ -261,5 +281,5 @@ def _set(session: Session, key: str, value: str) -> None:
 
 def _clear(session: Session) -> None:
     for table in (InsightTheme, InsightFact, InsightDaily, InsightDailyTheme, InsightCallback, InsightDailyCallback,
-                  InsightDailyCallbackTheme, InsightState):
+                  InsightDailyCallbackTheme, InsightSpikeDay, InsightState):
         session.execute(delete(table))

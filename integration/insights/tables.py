@@ -8,6 +8,8 @@
 - `insight_callbacks`: the callback pairs (Q4), each with the themes it carries, recomputed per contact;
   `insight_daily_callbacks` / `insight_daily_callback_themes`: pairs per local day and dimensions (and theme),
   kept by the same deltas, so the callbacks answer sums days instead of reading every pair.
+- `insight_spike_days`: per theme and day, the contacts whose latest negative interaction on the theme falls on
+  that day and the negative interactions that day, so `spikes` counts distinct customers from days (`spike_days`).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class InsightTheme(Base):
     __table_args__ = (
         Index("ix_insight_themes_label_at", "label", "at", "theme", "contact_id"),
         Index("ix_insight_themes_theme_at", "theme", "at"),
+        Index("ix_insight_themes_contact", "contact_id", "label", "theme", "at"),
     )
 
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
@@ -136,6 +139,18 @@ class InsightDailyCallbackTheme(Base):
     line: Mapped[str] = mapped_column(String(128), primary_key=True)
     agent: Mapped[str] = mapped_column(String(128), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class InsightSpikeDay(Base):
+    """Per theme and day (`spike_days.day_of`): the contacts whose latest negative interaction carrying the
+    theme falls on that day, and the negative interactions carrying it that day (`spike_days`)."""
+
+    __tablename__ = "insight_spike_days"
+
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+    interactions: Mapped[int] = mapped_column(Integer)
 
 
 class InsightName(Base):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from integration import defaults
 from integration.insights import definitions as d
+from integration.insights import spike_days
 from integration.insights.base import contacts, evidence, filters, interactions, iso, percent, ranked
 from integration.insights.counts import daily
 from integration.insights.params import CallbacksQuery, SpikesQuery, ThemesQuery
@@ -58,21 +59,39 @@ def _examples(session: Session, theme: str, query, window: Window, sentiment: st
 
 
 def spikes(session: Session, query: SpikesQuery, window: Window, settings: Settings) -> dict:
-    """Themes that this many different customers were negative about in the window (default 14 days)."""
+    """Themes that this many different customers were negative about in the window (default 14 days).
+
+    A window that ends now, with no filter, is counted from the spike days (`spike_days`), which do not grow
+    with the data; a window in the past or a filtered one counts the window's negative theme rows."""
     threshold = query.min_customers or d.SPIKE_MIN_CUSTOMERS
+    filtered = any(getattr(query, name) is not None for name in ("source", "channel", "line", "agent"))
+    if filtered or query.until is not None:
+        rows = _spikes_from_rows(session, query, window)
+    else:
+        rows = [(theme, people, count, None, None)
+                for theme, (people, count) in spike_days.counts(session, window).items()]
+    rows.sort(key=lambda r: (-r[1], -r[2], r[0]))
+    listed = [{"theme": theme, "customers": people, "interactions": count, "first_at": first, "last_at": last,
+               "spiking": people >= threshold} for theme, people, count, first, last in rows]
+    spiking = [row for row in listed if row["spiking"]][: query.rows]
+    below = [row for row in listed if not row["spiking"]][: query.rows]
+    for row in spiking + below:
+        if row["first_at"] is None:
+            row["first_at"], row["last_at"] = spike_days.first_last(session, row["theme"], window)
+        row["first_at"], row["last_at"] = iso(row["first_at"]), iso(row["last_at"])
+    for row in spiking:
+        row["examples"] = _examples(session, row["theme"], query, window, d.NEGATIVE)
+    return {"window": window.as_dict(), "min_customers": threshold, "spikes": spiking, "below_threshold": below}
+
+
+def _spikes_from_rows(session: Session, query: SpikesQuery, window: Window) -> list[tuple]:
+    """(theme, customers, interactions, first at, last at) from the window's negative theme rows."""
     it = InsightTheme
     stmt = select(it.theme, func.count(func.distinct(it.contact_id)), func.count(), func.min(it.at), func.max(it.at)
                   ).where(it.label == d.NEGATIVE, it.at >= window.since, it.at < window.until).group_by(it.theme)
     if any(getattr(query, name) is not None for name in ("source", "channel", "line", "agent")):
         stmt = stmt.join(Interaction, Interaction.id == it.interaction_id).where(*filters(query))
-    rows = sorted(session.execute(stmt), key=lambda r: (-r[1], -r[2], r[0]))
-    listed = [{"theme": theme, "customers": people, "interactions": count, "first_at": iso(first),
-               "last_at": iso(last), "spiking": people >= threshold} for theme, people, count, first, last in rows]
-    spiking = [row for row in listed if row["spiking"]][: query.rows]
-    for row in spiking:
-        row["examples"] = _examples(session, row["theme"], query, window, d.NEGATIVE)
-    return {"window": window.as_dict(), "min_customers": threshold, "spikes": spiking,
-            "below_threshold": [row for row in listed if not row["spiking"]][: query.rows]}
+    return [tuple(row) for row in session.execute(stmt)]
 
 
 def callbacks(session: Session, query: CallbacksQuery, window: Window, settings: Settings) -> dict:

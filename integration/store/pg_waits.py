@@ -27,6 +27,7 @@ from psycopg.conninfo import conninfo_to_dict
 from integration import defaults
 
 _deadline: ContextVar[float | None] = ContextVar("undertone_db_deadline", default=None)
+_client_wait: ContextVar[float | None] = ContextVar("undertone_db_client_wait", default=None)
 # psycopg's own wait error (a subclass of OperationalError). It is private, so look it up once and fail loudly
 # here, not in the middle of a hang, if a psycopg upgrade renames it.
 _WaitTimeout = errors._WaitTimeout
@@ -57,6 +58,18 @@ def end_deadline(token: Token) -> None:
     _deadline.reset(token)
 
 
+@contextmanager
+def client_wait(seconds: float) -> Iterator[None]:
+    """Each database wait inside the block may last `seconds` (0: no client-side bound) instead of
+    DB_CLIENT_WAIT_S: for a bulk catch-up whose server bound was lifted too (`undertone insights refresh`).
+    A deadline (`deadline`) still applies."""
+    token = _client_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _client_wait.reset(token)
+
+
 def remaining_s() -> float | None:
     """Seconds left of the current deadline, or None outside one."""
     ends = _deadline.get()
@@ -79,10 +92,13 @@ class BoundedConnection(psycopg.Connection):
     """A psycopg connection whose every wait on the server is bounded on the client (see the module)."""
 
     def wait(self, gen, interval: float = _PSYCOPG_INTERVAL_S, timeout: float | None = None):
-        limit = defaults.DB_CLIENT_WAIT_S
+        limit = _client_wait.get()
+        limit = defaults.DB_CLIENT_WAIT_S if limit is None else limit or None
         left = remaining_s()
         if left is not None:
-            limit = max(0.0, min(limit, left))
+            limit = max(0.0, left if limit is None else min(limit, left))
+        if limit is None:  # lifted (`client_wait(0)`)
+            return super().wait(gen, interval, timeout)
         if timeout is not None and timeout <= limit:  # the caller's own, shorter timeout: its error, its handling
             return super().wait(gen, interval, timeout)
         try:

@@ -95,3 +95,21 @@ def test_after_the_database_did_not_answer_web_requests_fail_fast_for_a_moment(p
     with pytest.raises(OperationalError):
         count_events(database)  # no deadline: tried
     assert proxy.accepted == accepted + 1
+
+
+@pytest.mark.timeout(60)
+def test_a_bulk_catch_up_lifts_the_client_bound_for_its_long_statements(postgres_url, monkeypatch):
+    """`undertone insights refresh` lifts the server's statement timeout; the client bound goes with it
+    (`client_wait(0)`), or is as long as asked; outside the block the bound is back."""
+    monkeypatch.setattr(defaults, "DB_CLIENT_WAIT_S", 0.5)
+    database = Database(postgres_url)
+    try:
+        with pg_waits.client_wait(0), database.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_sleep(1.2), 7")).one()[1] == 7
+        with pg_waits.client_wait(3), database.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_sleep(1.2), 8")).one()[1] == 8
+        with pytest.raises(OperationalError) as caught, database.engine.connect() as conn:
+            conn.execute(text("SELECT pg_sleep(1.2)"))
+        assert isinstance(caught.value.orig, pg_waits.DatabaseWaitExpired)
+    finally:
+        database.dispose()
