@@ -14,6 +14,13 @@ from integration.store import pg_waits
 from integration.store.db import Database
 
 
+@pytest.fixture(autouse=True)
+def forget_unanswered_databases(monkeypatch):
+    """What a test here saw not answer is forgotten after it: the session's shared test database must not fail
+    fast in the tests that follow (DB_FAIL_FAST_S)."""
+    monkeypatch.setattr(pg_waits, "_unanswered_at", {})
+
+
 @pytest.fixture
 def proxy_and_db(postgres_url):
     real = make_url(postgres_url)
