@@ -1,17 +1,21 @@
 """Insights at scale: p50/p95 of every /api/v1/insights endpoint at 100,000 and 1,000,000 interactions.
 
-Creates a fresh PostgreSQL database, loads synthetic interactions (8 lines over 5 sources, 16 agents, the
-taxonomy's themes, touches, 90 days) with COPY, brings the rollups up to date as `undertone insights refresh`
-does after a bulk import (`rollup.refresh`, timed), then times each endpoint through the Flask app with a bearer
-token and a real Redis rate limit. Then it loads more, up to the next size, and times again. The ratio column is each
-endpoint's p95 at the larger size over its p95 at the first size (goal: at most 2, and p95 under 500 ms).
+Creates one fresh PostgreSQL database per size, loads synthetic interactions into each (8 lines over 5 sources,
+16 agents, the taxonomy's themes, touches, 90 days) with COPY and brings its rollups up to date as
+`undertone insights refresh` does after a bulk import (`rollup.refresh`, timed). Loading and the catch-up run in
+a child process each, as an import would beside the web: the process that times the answers, like a web worker,
+never held the bulk load. It then times each endpoint through the Flask app with a bearer token and a real Redis
+rate limit, in alternating rounds over the sizes (a few requests per endpoint and size, then the next size), so a
+change in the shared machine's load falls on every size alike. The ratio column is each endpoint's p95 at the
+largest size over its p95 at the first size (goal: at most 2, and p95 under 500 ms).
 
-    .venv/bin/python bench/insights.py [--sizes 100000,1000000] [--requests 30] [--admin-url URL]
+    .venv/bin/python bench/insights.py [--sizes 100000,1000000] [--requests 30] [--rounds 5] [--admin-url URL]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import statistics
 import sys
@@ -48,34 +52,70 @@ DAYS = 90
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=30, help="Timed requests per endpoint and size.")
+    parser.add_argument("--rounds", type=int, default=5, help="Rounds the requests are spread over.")
     parser.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--keep", action="store_true", help="Keep the databases afterwards.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    from integration import defaults
-
-    # The refresh re-reads changes a margin behind its watermark (late commits); after a bulk load every
-    # request would scan the whole load until the margin passes. The bench shortens it and waits it out.
-    defaults.INSIGHTS_REFRESH_MARGIN_S = 2
-    url, drop = create_database(args.admin_url)
     from integration.cli.embedded_redis import EmbeddedRedis
 
+    shorten_refresh_margin()
+    databases, now = {}, datetime.now(timezone.utc)
+    spawn = multiprocessing.get_context("spawn")
     try:
+        for size in sizes:
+            databases[size] = create_database(args.admin_url)
+            child = spawn.Process(target=prepare, args=(databases[size][0], size, now))
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                raise SystemExit(f"loading {size:,} interactions failed (exit code {child.exitcode})")
         with EmbeddedRedis() as redis_server:
-            results, loaded, now = {}, 0, datetime.now(timezone.utc)
-            for size in sizes:
-                started = time.perf_counter()
-                load(url, loaded, size - loaded, now, random.Random(size))
-                print(f"loaded {size - loaded:,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
-                loaded = size
-                time.sleep(defaults.INSIGHTS_REFRESH_MARGIN_S + 1)
-                results[size] = measure(url, redis_server.url, args.requests)
-            report(sizes, results)
+            results = measure({size: url for size, (url, _) in databases.items()}, redis_server.url,
+                              args.requests, args.rounds)
+        report(sizes, results)
     finally:
         if not args.keep:
-            drop()
+            for _, drop in databases.values():
+                drop()
     return 0
+
+
+def prepare(url: str, size: int, now: datetime) -> None:
+    """Load `size` interactions and catch the rollups up, as an operator would (`undertone insights refresh`).
+
+    After a COPY of this size the catch-up runs statements longer than a request's bound (DB_STATEMENT_TIMEOUT_S),
+    so it runs without one; the timed requests afterwards each refresh only what changed since, under the bound."""
+    from integration.insights import rollup
+    from integration.settings import Settings
+    from integration.store.db import Database
+
+    margin = shorten_refresh_margin()
+    started = time.perf_counter()
+    load(url, 0, size, now, random.Random(size))
+    print(f"{size:,}: loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    settings = Settings(database_url=url, _env_file=None)
+    db = Database(url)
+    started = time.perf_counter()
+    count = rollup.refresh(db, settings.tzinfo, statement_timeout_s=0)
+    print(f"{size:,}: rollup refresh of {count:,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
+    db.dispose()
+    vacuum = create_engine(url, isolation_level="AUTOCOMMIT")  # no statement bound (VACUUM takes minutes)
+    with vacuum.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does after a bulk load: index-only scans
+    vacuum.dispose()
+    time.sleep(margin + 1)
+
+
+def shorten_refresh_margin() -> float:
+    """The refresh re-reads changes a margin behind its watermark (late commits, 300 s): for that long after a
+    bulk load every answer would re-scan the whole load. The bench shortens it (in each process) and waits it out,
+    so its answers are timed as they would be a few minutes after an import."""
+    from integration import defaults
+
+    defaults.INSIGHTS_REFRESH_MARGIN_S = 2
+    return defaults.INSIGHTS_REFRESH_MARGIN_S
 
 
 def create_database(admin_url: str):
@@ -158,45 +198,41 @@ def load(url: str, start: int, count: int, now: datetime, rng: random.Random) ->
         cur.execute("VACUUM ANALYZE")
 
 
-def measure(url: str, redis_url: str, requests: int) -> dict:
-    """Refresh the rollups (timed), then p50/p95 per endpoint through the app."""
-    from integration.insights import rollup
+def measure(urls: dict, redis_url: str, requests: int, rounds: int) -> dict:
+    """p50/p95 per size and endpoint through the app, the sizes taken in turn within each round."""
     from integration.settings import Settings
     from integration.store import api_tokens
     from integration.web.app import create_app
 
-    settings = Settings(database_url=url, redis_url=redis_url, api_rate_limit_per_minute=10 ** 6, _env_file=None)
-    app = create_app(settings)
-    runtime = app.extensions["undertone"]
-    started = time.perf_counter()
-    # After COPYing 900,000 rows the catch-up runs statements longer than a request's 4 s bound
-    # (DB_STATEMENT_TIMEOUT_S): it is done as an operator would after a bulk import (`undertone insights
-    # refresh`, no bound); the timed requests afterwards each refresh what changed since, under the bound.
-    count = rollup.refresh(runtime.db, settings.tzinfo, statement_timeout_s=0)
-    print(f"rollup refresh: {count:,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
-    vacuum = create_engine(url, isolation_level="AUTOCOMMIT")  # no statement bound (VACUUM takes minutes)
-    with vacuum.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does after a bulk load: index-only scans
-    vacuum.dispose()
-    token = api_tokens.create(runtime.db, f"bench-{uuid.uuid4().hex[:6]}")
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
-    timings = {}
-    for name, query in ENDPOINTS:
-        samples = []
-        for n in range(requests + 2):
-            started = time.perf_counter()
-            response = client.get(f"/api/v1/insights/{name}", query_string=query, headers=headers)
-            elapsed = time.perf_counter() - started
-            assert response.status_code == 200, (name, response.status_code, response.get_data(as_text=True)[:300])
-            if n >= 2:  # two warm-up requests
-                samples.append(elapsed * 1000)
-        samples.sort()
-        timings[label(name, query)] = (statistics.median(samples), samples[int(0.95 * (len(samples) - 1))])
-        print(f"  {label(name, query):<40} p50 {timings[label(name, query)][0]:7.1f} ms  "
-              f"p95 {timings[label(name, query)][1]:7.1f} ms", flush=True)
-    runtime.db.dispose()
-    return timings
+    clients = {}
+    for size, url in urls.items():
+        settings = Settings(database_url=url, redis_url=redis_url, api_rate_limit_per_minute=10 ** 6, _env_file=None)
+        app = create_app(settings)
+        token = api_tokens.create(app.extensions["undertone"].db, f"bench-{uuid.uuid4().hex[:6]}")
+        clients[size] = (app, app.test_client(), {"Authorization": f"Bearer {token}"})
+    samples = {size: {label(name, query): [] for name, query in ENDPOINTS} for size in urls}
+    per_round = [requests // rounds + (r < requests % rounds) for r in range(rounds)]
+    for r, count in enumerate(per_round):
+        for size, (_, client, headers) in clients.items():
+            for name, query in ENDPOINTS:
+                for n in range(count + (r == 0) * 2):  # two warm-up requests in the first round
+                    started = time.perf_counter()
+                    response = client.get(f"/api/v1/insights/{name}", query_string=query, headers=headers)
+                    elapsed = time.perf_counter() - started
+                    assert response.status_code == 200, (name, response.status_code,
+                                                         response.get_data(as_text=True)[:300])
+                    if r or n >= 2:
+                        samples[size][label(name, query)].append(elapsed * 1000)
+        print(f"round {r + 1} of {rounds} done", flush=True)
+    for app, _, _ in clients.values():
+        app.extensions["undertone"].db.dispose()
+    return {size: {key: (statistics.median(values), percentile(values, 0.95)) for key, values in by_key.items()}
+            for size, by_key in samples.items()}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))]
 
 
 ENDPOINTS = [

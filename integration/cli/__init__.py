@@ -217,13 +217,15 @@ def themes(days: int, top: int) -> None:
 
 @main.command("demo")
 @click.option("--url", default=None, help="Service base URL (default http://127.0.0.1:$PORT).")
-@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for the results.")
-def demo_command(url: str | None, wait: float) -> None:
+@click.option("--wait", default=180.0, show_default=True, help="Seconds to wait for the results.")
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="First send sixty days of past conversations (once: their ids are fixed).")
+def demo_command(url: str | None, wait: float, history: bool) -> None:
     """Send signed sample Quo webhooks to the running service and show what it made of them."""
     from integration.cli.demo import run_demo
 
     settings = Settings()
-    raise SystemExit(run_demo(settings, url or f"http://127.0.0.1:{settings.port}", wait))
+    raise SystemExit(run_demo(settings, url or f"http://127.0.0.1:{settings.port}", wait, history))
 
 
 _register_scoring_commands()

@@ -1,6 +1,8 @@
 """`undertone demo`: signed sample Quo webhooks sent to a running service, then what it made of them.
 
-Every run uses fresh ids and the current time, so it can be repeated. The samples follow Quo's
+First sixty days of history (`demo_history`: fixed ids, sent once; a second run's copies are duplicates), so the
+insights have something to answer, then three live conversations. The live ones use fresh ids and the current
+time on every run, so it can be repeated. The samples follow Quo's
 documented payloads (see connectors/quo/inbound.py); the secrets are the service's own (QUO_WEBHOOK_SECRET,
 or the development secrets `make run` generated under var/).
 """
@@ -17,6 +19,8 @@ from datetime import datetime, timezone
 import requests
 from sqlalchemy import select
 
+from integration.cli import demo_history
+from integration.cli.demo_history import iso
 from integration.cli.devserver import dev_secrets
 from integration.settings import Settings
 from integration.store.db import Database
@@ -26,23 +30,58 @@ BUSINESS_LINE = "+16175550100"
 AGENT = "USdemoAgent1"
 
 
-def run_demo(settings: Settings, base_url: str, wait_s: float) -> int:
-    """Send the samples, wait for them to be scored, print a table. Returns an exit status."""
+def run_demo(settings: Settings, base_url: str, wait_s: float, history: bool = True) -> int:
+    """Send the history (unless `history` is False) and the samples, wait for them to be scored, print a table.
+    Returns an exit status."""
     secrets = settings.source_secrets("quo") or tuple(dev_secrets(settings.var_dir)["QUO_WEBHOOK_SECRET"].split(","))
     classic = next((s for s in secrets if not s.startswith("whsec_")), None)
     standard = next((s for s in secrets if s.startswith("whsec_")), None)
     if classic is None:
         print("QUO_WEBHOOK_SECRET holds no classic signing key; the demo needs one")
         return 2
+    url = f"{base_url.rstrip('/')}/webhooks/quo"
+    db = Database(settings.effective_database_url)
+    deadline = time.monotonic() + wait_s
+    if history:
+        answers = [_post(url, payload, _classic_headers, classic) for payload in
+                   demo_history.events(datetime.now(timezone.utc))]
+        accepted = sum(a.json().get("accepted", 0) for a in answers if a.status_code == 200)
+        failed = [a for a in answers if a.status_code != 200]
+        print(f"history: {len(answers)} Quo events from the last 60 days sent, {accepted} new"
+              + (f", {len(failed)} refused (first: {failed[0].status_code} {failed[0].text.strip()})" if failed else ""))
+        if failed:
+            return 1
     thread_keys = []
     for payload, scheme in samples():
-        body = json.dumps(payload).encode()
-        headers = _standard_headers(body, standard) if scheme == "standard" and standard else _classic_headers(body, classic)
-        answer = requests.post(f"{base_url.rstrip('/')}/webhooks/quo", data=body, headers=headers, timeout=10)
+        sign, secret = (_standard_headers, standard) if scheme == "standard" and standard else (_classic_headers,
+                                                                                              classic)
+        answer = _post(url, payload, sign, secret)
         print(f"POST /webhooks/quo {payload['type']:<28} -> {answer.status_code} {answer.text.strip()}")
         if payload["type"] != "call.ringing":
             thread_keys.append(_thread_key(payload))
-    return _show_results(Database(settings.effective_database_url), sorted(set(thread_keys)), wait_s)
+    if history:
+        _wait_scored(db, demo_history.scored_thread_keys(), deadline)
+    return _show_results(db, sorted(set(thread_keys)), deadline)
+
+
+def _post(url: str, payload: dict, sign, secret: str) -> requests.Response:
+    body = json.dumps(payload).encode()
+    return requests.post(url, data=body, headers=sign(body, secret), timeout=10)
+
+
+def _wait_scored(db: Database, thread_keys: list[str], deadline: float) -> None:
+    """Poll until the history's conversations are scored (or the deadline); say how many are."""
+    scored = _scored(db, thread_keys)
+    while scored < len(thread_keys) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        scored = _scored(db, thread_keys)
+    print(f"history: {scored} of {len(thread_keys)} past conversations scored")
+
+
+def _scored(db: Database, thread_keys: list[str]) -> int:
+    with db.session() as session:
+        return sum(1 for i in session.scalars(select(Interaction).where(
+            Interaction.source == "quo", Interaction.thread_key.in_(thread_keys))) if i.score is not None)
 
 
 def samples() -> list[tuple[dict, str]]:
@@ -61,7 +100,7 @@ def samples() -> list[tuple[dict, str]]:
     return [
         (_event("call.completed", now, _call(call_id, frustrated, now)), "classic"),
         (_event("call.transcript.completed", now, {
-            "callId": call_id, "object": "callTranscript", "createdAt": _iso(now), "status": "completed",
+            "callId": call_id, "object": "callTranscript", "createdAt": iso(now), "status": "completed",
             "dialogue": [{"content": text, "identifier": BUSINESS_LINE if user else frustrated, "userId": user,
                           "start": i * 5.0, "end": i * 5.0 + 4} for i, (user, text) in enumerate(dialogue)],
         }), "classic"),
@@ -79,19 +118,19 @@ def samples() -> list[tuple[dict, str]]:
 
 
 def _event(kind: str, now: datetime, obj: dict) -> dict:
-    return {"id": f"EV{uuid.uuid4().hex}", "object": "event", "apiVersion": "v4", "createdAt": _iso(now),
+    return {"id": f"EV{uuid.uuid4().hex}", "object": "event", "apiVersion": "v4", "createdAt": iso(now),
             "type": kind, "data": {"object": obj}}
 
 
 def _call(call_id: str, customer: str, now: datetime, status: str = "completed") -> dict:
-    return {"id": call_id, "object": "call", "direction": "incoming", "status": status, "createdAt": _iso(now),
-            "answeredAt": _iso(now), "completedAt": _iso(now), "duration": 312, "participants": [customer],
+    return {"id": call_id, "object": "call", "direction": "incoming", "status": status, "createdAt": iso(now),
+            "answeredAt": iso(now), "completedAt": iso(now), "duration": 312, "participants": [customer],
             "phoneNumberId": "PNdemoLine01", "userId": AGENT}
 
 
 def _message(customer: str, text: str, now: datetime) -> dict:
     return {"id": f"AC{uuid.uuid4().hex}", "object": "message", "from": customer, "to": [BUSINESS_LINE],
-            "direction": "incoming", "text": text, "status": "received", "createdAt": _iso(now),
+            "direction": "incoming", "text": text, "status": "received", "createdAt": iso(now),
             "phoneNumberId": "PNdemoLine01", "userId": None}
 
 
@@ -114,9 +153,8 @@ def _standard_headers(body: bytes, whsec: str) -> dict:
             "webhook-signature": f"v1,{base64.b64encode(digest).decode()}"}
 
 
-def _show_results(db: Database, thread_keys: list[str], wait_s: float) -> int:
-    """Poll until every interaction is scored and its contact synced to the CRM, then print them."""
-    deadline = time.monotonic() + wait_s
+def _show_results(db: Database, thread_keys: list[str], deadline: float) -> int:
+    """Poll until every interaction is scored and its contact synced to the CRM (or the deadline), then print them."""
     rows = _results(db, thread_keys)
     while not (len(rows) == len(thread_keys) and all(r["done"] for r in rows)) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -161,7 +199,3 @@ def _row(session, interaction: Interaction) -> dict:
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -25,7 +25,8 @@ class Query(BaseModel):
     until: date | None = Field(None, description="Last day of the window, inclusive (ISO date); default: today.")
     source: str | None = Field(None, max_length=32, description="Only this source, e.g. quo, zendesk.")
     channel: str | None = Field(None, max_length=16, description="Only this channel, e.g. call, sms, chat.")
-    line: str | None = Field(None, max_length=128, description="Only this line (business number or inbox id).")
+    line: str | None = Field(None, max_length=128, description=(
+        "Only this line: its key (business number or inbox id) or its name, e.g. a Quo line's number."))
     agent: str | None = Field(None, max_length=128, description="Only this agent (`<source>:<user id>`).")
     limit: int | None = Field(None, ge=1, le=defaults.INSIGHTS_MAX_LIMIT, description="How many rows at most.")
 

@@ -7,7 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from integration.insights import counts, escalations, params, people, rollup, topics, trend
+from integration.insights.tables import InsightName
 from integration.insights.window import resolve
 from integration.settings import Settings
 from integration.store.db import Database
@@ -74,7 +78,7 @@ def answer(name: str, query: params.Query, db: Database, settings: Settings, now
     rollup.refresh(db, settings.tzinfo)
     window = resolve(query, settings.tzinfo, now)
     with db.session() as session:
-        return insight.answer(session, query, window, settings)
+        return insight.answer(session, by_line_key(session, query), window, settings)
 
 
 def answer_many(asks: dict[str, tuple[str, params.Query]], db: Database, settings: Settings, now=None) -> dict:
@@ -83,5 +87,18 @@ def answer_many(asks: dict[str, tuple[str, params.Query]], db: Database, setting
     rollup.refresh(db, settings.tzinfo)
     now = now or utcnow()
     with db.session() as session:
-        return {key: INSIGHTS[name].answer(session, query, resolve(query, settings.tzinfo, now), settings)
+        return {key: INSIGHTS[name].answer(session, by_line_key(session, query), resolve(query, settings.tzinfo, now),
+                                           settings)
                 for key, (name, query) in asks.items()}
+
+
+def by_line_key(session: Session, query: params.Query) -> params.Query:
+    """The query with `line` given as the line's name (a business number as the owner knows it) replaced by the
+    line's key, when it is not a key itself and names exactly one line: Quo keys its lines by phone number id
+    (`quo:phone_number:PN…`) and names them by their number, so `--line +16175550100` means that line."""
+    line = getattr(query, "line", None)
+    if not line or session.get(InsightName, ("line", line)) is not None:
+        return query
+    keys = session.scalars(select(InsightName.key).where(InsightName.kind == "line", InsightName.name == line)
+                           ).all()
+    return query.model_copy(update={"line": keys[0]}) if len(keys) == 1 else query

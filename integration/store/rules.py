@@ -155,15 +155,7 @@ def _escalation(document: dict) -> list[str]:
             why = phrase_problem(name)
             if why:
                 problems.append(f"Competitor {index} {why}.")
-    names = set()
-    for rule in rules:
-        name = rule.get("name") if isinstance(rule, dict) else None
-        if not isinstance(name, str) or not name:
-            problems.append("every escalation rule needs a name")
-            continue
-        if name in names:
-            problems.append(f"Two escalation rules are called {name!r}.")
-        names.add(name)
+    for rule, name in _named(rules, "name", "escalation rule", problems):
         if not isinstance(rule.get("reason"), str) or not rule["reason"].strip():
             problems.append(f"Rule {name!r}: the reason a person reads is empty.")
         kind = rule.get("kind")
@@ -203,6 +195,20 @@ def _pattern_rule(name: str, rule: dict) -> list[str]:
     return problems
 
 
+def _named(rules: list, key: str, what: str, problems: list[str]):
+    """(rule, name) for each rule with a name under `key` not used before; a problem for each other rule."""
+    seen = set()
+    for rule in rules:
+        name = rule.get(key) if isinstance(rule, dict) else None
+        if not isinstance(name, str) or not name:
+            problems.append(f"every {what} needs a {key}")
+            continue
+        if name in seen:
+            problems.append(f"Two {what}s are called {name!r}.")
+        seen.add(name)
+        yield rule, name
+
+
 def _follow_up(document: dict) -> list[str]:
     problems = []
     age = document.get("max_age_days", 7)
@@ -211,15 +217,7 @@ def _follow_up(document: dict) -> list[str]:
     rules = document.get("rules")
     if not isinstance(rules, list):
         return problems + ["follow-up rules must be a list"]
-    reasons = set()
-    for rule in rules:
-        reason = rule.get("reason") if isinstance(rule, dict) else None
-        if not isinstance(reason, str) or not reason:
-            problems.append("every follow-up rule needs a reason")
-            continue
-        if reason in reasons:
-            problems.append(f"Two follow-up rules are called {reason!r}.")
-        reasons.add(reason)
+    for rule, reason in _named(rules, "reason", "follow-up rule", problems):
         label = f"Follow-up rule {reason!r}"
         if rule.get("when") not in CONDITIONS:
             problems.append(f"{label}: unknown condition {rule.get('when')!r}.")

@@ -35,11 +35,8 @@ def index():
 @admin_required
 def save(group: str):
     config = _group(group)
-    changed, errors = config_forms.save_form(config, runtime(), request.form)
-    for message in errors:
-        flash(message, "error")
-    if not errors:
-        flash(f"Saved: {', '.join(n.upper() for n in changed)}." if changed else "Nothing changed.")
+    for message, category in config_forms.save_and_report(config, runtime(), request.form):
+        flash(message, category)
     return redirect(url_for(".index") + f"#settings-{group}")
 
 

@@ -97,6 +97,14 @@ def save_form(config: type[VendorConfig], rt: Runtime, form) -> tuple[list[str],
     return sorted(changes), []
 
 
+def save_and_report(config: type[VendorConfig], rt: Runtime, form) -> list[tuple[str, str]]:
+    """Save the form; the (message, flash category) pairs to show: each problem, or what was saved."""
+    changed, errors = save_form(config, rt, form)
+    if errors:
+        return [(message, "error") for message in errors]
+    return [(f"Saved: {', '.join(n.upper() for n in changed)}." if changed else "Nothing changed.", "message")]
+
+
 def _problem(config: type[VendorConfig], name: str, value: str) -> str | None:
     """Why a value cannot be stored (in words a person can act on), or None. Never echoes a secret."""
     field = Settings.model_fields[name]

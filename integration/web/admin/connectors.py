@@ -40,11 +40,8 @@ def detail(source: str):
 @admin_required
 def save(source: str):
     config = _config(source)
-    changed, errors = config_forms.save_form(config, runtime(), request.form)
-    for message in errors:
-        flash(message, "error")
-    if not errors:
-        flash(f"Saved: {', '.join(n.upper() for n in changed)}." if changed else "Nothing changed.")
+    for message, category in config_forms.save_and_report(config, runtime(), request.form):
+        flash(message, category)
     return redirect(url_for(".detail", source=source))
 
 

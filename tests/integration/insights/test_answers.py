@@ -88,6 +88,13 @@ def test_callbacks_on_a_line(db, settings, data):
     assert ask("callbacks", db, settings, line=L2)["total"] == 0
 
 
+def test_a_line_may_be_given_by_its_name_as_well_as_its_key(db, settings, data):
+    by_name = ask("callbacks", db, settings, line="Main line")
+    assert by_name["total"] == 1 and by_name["line"] == L1
+    assert ask("mix", db, settings, line="Main line")["total"] == ask("mix", db, settings, line=L1)["total"] == 8
+    assert ask("mix", db, settings, line="Nowhere line")["total"] == 0
+
+
 def test_agents_side_by_side_including_no_agent(db, settings, data):
     got = {a["agent"]: a for a in ask("agents", db, settings)["agents"]}
     assert list(got) == [U1, U2, U3, Z9, None]
