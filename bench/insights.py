@@ -93,7 +93,7 @@ def prepare(url: str, size: int, now: datetime) -> None:
 
     margin = shorten_refresh_margin()
     started = time.perf_counter()
-    load(url, 0, size, now, random.Random(size))
+    load(url, size, now, random.Random(size))
     print(f"{size:,}: loaded in {time.perf_counter() - started:.1f} s", flush=True)
     settings = Settings(database_url=url, _env_file=None)
     db = Database(url)
@@ -136,32 +136,32 @@ def create_database(admin_url: str):
     return url, drop
 
 
-def load(url: str, start: int, count: int, now: datetime, rng: random.Random) -> None:
-    """COPY `count` interactions (ids after `start`), their scores, contacts (one per 4) and touches."""
+def load(url: str, count: int, now: datetime, rng: random.Random) -> None:
+    """COPY `count` interactions, their scores, contacts (one per 4) and touches into an empty database."""
     import psycopg
 
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    contacts_from, contacts = start // 4, max(1, count // 4)
+    contacts = max(1, count // 4)
     naive_now = now.replace(tzinfo=None)
     stamp = datetime.now(timezone.utc).replace(tzinfo=None)  # when these rows were stored and scored
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
         with cur.copy("COPY contacts (id, name, created_at) FROM STDIN") as copy:
-            for c in range(contacts_from + 1, contacts_from + contacts + 1):
+            for c in range(1, contacts + 1):
                 copy.write_row((c, f"Customer {c}", naive_now))
         with cur.copy("COPY contact_identities (contact_id, kind, value) FROM STDIN") as copy:
-            for c in range(contacts_from + 1, contacts_from + contacts + 1):
+            for c in range(1, contacts + 1):
                 copy.write_row((c, "phone", f"+1555{c:07d}"))
         interaction_cols = ("id, source, thread_key, contact_id, channel, direction, occurred_at, turns, source_ids, "
                             "helpdesk_tags, line, line_name, agent, agent_name, created_at, updated_at")
         score_cols = ("interaction_id, scorer, basis, label, score, intensity, confidence, signals, turn_scores, "
                       "escalation_reason, flags, themes, trajectory, content_hash, scored_at")
         rows, scores, touches = [], [], []
-        for i in range(start + 1, start + count + 1):
+        for i in range(1, count + 1):
             line, line_name, source, channel, agents = rng.choices(LINES, LINE_WEIGHTS)[0]
             agent = rng.choice(agents)
             at = naive_now - timedelta(seconds=rng.uniform(0, DAYS * 86400))
             # repeat customers: 30% of interactions come from 2% of the contacts
-            contact = contacts_from + 1 + (rng.randrange(max(1, contacts // 50)) if rng.random() < 0.3
+            contact = 1 + (rng.randrange(max(1, contacts // 50)) if rng.random() < 0.3
                                            else rng.randrange(contacts))
             label = rng.choices(("negative", "neutral", "positive"), (30, 35, 35))[0]
             score = {"negative": -rng.uniform(0.2, 1), "neutral": rng.uniform(-0.1, 0.1),

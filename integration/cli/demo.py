@@ -2,9 +2,9 @@
 
 First sixty days of history (`demo_history`: fixed ids, sent once; a second run's copies are duplicates), so the
 insights have something to answer, then three live conversations. The live ones use fresh ids and the current
-time on every run, so it can be repeated. The samples follow Quo's
-documented payloads (see connectors/quo/inbound.py); the secrets are the service's own (QUO_WEBHOOK_SECRET,
-or the development secrets `make run` generated under var/).
+time on every run, so it can be repeated. The samples follow Quo's documented payloads (see
+connectors/quo/inbound.py); the secrets are the service's own (QUO_WEBHOOK_SECRET, or the development secrets
+`make run` generated under var/).
 """
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ import uuid
 from datetime import datetime, timezone
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from integration.cli import demo_history
 from integration.cli.demo_history import iso
 from integration.cli.devserver import dev_secrets
 from integration.settings import Settings
 from integration.store.db import Database
-from integration.store.models import Contact, FollowUpTask, Interaction
+from integration.store.models import Contact, FollowUpTask, Interaction, InteractionScore
 
 BUSINESS_LINE = "+16175550100"
 AGENT = "USdemoAgent1"
@@ -80,8 +80,8 @@ def _wait_scored(db: Database, thread_keys: list[str], deadline: float) -> None:
 
 def _scored(db: Database, thread_keys: list[str]) -> int:
     with db.session() as session:
-        return sum(1 for i in session.scalars(select(Interaction).where(
-            Interaction.source == "quo", Interaction.thread_key.in_(thread_keys))) if i.score is not None)
+        return session.scalar(select(func.count()).select_from(Interaction).join(InteractionScore).where(
+            Interaction.source == "quo", Interaction.thread_key.in_(thread_keys)))
 
 
 def samples() -> list[tuple[dict, str]]:
