@@ -196,25 +196,6 @@ def _runtime():
     return Runtime(Settings())
 
 
-@main.command()
-@click.option("--days", default=30, show_default=True, help="Look back this many days.")
-@click.option("--top", default=5, show_default=True, help="How many to show.")
-def themes(days: int, top: int) -> None:
-    """What customers talk about: the taxonomy's top themes, and recurring topics in their own words."""
-    from integration.insights import themes as insights
-
-    runtime, since = _runtime(), insights.since_days(days)
-    counted = insights.top_themes(runtime.db, since, top)
-    click.echo(f"Top themes, last {days} days (interactions, of which negative):")
-    for row in counted or []:
-        click.echo(f"  {row.theme:<16}{row.interactions:>6}{row.negative:>6}")
-    if not counted:
-        click.echo("  none yet")
-    click.echo("Recurring topics in customers' own words:")
-    for topic in insights.recurring_topics(runtime.db, since, top):
-        click.echo(f"  {topic.label:<32}{topic.interactions:>6}  e.g. \"{topic.examples[0][:80]}\"")
-
-
 @main.command("demo")
 @click.option("--url", default=None, help="Service base URL (default http://127.0.0.1:$PORT).")
 @click.option("--wait", default=180.0, show_default=True, help="Seconds to wait for the results.")
@@ -238,3 +219,6 @@ _register_digest(main)
 from integration.cli.corrections import register as _register_corrections  # noqa: E402
 
 _register_corrections(main)
+from integration.cli.topics import register as _register_topics  # noqa: E402
+
+_register_topics(main)

@@ -36,8 +36,12 @@ def top_themes(db: Database, since: datetime, top: int = 5) -> list[ThemeCount]:
 
 
 def recurring_topics(db: Database, since: datetime, top: int = 5, embed=None) -> list[DiscoveredTheme]:
-    """What customers keep bringing up in their own words (clusters with embeddings, else key phrases)."""
-    documents = customer_texts(db, since)
+    """What customers keep bringing up in their own words, from the interactions since `since`."""
+    return topics_of(customer_texts(db, since), top, embed)
+
+
+def topics_of(documents: list[str], top: int = 5, embed=None) -> list[DiscoveredTheme]:
+    """Noun phrases merged by meaning with an embedding function (e.g. the packaged MiniLM), else key-phrase counts."""
     return clusters(documents, embed, top=top) if embed is not None else top_phrases(documents, top=top)
 
 
