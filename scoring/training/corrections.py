@@ -4,10 +4,11 @@ Only the product head (`scoring.product_head`, a logistic regression over the fi
 vector and the log of its three probabilities) is refitted; the encoder is untouched, so this takes seconds
 to minutes on 2 cores. The head is refitted on its own training data (rebuilt with the settings recorded in
 the base head: `sample_training` with its seed, tweet and review counts, tweet weight and C; the fit starts
-from the base head's weights) plus the corrections, each weighing `weight` times a written message. The base head's bias and temperature (chosen
-on dev by `undertone train-head`) are kept. The correction weight, unless given, is chosen by cross-validation
-on the corrections alone: for each weight on `WEIGHTS`, fit on the base data plus 4/5 of the corrections and
-predict the other 1/5; the weight with the best pooled macro-F1 wins (ties: the smaller weight).
+from the base head's weights) plus the corrections, each weighing `weight` times a written message. The base
+head's bias and temperature (chosen on dev by `undertone train-head`) are kept. The correction weight, unless
+given, is chosen by cross-validation on the corrections alone: for each weight on `WEIGHTS`, fit on the base
+data plus 4/5 of the corrections and predict the other 1/5; the weight with the best pooled macro-F1 wins
+(ties: the smaller weight).
 
 The encoder features of the base training data are cached on disk (`cache_dir`, keyed by the encoder's weights
 and the texts), so a second run only encodes the corrections.

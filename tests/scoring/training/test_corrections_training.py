@@ -5,6 +5,7 @@ or fail before any model loads (bad files, refused outputs)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,7 @@ from click.testing import CliRunner
 from integration.cli import main
 from integration.cli.corrections import write
 from scoring.flair_scorer import MODEL_DIR
-from scoring.training.corrections import (DEFAULT_WEIGHT, WEIGHTS, CorrectionsError, check_output, choose_weight,
-                                          read_corrections)
+from scoring.training.corrections import DEFAULT_WEIGHT, WEIGHTS, CorrectionsError, check_output, choose_weight, read_corrections
 
 REPO = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO.parent / "shared" / "data"
@@ -31,24 +31,36 @@ def _needs_model_and_data() -> None:
 
 @pytest.fixture(scope="session")
 def adapted(tmp_path_factory) -> dict:
-    """The shipped model adapted (by the command) to CORRECTED, written to VAR_DIR/model; run twice."""
+    """A copy of the shipped model adapted (by the command) to CORRECTED, written to VAR_DIR/model; run twice."""
     _needs_model_and_data()
     var = tmp_path_factory.mktemp("var")
+    base = tmp_path_factory.mktemp("base") / "model"
+    shutil.copytree(MODEL_DIR, base)  # the shipped model, its head marked as trained on fewer tweets and reviews,
+    head = json.loads((base / "product_head.json").read_text())  # so the base data encodes in seconds
+    head["about"]["training"].update(semeval=120, custrev=60)
+    (base / "product_head.json").write_text(json.dumps(head))
     corrections = var / "corrections.tsv"
     corrections.write_text("".join(f"{label}\t{text}\n" for text, label in CORRECTED.items()), encoding="utf-8")
     env = {"VAR_DIR": str(var), "SCORER_MODEL_DIR": None}
-    args = ["train", "--corrections", str(corrections), "--data-dir", str(DATA_DIR)]
+    args = ["train", "--corrections", str(corrections), "--data-dir", str(DATA_DIR), "--base-model", str(base)]
     first = CliRunner().invoke(main, args, env=env)
     assert first.exit_code == 0, first.output
     head = json.loads((var / "model" / "product_head.json").read_text())
     second = CliRunner().invoke(main, args, env=env)  # replaces the first, reading the cached features
     assert second.exit_code == 0, second.output
-    return {"var": var, "model": var / "model", "first": first.output, "second": second.output, "first_head": head}
+    return {"var": var, "model": var / "model", "first": first.output, "second": second.output, "first_head": head,
+            "base": base}
+
+
+def head_about(model: Path) -> dict:
+    return json.loads((model / "product_head.json").read_text())["about"]
 
 
 def test_the_command_writes_a_copy_of_the_model_with_an_adapted_head(adapted):
     model = adapted["model"]
     assert (model / "adapter.safetensors").read_bytes() == (MODEL_DIR / "adapter.safetensors").read_bytes()
+    assert head_about(model)["base_model"] == str(adapted["base"].resolve())
+    assert head_about(model)["training"]["base_texts"] > 180  # the written messages and the sampled tweets, reviews
     head = json.loads((model / "product_head.json").read_text())
     shipped = json.loads((MODEL_DIR / "product_head.json").read_text())
     assert head["about"]["corrections"] == len(CORRECTED)
