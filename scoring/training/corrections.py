@@ -7,8 +7,8 @@ the base head: `sample_training` with its seed, tweet and review counts, tweet w
 from the base head's weights) plus the corrections, each weighing `weight` times a written message. The base
 head's bias and temperature (chosen on dev by `undertone train-head`) are kept. The correction weight, unless
 given, is chosen by cross-validation on the corrections alone: for each weight on `WEIGHTS`, fit on the base
-data plus 4/5 of the corrections and predict the other 1/5; the weight with the best pooled macro-F1 wins
-(ties: the smaller weight).
+data plus 4/5 of the corrections and predict the other 1/5; the smallest weight whose pooled macro-F1 is within
+`TIE` of the best wins (a larger weight forgets more of the base data).
 
 The encoder features of the base training data are cached on disk (`cache_dir`, keyed by the encoder's weights
 and the texts), so a second run only encodes the corrections.
@@ -34,6 +34,10 @@ WEIGHTS = (1.0, 3.0, 10.0, 30.0)
 FOLDS = 5
 MIN_FOR_CV = 10  # fewer corrections than this: no cross-validation, DEFAULT_WEIGHT
 DEFAULT_WEIGHT = 10.0
+# Cross-validated macro-F1 within this of the best counts as a tie, and ties go to the smaller weight: on 150
+# corrections the figure moves by more than this between folds, and a larger weight forgets more of the rest
+# (bench/corrections_sim.py).
+TIE = 0.01
 
 
 class CorrectionsError(ValueError):
@@ -187,7 +191,7 @@ def choose_weight(base_x, base_y, base_w, x, y, c: float, bias, seed: int = 13, 
             w, b = fit(base_x, base_y, base_w, x[train], y[train].tolist(), weight, c, init)
             predicted[test] = predict(w, b, bias, x[test])
         scores[weight] = round(macro_f1(y.tolist(), predicted.tolist()), 4)
-    best = max(WEIGHTS, key=lambda weight: (scores[weight], -weight))
+    best = min(weight for weight in WEIGHTS if scores[weight] >= max(scores.values()) - TIE)
     log(f"correction weight by {FOLDS}-fold cross-validation on the corrections (macro-F1): {scores}; chose {best}")
     return best, scores
 
