@@ -17,12 +17,19 @@ def runtime() -> Runtime:
 
 @lru_cache(maxsize=1)
 def scorer() -> Scorer:
-    """The configured scorer (SCORER), loaded once per worker process."""
+    """The configured scorer (SCORER) and model (`model_dir`), loaded once per worker process."""
     from scoring.factory import make_scorer
 
-    settings = runtime().settings
-    model_dir = str(settings.scorer_model_dir) if settings.scorer_model_dir else None
-    return make_scorer(settings.scorer, model_dir).load()
+    return make_scorer(runtime().settings.scorer, model_dir(runtime().settings)).load()
+
+
+def model_dir(settings: Settings) -> str | None:
+    """SCORER_MODEL_DIR, else VAR_DIR/model when `undertone train --corrections` wrote a model there, else None
+    (the shipped model)."""
+    if settings.scorer_model_dir:
+        return str(settings.scorer_model_dir)
+    adapted = settings.var_dir / "model"
+    return str(adapted) if (adapted / "config.json").is_file() else None
 
 
 _built: dict = {}  # the analyzer, the rules key it was built from, and the settings and stored rules it was checked on

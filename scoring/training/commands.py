@@ -35,7 +35,15 @@ class BadLine(ValueError):
 @click.option("--data-dir", default="../shared/data", show_default=True,
               type=click.Path(exists=True, file_okay=False), help="The shared labelled data.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Artifact directory [default: the package's scoring/model].")
+              help="Artifact directory [default: the package's scoring/model; with --corrections: "
+                   "SCORER_MODEL_DIR, else VAR_DIR/model].")
+@click.option("--corrections", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Adapt the model's product head to these label corrections (`undertone corrections export` "
+                   "TSV/JSONL, or label<TAB>text) instead of training; see scoring/training/corrections.py.")
+@click.option("--base-model", default=None, type=click.Path(exists=True, file_okay=False),
+              help="With --corrections: the model to adapt [default: the package's scoring/model].")
+@click.option("--correction-weight", default=None, type=click.FloatRange(0, min_open=True),
+              help="With --corrections: each correction's weight [default: chosen by cross-validation on them].")
 @click.option("--seed", default=13, show_default=True, type=int)
 @click.option("--epochs", default=None, type=int, help="Epochs [default: 2, or 1 with --quick].")
 @click.option("--quick", is_flag=True, help="A tiny run (48 tweets, small dev samples) for tests.")
@@ -51,10 +59,15 @@ class BadLine(ValueError):
 @click.option("--quantize/--no-quantize", default=False, show_default=True,
               help="Score with the encoder quantised to int8 (recorded in the artifact; about 2x faster, "
                    "but a text's score then depends slightly on the other texts in its batch).")
-def train(data_dir: str, out: str | None, seed: int, epochs: int | None, quick: bool, lr: float | None,
+def train(data_dir: str, out: str | None, corrections: str | None, base_model: str | None,
+          correction_weight: float | None, seed: int, epochs: int | None, quick: bool, lr: float | None,
           lora_r: int | None, normalise: bool | None, sources: str, min_negative_recall: float,
           quantize: bool) -> None:
-    """Train the flair scorer from the shared data, choose its settings on dev, print the dev figures."""
+    """Train the flair scorer from the shared data, choose its settings on dev, print the dev figures;
+    or, with --corrections, adapt the shipped model's product head to a business's label corrections."""
+    if corrections:
+        _adapt(corrections, out, base_model, correction_weight, data_dir)
+        return
     from scoring.flair_scorer import MODEL_DIR
     from scoring.training.train import run
 
@@ -62,6 +75,22 @@ def train(data_dir: str, out: str | None, seed: int, epochs: int | None, quick: 
     run(data_dir, out or MODEL_DIR, seed=seed, epochs=epochs, quick=quick, lr=lr, lora_r=lora_r,
         normalise_text=normalise, sources=names, min_negative_recall=min_negative_recall, quantize=quantize,
         log=lambda line: click.echo(line, err=True))
+
+
+def _adapt(corrections: str, out: str | None, base_model: str | None, weight: float | None, data_dir: str) -> None:
+    """`train --corrections`: write the adapted model to --out, SCORER_MODEL_DIR or VAR_DIR/model (the worker
+    loads the first of SCORER_MODEL_DIR and VAR_DIR/model that holds a model); features cached in VAR_DIR/cache."""
+    import os
+
+    from scoring.training.corrections import CorrectionsError, adapt
+
+    var_dir = Path(os.environ.get("VAR_DIR") or "var")
+    try:
+        adapt(corrections, out or os.environ.get("SCORER_MODEL_DIR") or var_dir / "model", base=base_model,
+              data_dir=data_dir, weight=weight, cache_dir=var_dir / "cache",
+              log=lambda line: click.echo(line, err=True))
+    except CorrectionsError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.command()
