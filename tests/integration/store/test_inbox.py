@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
 from psycopg import pq
 from sqlalchemy import event, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from connectors.base import InboundEvent
-from integration.store import inbox
+from integration import defaults
+from integration.store import inbox, pg_waits
 from integration.store.models import WebhookEvent
 
 
@@ -125,3 +127,20 @@ def test_concurrent_deliveries_of_one_event_store_it_once(db):
     assert sum(r.duplicates for r in results) == 5
     with db.session() as session:
         assert len(list(session.scalars(select(WebhookEvent)))) == 1
+
+
+def test_sqlite_writers_of_one_process_wait_their_turn_within_the_deadline(db):
+    """gunicorn threads queue on the process's writer lock; the wait leaves SQLite's busy timeout inside the
+    request's deadline, and ends in SQLAlchemy's OperationalError (the webhook's 503)."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL has no single writer")
+    held = inbox._sqlite_writers
+    assert held.acquire(timeout=5)
+    try:
+        started = time.monotonic()
+        with pg_waits.deadline(defaults.SQLITE_BUSY_TIMEOUT_S + 0.3), pytest.raises(OperationalError):
+            inbox.accept(db, "quo", [_event("waits")], _handles)
+        assert 0.25 <= time.monotonic() - started < 1.5
+    finally:
+        held.release()
+    assert len(inbox.accept(db, "quo", [_event("waits")], _handles).new) == 1
