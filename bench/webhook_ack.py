@@ -4,7 +4,8 @@ For each database (SQLite, PostgreSQL) and each worker setting (idle: no worker;
 `undertone worker` scoring a backlog of calls throughout, at WORKER_NICE), starts a fresh database, Redis
 and gunicorn (the Procfile's settings: its gunicorn config, so WEB_THREADS threads per worker), fires N
 requests with C concurrent senders at a bare endpoint served by the same gunicorn and N signed Quo
-webhooks (each a distinct call), in alternating rounds, and prints median, p99, throughput and the webhook's ratio to the bare endpoint in the same setting.
+webhooks (each a distinct call), in alternating rounds, and prints median, p99, throughput and the
+webhook's ratio to the bare endpoint in the same setting.
 
     .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 4] [--concurrency 8] [--workers 2]
         [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500]
