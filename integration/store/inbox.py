@@ -134,7 +134,8 @@ def _postgresql_transaction(conn, single_statement: bool) -> Iterator[Any]:
     try:
         with conn.cursor() as cursor:
             yield cursor
-        conn.commit()  # nothing to send in autocommit
+        if not single_statement:
+            conn.commit()
     except BaseException:
         if not conn.closed:
             conn.rollback()
