@@ -51,6 +51,8 @@ def accept(db: Database, source: str, events: Iterable[InboundEvent], handles: C
     """
     result = AcceptResult()
     events = list(events)
+    if not events:
+        return result
     base_headers = _keepable(request_headers or {})
     insert = _driver_insert(db.engine.dialect)
     with _driver_transaction(db, single_statement=len(events) == 1) as cursor:
