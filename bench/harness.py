@@ -61,10 +61,12 @@ def process_env(**variables: str) -> dict:
 
 
 def start_gunicorn(app: str, env: dict, port: int, workers: int = 2) -> subprocess.Popen:
-    """gunicorn with the Procfile's web settings (sync workers, 30 s timeout, access log on stdout)."""
+    """gunicorn with the Procfile's web settings (its config file, so WEB_THREADS threads per worker; 30 s
+    timeout, access log on stdout)."""
     return subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30",
-         "--access-logfile", "-", app], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(BIN / "gunicorn"), "--config", "python:integration.web.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--timeout", "30", "--access-logfile", "-", app],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def start_workers(count: int, env: dict, *args: str) -> list[subprocess.Popen]:

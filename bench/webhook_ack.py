@@ -1,10 +1,11 @@
 """Webhook acknowledgement latency and throughput, beside a bare Flask endpoint on the same server.
 
 For each database (SQLite, PostgreSQL) and each worker setting (idle: no worker; busy: a real
-`undertone worker` scoring a backlog of calls throughout), starts a fresh database, Redis and gunicorn
-(the Procfile's web settings), fires N requests with C concurrent senders at a bare endpoint served
-by the same gunicorn and N signed Quo webhooks (each a distinct call), in alternating rounds, and
-prints median, p99, throughput and the webhook's ratio to the bare endpoint in the same setting.
+`undertone worker` scoring a backlog of calls throughout, at WORKER_NICE), starts a fresh database, Redis
+and gunicorn (the Procfile's settings: its gunicorn config, so WEB_THREADS threads per worker), fires N
+requests with C concurrent senders at a bare endpoint served by the same gunicorn and N signed Quo
+webhooks (each a distinct call), in alternating rounds, and prints median, p99, throughput and the
+webhook's ratio to the bare endpoint in the same setting.
 
     .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 4] [--concurrency 8] [--workers 2]
         [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500]
@@ -222,8 +223,13 @@ def main() -> None:
     harness.cleanup_on_terminate()
     settings = [(db, busy) for db in args.databases.split(",")
                 for busy in {"off": (False,), "on": (True,), "both": (False, True)}[args.busy_worker]]
+    from integration.settings import Settings
+    from integration.web import gunicorn_conf
+
     print(f"{args.requests} requests per endpoint, {args.concurrency} concurrent senders, gunicorn --workers "
-          f"{args.workers} (Procfile settings), Redis, {os.cpu_count()} cores\n")
+          f"{args.workers} x {gunicorn_conf.threads} threads (Procfile settings, WEB_THREADS), busy worker at nice "
+          f"+{Settings().worker_nice} (WORKER_NICE), Redis, {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for database, busy in settings:
@@ -236,6 +242,7 @@ def main() -> None:
                       f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}")
             if note:
                 print(f"{'':<24}{note}")
+    print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("\nratio: throughput over the bare endpoint's, same gunicorn, same setting, same run; durable floor:"
           " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs")
 

@@ -115,3 +115,7 @@ DIGEST_TICK_INTERVAL_S = 300  # the scheduler checks this often whether a digest
 FOLLOW_UP_INTERVAL_S = 24 * 3600  # the no-one-left-waiting job runs daily (and once when the scheduler starts)
 FOLLOW_UP_LOCK_WAIT_S = 120  # it waits this long for a running CRM flush to finish, then tries at its next run
 UNCERTAIN_CONFIDENCE = 0.6  # a score below this confidence is called uncertain in the CRM note (issue 14; MODEL_CARD.md)
+
+# Workers run this much nicer than the web process (os.nice at start): on shared cores a scoring worker gives way
+# to acknowledgements, which are short and timed by the sender, and still gets every cycle the web leaves idle.
+WORKER_NICE = 10

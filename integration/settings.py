@@ -93,6 +93,8 @@ class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), DigestConfi
     # The dedupe record goes with them; providers' retry windows (hours to a few days) are far inside this.
     event_retention_days: int = Field(default=defaults.EVENT_RETENTION_DAYS, ge=0)
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
+    # Workers lower their CPU priority by this much (os.nice) at start, so webhook acknowledgements win shared cores.
+    worker_nice: int = Field(default=defaults.WORKER_NICE, ge=0, le=19)
     scorer: Literal["lexicon", "flair", "ensemble"] = "ensemble"  # ensemble: flair labels plus the lexicon's signals
     scorer_model_dir: Path | None = None  # default: the shipped scoring/model
     escalation_rules_path: Path | None = None  # default: scoring/escalation_rules.json

@@ -8,6 +8,7 @@ when it is back), and starts `work()` again: the worker registers anew and its s
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 
@@ -185,3 +186,10 @@ class _stop_flag_on_signals:
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         return False
+
+
+def lower_priority(niceness: int) -> None:
+    """Run this worker `niceness` steps nicer (WORKER_NICE): acknowledgements then win the CPU they share with
+    scoring, and the worker still gets whatever the web leaves idle. Its work horses (--fork) inherit it."""
+    if niceness:
+        os.nice(niceness)

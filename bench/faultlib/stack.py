@@ -171,7 +171,8 @@ class Stack:
     def _argv(self, name: str) -> list[str]:
         launch = [sys.executable, "-m", "bench.faultlib.launch"]
         if name == "web":
-            return launch + ["gunicorn", "--bind", f"127.0.0.1:{self.web_port}", "--workers", str(self.web_workers),
+            return launch + ["gunicorn", "--config", "python:integration.web.gunicorn_conf",  # the Procfile's threads
+                             "--bind", f"127.0.0.1:{self.web_port}", "--workers", str(self.web_workers),
                              "--timeout", "30", "--access-logfile", "-", "integration.web.app:create_app()"]
         return launch + ["undertone", "--log-level", "INFO", name]
 

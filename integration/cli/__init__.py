@@ -52,9 +52,10 @@ def worker(burst: bool, queue_names: str, fork: bool) -> None:
     from rq.worker import DequeueStrategy
 
     from workers import context
-    from workers.worker import TolerantSimpleWorker, TolerantWorker
+    from workers.worker import TolerantSimpleWorker, TolerantWorker, lower_priority
 
     runtime = context.runtime()
+    lower_priority(runtime.base.worker_nice)
     context.warm()  # forked work horses (--fork) share what is loaded here too
     names = [n.strip() for n in queue_names.split(",") if n.strip()]
     worker_class = TolerantWorker if fork else TolerantSimpleWorker

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration import defaults
@@ -34,6 +34,29 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def driver_connection(self) -> Iterator[Any]:
+        """A pooled connection of the driver itself (sqlite3 or psycopg), for a hot path that skips SQLAlchemy's
+        statement machinery (the webhook's INSERT). The caller ends its own transaction; the pool rolls back
+        whatever is left when the connection goes back. The driver's errors come out as SQLAlchemy's
+        (DataError, OperationalError...); a lost connection is discarded and the pool emptied, as SQLAlchemy
+        does for its own statements, so the next request connects afresh instead of waiting on a dead socket."""
+        dialect = self.engine.dialect
+        try:
+            pooled = self.engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:  # connecting: SQLAlchemy leaves the pool's errors unwrapped here
+            raise _wrapped(exc, dialect, lost=False) from exc
+        try:
+            yield pooled.driver_connection
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, pooled.driver_connection, None)
+            if lost:
+                pooled.invalidate(exc)
+                self.engine.dispose()
+            raise _wrapped(exc, dialect, lost) from exc
+        finally:
+            pooled.close()
+
     def ping(self) -> None:
         """Raise unless the database answers."""
         with self.engine.connect() as conn:
@@ -45,6 +68,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _wrapped(exc: Exception, dialect, lost: bool) -> Exception:
+    """A driver error as SQLAlchemy raises it (its DataError, OperationalError...), without the bound values."""
+    return DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                               connection_invalidated=lost, dialect=dialect)
 
 
 def add_unless_exists(session: Session, row) -> bool:

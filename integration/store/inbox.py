@@ -8,17 +8,18 @@ interactions); pending and failed rows are never pruned.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 
 from connectors.base import InboundEvent
+from integration import defaults
+from integration.store import pg_waits
 from integration.store.db import Database
 from integration.store.models import WebhookEvent, utcnow
 
@@ -39,27 +40,33 @@ class AcceptResult:
 
 def accept(db: Database, source: str, events: Iterable[InboundEvent], handles: Callable[[str], bool],
            request_headers: Mapping[str, str] | None = None) -> AcceptResult:
-    """Store each event unless (source, event_id) is already there. Raises on database failure.
+    """Store each event unless (source, event_id) is already there. Raises on database failure (SQLAlchemy's errors).
 
     The request's headers are kept beside each event (for support and audit), the event's own on top.
-    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` per event in one short transaction: this is
-    the acknowledgement's hot path, so it skips the ORM (a SELECT, a SAVEPOINT and a flush per event).
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` per event, on the pooled driver connection: this is
+    the acknowledgement's hot path, so it skips the ORM (a SELECT, a SAVEPOINT and a flush per event) and
+    SQLAlchemy's statement machinery; values go through the columns' own bind processors, so each row is
+    stored exactly as SQLAlchemy would store it. One event is one statement and one round trip, atomic by
+    itself; several events share one transaction, so a refused event stores none of them.
     """
     result = AcceptResult()
     events = list(events)
+    if not events:
+        return result
     base_headers = _keepable(request_headers or {})
-    statement = _insert_statement(db.engine.dialect.name)
-    with _transaction(db, single_statement=len(events) == 1) as conn:
+    insert = _driver_insert(db.engine.dialect)
+    with _driver_transaction(db, single_statement=len(events) == 1) as cursor:
         for event in events:
             status = "pending" if handles(event.event_type) else "ignored"
-            row_id = conn.execute(statement, _row(source, event, {**base_headers, **_keepable(event.headers)},
-                                                  status)).scalar()
-            if row_id is None:  # the unique key says an earlier or concurrent delivery stored it
+            cursor.execute(insert.sql, insert.values(_row(source, event, {**base_headers, **_keepable(event.headers)},
+                                                          status)))
+            found = cursor.fetchone()
+            if found is None:  # the unique key says an earlier or concurrent delivery stored it
                 result.duplicates += 1
             elif status == "ignored":
                 result.ignored += 1
             else:
-                result.new.append(row_id)
+                result.new.append(found[0])
     return result
 
 
@@ -70,37 +77,121 @@ def _keepable(headers: Mapping[str, str]) -> dict[str, str]:
             if k.lower() not in _DROPPED_HEADERS}
 
 
+# SQLite lets one connection write at a time; a writer that finds the lock taken sleeps in SQLite's busy handler
+# (1, 2, 5, 10... up to 100 ms between tries) even when the lock is free again within a millisecond. This
+# process's own writers (gunicorn threads) queue here instead and are woken as soon as the one before is done;
+# other processes still meet at SQLite's lock.
+_sqlite_writers = threading.Lock()
+
+
 @contextmanager
-def _transaction(db: Database, single_statement: bool) -> Iterator[Connection]:
-    """A transaction; on PostgreSQL one INSERT runs in autocommit instead, which is just as atomic and
-    saves the BEGIN and COMMIT round trips. SQLite keeps its BEGIN IMMEDIATE (see integration/store/db.py)."""
-    if single_statement and not db.is_sqlite:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            yield conn
-    else:
-        with db.engine.begin() as conn:
-            yield conn
+def _driver_transaction(db: Database, single_statement: bool) -> Iterator[Any]:
+    """A driver cursor in a transaction. One statement runs without BEGIN and COMMIT (autocommit), which is just
+    as atomic and saves their round trips; on SQLite it takes the write lock at once, as BEGIN IMMEDIATE does
+    (see integration/store/db.py)."""
+    with db.driver_connection() as conn:
+        if db.is_sqlite:
+            with _sqlite_write_turn():
+                yield from _sqlite_transaction(conn, single_statement)
+        else:
+            yield from _postgresql_transaction(conn, single_statement)
 
 
-@lru_cache(maxsize=None)
-def _insert_statement(dialect: str):
+@contextmanager
+def _sqlite_write_turn() -> Iterator[None]:
+    """This process's turn to write. The wait is bounded so that it and SQLite's own busy timeout after it stay
+    within a web request's database deadline (the busy timeout alone outside one)."""
+    left = pg_waits.remaining_s()
+    busy = defaults.SQLITE_BUSY_TIMEOUT_S
+    if not _sqlite_writers.acquire(timeout=busy if left is None else max(0.0, left - busy)):
+        raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("this process's other writers kept SQLite busy"))
+    try:
+        yield
+    finally:
+        _sqlite_writers.release()
+
+
+def _sqlite_transaction(conn, single_statement: bool) -> Iterator[Any]:
+    """The connection is in the driver's autocommit mode (isolation_level None, see db.py)."""
+    cursor = conn.cursor()
+    try:
+        if not single_statement:
+            cursor.execute("BEGIN IMMEDIATE")
+        yield cursor
+        if conn.in_transaction:
+            cursor.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            cursor.execute("ROLLBACK")
+        raise
+    finally:
+        cursor.close()
+
+
+def _postgresql_transaction(conn, single_statement: bool) -> Iterator[Any]:
+    """psycopg's autocommit is switched on for one statement and always back off before the connection returns
+    to the pool (a client-side setting: no round trip)."""
+    if single_statement:
+        conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            yield cursor
+        if not single_statement:
+            conn.commit()
+    except BaseException:
+        if not conn.closed:
+            conn.rollback()
+        raise
+    finally:
+        if single_statement and not conn.closed:
+            conn.autocommit = False
+
+
+_COLUMNS = ("source", "event_id", "event_type", "received_at", "body", "headers", "status", "attempts", "processed_at")
+
+
+@dataclass(frozen=True)
+class _DriverInsert:
+    """The inbox INSERT in the driver's own parameter style, and the columns' bind processors for its values."""
+
+    sql: str
+    processors: tuple[tuple[str, Callable | None], ...]
+
+    def values(self, row: dict) -> dict:
+        return {name: process(row[name]) if process else row[name] for name, process in self.processors}
+
+
+_driver_inserts: dict[str, _DriverInsert] = {}
+
+
+def _driver_insert(dialect) -> _DriverInsert:
     """INSERT doing nothing on a (source, event_id) clash, returning the new row's id (SQLite 3.35+, PostgreSQL)."""
+    if dialect.name not in _driver_inserts:
+        _driver_inserts[dialect.name] = _build_driver_insert(dialect)
+    return _driver_inserts[dialect.name]
+
+
+def _build_driver_insert(dialect) -> _DriverInsert:
+    placeholder = {"sqlite": ":{}", "postgresql": "%({})s"}[dialect.name]  # sqlite3 and psycopg take named values
     table = WebhookEvent.__table__
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    return insert(table).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(table.c.id)
+    sql = (f"INSERT INTO {table.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join(placeholder.format(c) for c in _COLUMNS)})"
+           " ON CONFLICT (source, event_id) DO NOTHING RETURNING id")
+    processors = tuple((c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in _COLUMNS)
+    return _DriverInsert(sql, processors)
 
 
 def _row(source: str, event: InboundEvent, headers: dict, status: str) -> dict:
+    now = utcnow()
     return {
         "source": source,
         "event_id": event.event_id[:255],
         "event_type": event.event_type[:128],
-        "received_at": utcnow(),
+        "received_at": now,
         "body": event.body,
         "headers": headers,
         "status": status,
         "attempts": 0,
-        "processed_at": utcnow() if status == "ignored" else None,
+        "processed_at": now if status == "ignored" else None,
     }
 
 

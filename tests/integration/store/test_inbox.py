@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import datetime, timezone
 
+import pytest
+from psycopg import pq
 from sqlalchemy import event, select
+from sqlalchemy.exc import DataError, OperationalError
 
 from connectors.base import InboundEvent
-from integration.store import inbox
+from integration import defaults
+from integration.store import inbox, pg_waits
 from integration.store.models import WebhookEvent
 
 
@@ -37,17 +43,72 @@ def test_new_duplicate_and_ignored_events_are_told_apart(db):
     assert rows["quo", "a"].received_at.tzinfo is not None
 
 
-def test_one_event_costs_one_statement(db):
-    """The acknowledgement's path: no SELECT before, no SAVEPOINT around the INSERT (BEGIN/COMMIT aside)."""
-    statements = []
-    listener = lambda conn, cursor, statement, *rest: statements.append(statement.split()[0].upper())  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        assert len(inbox.accept(db, "quo", [_event("one")], _handles).new) == 1
-        assert inbox.accept(db, "quo", [_event("one")], _handles).duplicates == 1
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == ["INSERT", "INSERT"]
+def test_one_event_costs_one_round_trip(db, tmp_path):
+    """The acknowledgement's path: one INSERT and nothing else reaches the database, no BEGIN or COMMIT, no SELECT
+    before it, no SAVEPOINT around it. Counted by the driver itself (SQLite's statement trace, libpq's protocol
+    trace), since the inbox goes round SQLAlchemy's statement events."""
+    sent: list[str] = []
+    trace_path = tmp_path / "libpq.trace"
+
+    def watch(dbapi_conn, _record, _proxy):
+        if db.is_sqlite:
+            dbapi_conn.set_trace_callback(lambda statement: sent.append(statement.split()[0].upper()))
+        else:
+            dbapi_conn.pgconn.trace(trace.fileno())
+            dbapi_conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+
+    def unwatch(dbapi_conn, _record):
+        if db.is_sqlite:
+            dbapi_conn.set_trace_callback(None)
+        else:
+            dbapi_conn.pgconn.untrace()
+
+    db.ping()  # connect (and the dialect's own first queries) before watching
+    with open(trace_path, "w") as trace:
+        event.listen(db.engine, "checkout", watch)
+        event.listen(db.engine, "checkin", unwatch)
+        try:
+            assert len(inbox.accept(db, "quo", [_event("one")], _handles).new) == 1
+            assert inbox.accept(db, "quo", [_event("one")], _handles).duplicates == 1
+        finally:
+            event.remove(db.engine, "checkout", watch)
+            event.remove(db.engine, "checkin", unwatch)
+    if not db.is_sqlite:  # each message the client sent: "F <length> <type> ..."; Sync or Query ends a round trip
+        messages = [line.split("\t")[2] for line in trace_path.read_text().splitlines() if line.startswith("F")]
+        sent = [m for m in messages if m in ("Sync", "Query")]
+        assert [m for m in messages if m in ("Parse", "Bind", "Execute")].count("Execute") == 2
+        assert sent == ["Sync", "Sync"]
+    else:
+        assert sent == ["INSERT", "INSERT"]
+
+
+def test_rows_read_back_as_sqlalchemy_wrote_them(db):
+    """The driver INSERT goes through the columns' own bind processors: the ORM reads the same values back,
+    including a timestamp on a whole second (SQLite stores text) and headers as JSON."""
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    [row_id] = inbox.accept(db, "quo", [InboundEvent("whole", "call.completed", b"\x00\xffraw", {"X-A": "1"})],
+                            _handles).new
+    with db.session() as session:
+        row = session.get(WebhookEvent, row_id)
+        assert (row.body, row.headers, row.status, row.attempts) == (b"\x00\xffraw", {"x-a": "1"}, "pending", 0)
+        assert abs((row.received_at - datetime.now(timezone.utc)).total_seconds()) < 60
+        row.received_at = stamp  # the ORM's own write of the same column, read back by the same query below
+    with db.session() as session:
+        assert session.scalar(select(WebhookEvent.received_at).where(WebhookEvent.id == row_id)) == stamp
+        assert session.scalar(select(WebhookEvent.id).where(WebhookEvent.received_at > stamp)) is None
+
+
+def test_refused_event_stores_none_of_the_request(db):
+    """Several events share one transaction: a value the database refuses (PostgreSQL: a NUL in text) stores
+    none of them, the error is SQLAlchemy's DataError (the webhook's 400), and the connection stays usable."""
+    if db.is_sqlite:
+        pytest.skip("SQLite stores a NUL in text")
+    with pytest.raises(DataError):
+        inbox.accept(db, "quo", [_event("first"), InboundEvent("bad", "call.completed", b"{}", {"x": "a"}),
+                                 InboundEvent("nul\x00", "call.completed", b"{}")], _handles)
+    with db.session() as session:
+        assert list(session.scalars(select(WebhookEvent))) == []
+    assert len(inbox.accept(db, "quo", [_event("after")], _handles).new) == 1
 
 
 def test_concurrent_deliveries_of_one_event_store_it_once(db):
@@ -66,3 +127,20 @@ def test_concurrent_deliveries_of_one_event_store_it_once(db):
     assert sum(r.duplicates for r in results) == 5
     with db.session() as session:
         assert len(list(session.scalars(select(WebhookEvent)))) == 1
+
+
+def test_sqlite_writers_of_one_process_wait_their_turn_within_the_deadline(db):
+    """gunicorn threads queue on the process's writer lock; the wait leaves SQLite's busy timeout inside the
+    request's deadline, and ends in SQLAlchemy's OperationalError (the webhook's 503)."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL has no single writer")
+    held = inbox._sqlite_writers
+    assert held.acquire(timeout=5)
+    try:
+        started = time.monotonic()
+        with pg_waits.deadline(defaults.SQLITE_BUSY_TIMEOUT_S + 0.3), pytest.raises(OperationalError):
+            inbox.accept(db, "quo", [_event("waits")], _handles)
+        assert 0.25 <= time.monotonic() - started < 1.5
+    finally:
+        held.release()
+    assert len(inbox.accept(db, "quo", [_event("waits")], _handles).new) == 1
