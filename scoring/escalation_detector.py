@@ -3,7 +3,8 @@ packaged all-MiniLM-L6-v2 sentence embeddings (`scoring.embeddings.encode`, the 
 
 Trained by `undertone train-escalations` on the messages in `scoring/training/written/` (written to the
 labelling guideline; never on dev). The artifact `scoring/model/escalation_detector.json` holds, per kind, the
-weights, the bias, the decision threshold (chosen by cross-validation on the training messages), and the reason
+weights, the bias, the decision threshold (chosen per kind on business dev by `train-escalations --dev`; 1.0
+switches a kind off where the rules alone do better), and the reason
 a person reads. A message is judged whole; the evidence is its sentence that scores highest for the kind.
 A cancellation whose message is not negative ("we're moving, please cancel") is still a churn flag, with
 priority "low". numpy only at run time: the embedding function is injected, as for themes.
@@ -63,7 +64,7 @@ class EscalationDetector:
         flags = []
         for column, (kind, model) in enumerate(self.kinds.items()):
             row = int(probs[:len(texts), column].argmax())
-            if probs[row, column] < model["threshold"]:
+            if model["threshold"] >= 1.0 or probs[row, column] < model["threshold"]:  # 1.0: off for this kind
                 continue
             evidence = self._evidence(texts[row], sentences[row], pieces, probs[:, column])
             calm = kind == "cancel" and overall is not None and overall.label != "negative"

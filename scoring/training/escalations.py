@@ -7,7 +7,8 @@ the held-out check set). The decision threshold of each kind is chosen one of th
 
 - `dev` given (rows of business_messages dev with the flags the rules raise on each): per kind, the threshold
   that gives rules + detector the best recall of that kind on dev while its precision (by precedence) stays at or
-  above `precision`; ties go to the highest threshold. When no threshold reaches the floor, the best F1.
+  above `precision`; ties go to the highest threshold, and 1.0 (the detector off for that kind) is a candidate.
+  When no threshold reaches the floor, the best F1.
 - `threshold` given: that one threshold for every kind.
 - neither: 5-fold cross-validation on the training messages, grouped by the hand-written row (the slot-filled
   copies of one row stay in one fold): the lowest threshold whose out-of-fold precision reaches `precision`.
@@ -25,6 +26,7 @@ from scoring.training.written import WRITTEN, load_written
 
 WRITTEN_FILES = (WRITTEN, WRITTEN.with_name("escalations.tsv"))
 THRESHOLDS = tuple(round(0.05 + 0.01 * i, 2) for i in range(91))  # 0.05 .. 0.95, exactly the thresholds stored
+OFF = 1.0  # a kind's detector switched off: on dev the rules alone do better (a probability never reaches 1.0)
 
 
 def choose_threshold(probs, truth, precision: float) -> float:
@@ -56,7 +58,7 @@ def choose_on_dev(kind: str, probs, gold: Sequence[str], by_rules: Sequence[set]
     correct = [g == kind or (g in PRECEDENCE and PRECEDENCE.index(g) < rank) for g in gold]
     support = sum(1 for g in gold if g == kind)
     candidates = []
-    for t in THRESHOLDS:
+    for t in (*THRESHOLDS, OFF):
         flagged = [kind in rules or bool(p >= t) for rules, p in zip(by_rules, probs)]
         n = sum(flagged)
         found = sum(1 for f, g in zip(flagged, gold) if f and g == kind)

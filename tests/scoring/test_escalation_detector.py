@@ -60,6 +60,14 @@ def test_a_calm_cancellation_is_still_flagged_with_low_priority(detector):
     assert calm[0].as_dict()["priority"] == "low" and "priority" not in angry[0].as_dict()
 
 
+def test_a_kind_switched_off_never_flags(tmp_path, detector):
+    document = {"kinds": {k: {**m, "threshold": 1.0} if k == "refund" else m for k, m in detector.kinds.items()}}
+    (tmp_path / "off.json").write_text(json.dumps(document))
+    off = EscalationDetector.load(bag_of_words, tmp_path / "off.json")
+    assert off.detect(["I want my money back refund 3"], NEGATIVE) == []
+    assert [f.rule for f in off.detect(["please cancel my membership now 3"], NEGATIVE)] == ["learned_cancel"]
+
+
 def test_learned_flags_skip_kinds_a_rule_already_raised(detector):
     by_rule = [Flag("refund", "asked for a refund", "refund it")]
     assert learned_flags(detector, ["I want my money back, refund it"], NEGATIVE, by_rule) == []
@@ -92,6 +100,9 @@ def test_a_threshold_per_kind_chosen_on_dev_keeps_the_precision_floor():
     assert (chosen["threshold"], chosen["recall"], chosen["precision"]) == (0.3, 1.0, 0.8)
     strict = choose_on_dev("refund", probs, gold, none, precision=1.0)
     assert (strict["threshold"], strict["recall"], strict["precision"]) == (0.7, 0.667, 1.0)  # ties: the highest
+    # the detector adds nothing a rule did not: switched off for the kind (1.0), the rule's figures kept
+    ruled = choose_on_dev("refund", probs, gold, [{"refund"}, {"refund"}, set(), set(), {"refund"}, set()], 1.0)
+    assert (ruled["threshold"], ruled["recall"], ruled["precision"]) == (1.0, 1.0, 1.0)
     # a rule already flagging the third refund: the detector need not reach it
     with_rule = choose_on_dev("refund", probs, gold, [set(), set(), set(), set(), {"refund"}, set()], precision=1.0)
     assert (with_rule["threshold"], with_rule["recall"], with_rule["precision"]) == (0.7, 1.0, 1.0)
