@@ -35,6 +35,14 @@ RULE_KINDS = {"leaving": "cancel", "leaving_stated": "cancel", "refund": "refund
               "switching": "competitor", "review_threat": "bad_review", "chargeback": "chargeback", "legal": "legal",
               "manager": "manager", "repeat_contact": "repeat_contact", "contacted_repeatedly": "repeat_contact"}
 LEARNED_PREFIX = "learned_"
+# A cancellation is "calm" (priority low) unless the message is negative with at least this confidence: the
+# product treats a negative label below 0.6 as uncertain (integration.defaults.UNCERTAIN_CONFIDENCE).
+CALM_BELOW_CONFIDENCE = 0.6
+
+
+def is_calm(overall: Score) -> bool:
+    """Whether a message reads calm: not negative, or negative without confidence."""
+    return overall.label != "negative" or overall.confidence < CALM_BELOW_CONFIDENCE
 
 
 def kind_of(rule: str) -> str | None:
@@ -124,7 +132,7 @@ class EscalationRules:
         evidence = _find(pattern, texts, negatable=rule.get("negatable", False), as_written=rule.get("case_sensitive", False))
         if evidence is None:
             return None
-        calm = rule.get("calm_priority") and overall.label != "negative"
+        calm = rule.get("calm_priority") and is_calm(overall)
         return Flag(name, reason, evidence, rule["calm_priority"] if calm else "high")
 
 

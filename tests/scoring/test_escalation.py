@@ -141,6 +141,7 @@ def test_a_negation_of_the_threat_itself_still_holds(rules):
         "Thinking of switching, honestly. Three outages this week.",
         "I'm looking at other providers now.",
         "took it to Dalton Motors and they fixed it in an hour",
+        "fix it by Friday or I'm going with Harbor Plumbing",
     ],
 )
 def test_a_competitor_nobody_configured_in_new_words(text):
@@ -159,6 +160,8 @@ def test_a_calm_cancellation_is_a_churn_flag_with_low_priority(rules):
     assert [(f.rule, f.priority) for f in calm] == [("leaving", "low")]
     assert calm[0].as_dict()["priority"] == "low"
     assert ("leaving", "high") in [(f.rule, f.priority) for f in angry] and "priority" not in angry[-1].as_dict()
+    unsure = Score("negative", -0.3, "negative", 0.47)  # a negative label the product calls uncertain
+    assert [f.priority for f in rules.evaluate(["we're moving, please cancel my membership"], unsure)] == ["low"]
 
 
 def test_one_appointment_is_not_a_cancellation(rules):
