@@ -24,12 +24,25 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _WORD = re.compile(r"[a-z']+")
 EVIDENCE_CHARS = 240
 NEGATION_WINDOW = 4  # words before a match that may negate it ("no need for a refund")
+# A negation inside a condition ("if you can't fix it I'll cancel", "unless you don't...") negates the condition,
+# not the threat; and a negation followed by a new clause ("not happy so I'm cancelling") negates that clause only.
+CONDITIONALS = frozenset("if unless until till otherwise else".split())
+CLAUSE_STARTS = frozenset("i i'm im i'll ill i've ive i'd we we're we'll we've we'd so then and but or "
+                          "you'll you're".split())
 # The escalation kind (the labelling guideline's names) each packaged rule stands for; the score and anger
 # rules are sentiment-only and name no kind. Flags of the learned detector are named "learned_<kind>".
 RULE_KINDS = {"leaving": "cancel", "leaving_stated": "cancel", "refund": "refund", "competitor": "competitor",
               "switching": "competitor", "review_threat": "bad_review", "chargeback": "chargeback", "legal": "legal",
               "manager": "manager", "repeat_contact": "repeat_contact", "contacted_repeatedly": "repeat_contact"}
 LEARNED_PREFIX = "learned_"
+# A cancellation is "calm" (priority low) unless the message is negative with at least this confidence: the
+# product treats a negative label below 0.6 as uncertain (integration.defaults.UNCERTAIN_CONFIDENCE).
+CALM_BELOW_CONFIDENCE = 0.6
+
+
+def is_calm(overall: Score) -> bool:
+    """Whether a message reads calm: not negative, or negative without confidence."""
+    return overall.label != "negative" or overall.confidence < CALM_BELOW_CONFIDENCE
 
 
 def kind_of(rule: str) -> str | None:
@@ -114,10 +127,13 @@ class EscalationRules:
                 return Flag(name, reason, f"previous negative interaction {hours:.0f} h earlier")
             return None
         pattern = self._patterns.get(name)
-        if pattern is None:
-            return None  # a competitor rule with no competitors configured
+        if pattern is None or (rule.get("unless_positive") and overall.label == "positive"):
+            return None  # a competitor rule with no competitors configured, or a positive message
         evidence = _find(pattern, texts, negatable=rule.get("negatable", False), as_written=rule.get("case_sensitive", False))
-        return Flag(name, reason, evidence) if evidence is not None else None
+        if evidence is None:
+            return None
+        calm = rule.get("calm_priority") and is_calm(overall)
+        return Flag(name, reason, evidence, rule["calm_priority"] if calm else "high")
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -154,8 +170,27 @@ def _find(pattern: re.Pattern, texts: Sequence[str], negatable: bool, as_written
 
 
 def _negated(lowered: str, start: int) -> bool:
-    before = _WORD.findall(re.split(r"[.,;:!?]", lowered[:start])[-1])[-NEGATION_WINDOW:]
-    return any(word in NEGATIONS for word in before)
+    """Whether a negation in the match's clause, at most NEGATION_WINDOW words before it, negates it: not when
+    the negation sits in an if/unless condition, nor when a new clause ("I'll", "so") starts after it."""
+    clause = _WORD.findall(re.split(r"[.,;:!?]", lowered[:start])[-1])
+    before = clause[-NEGATION_WINDOW:]
+    for index in range(len(before) - 1, -1, -1):
+        if before[index] not in NEGATIONS:
+            continue
+        position = len(clause) - len(before) + index
+        if _in_condition(clause, position):
+            return False
+        return not any(word in CLAUSE_STARTS for word in before[index + 1:])
+    return False
+
+
+def _in_condition(words: list[str], position: int) -> bool:
+    """Whether words[position] sits in an if/unless clause: a conditional before it, and no new clause ("I", "so")
+    between them other than the condition's own subject ("if I don't get...")."""
+    for start in range(position - 1, -1, -1):
+        if words[start] in CONDITIONALS:
+            return not any(word in CLAUSE_STARTS for word in words[start + 2:position])
+    return False
 
 
 def _sentence_around(text: str, position: int) -> str:

@@ -3,10 +3,11 @@ packaged all-MiniLM-L6-v2 sentence embeddings (`scoring.embeddings.encode`, the 
 
 Trained by `undertone train-escalations` on the messages in `scoring/training/written/` (written to the
 labelling guideline; never on dev). The artifact `scoring/model/escalation_detector.json` holds, per kind, the
-weights, the bias, the decision threshold (chosen by cross-validation on the training messages), and the reason
+weights, the bias, the decision threshold (chosen per kind on business dev by `train-escalations --dev`; 1.0
+switches a kind off where the rules alone do better), and the reason
 a person reads. A message is judged whole; the evidence is its sentence that scores highest for the kind.
-A cancellation whose message is not negative ("we're moving, please cancel") is still a churn flag, with
-priority "low". numpy only at run time: the embedding function is injected, as for themes.
+A cancellation whose message is not confidently negative ("we're moving, please cancel") is still a churn
+flag, with priority "low" (`scoring.escalation.is_calm`). numpy only at run time: the embedding function is injected, as for themes.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from scoring.base import Score
-from scoring.escalation import EVIDENCE_CHARS, LEARNED_PREFIX, Flag
+from scoring.escalation import EVIDENCE_CHARS, LEARNED_PREFIX, Flag, is_calm
 
 DEFAULT_PATH = Path(__file__).with_name("model") / "escalation_detector.json"
 REASONS = {
@@ -63,10 +64,10 @@ class EscalationDetector:
         flags = []
         for column, (kind, model) in enumerate(self.kinds.items()):
             row = int(probs[:len(texts), column].argmax())
-            if probs[row, column] < model["threshold"]:
+            if model["threshold"] >= 1.0 or probs[row, column] < model["threshold"]:  # 1.0: off for this kind
                 continue
             evidence = self._evidence(texts[row], sentences[row], pieces, probs[:, column])
-            calm = kind == "cancel" and overall is not None and overall.label != "negative"
+            calm = kind == "cancel" and overall is not None and is_calm(overall)
             flags.append(Flag(LEARNED_PREFIX + kind, model.get("reason", REASONS.get(kind, kind)),
                               evidence[:EVIDENCE_CHARS], "low" if calm else "high"))
         return flags

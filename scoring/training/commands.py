@@ -211,16 +211,24 @@ def _flagger(scorer_name: str):
 @click.command("train-escalations")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Detector file [default: scoring/model/escalation_detector.json].")
-@click.option("--written", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="Labelled messages (header: label, channel, business, escalation, text) [default: the written set].")
+@click.option("--written", default=None, multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled messages (header: label, channel, business, escalation, text); repeat for several "
+                   "[default: written/messages.tsv and written/escalations.tsv].")
 @click.option("--seed", default=13, show_default=True, type=int)
-@click.option("--threshold", default=0.7, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              help="Decision threshold for every kind (0.7 was chosen on business_messages dev).")
-def train_escalations(out: str | None, written: str | None, seed: int, threshold: float) -> None:
+@click.option("--dev", "dev_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Choose each kind's threshold on business_messages dev in this data directory (e.g. ../shared/data).")
+@click.option("--precision-floor", default=0.85, show_default=True, type=click.FloatRange(0, 1),
+              help="With --dev: each kind's precision (rules + detector) must reach this; recall is maximised.")
+@click.option("--threshold", default=None, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="One decision threshold for every kind [default: per kind, on dev with --dev, else cross-validated].")
+def train_escalations(out: str | None, written: tuple[str, ...], seed: int, dev_dir: str | None,
+                      precision_floor: float, threshold: float | None) -> None:
     """Train the learned escalation detector on the written messages (MiniLM embeddings, one model per kind)."""
-    from scoring.training.escalations import train_detector
+    from scoring.training.escalations import dev_rows, train_detector
 
-    train_detector(out, written, seed=seed, threshold=threshold, log=lambda line: click.echo(line, err=True))
+    dev = dev_rows(Path(dev_dir, BUSINESS_DEV), make_scorer(DEFAULT_SCORER)) if dev_dir else None
+    train_detector(out, list(written) or None, seed=seed, threshold=threshold, dev=dev, precision=precision_floor,
+                   log=lambda line: click.echo(line, err=True))
 
 
 @click.command("train-head")

@@ -61,7 +61,8 @@ def test_repeat_contact_needs_a_recent_negative_and_a_negative_now(rules):
 
 
 def test_competitor_rule_is_silent_without_competitors():
-    assert EscalationRules.load().evaluate(["Rapid Rooter quoted half of that."], NEUTRAL) == []
+    flags = EscalationRules.load().evaluate(["Rapid Rooter quoted half of that."], NEUTRAL)
+    assert "competitor" not in [f.rule for f in flags]  # the list rule; `switching` sees the quote by its wording
 
 
 def test_summary_reason_lists_distinct_reasons_in_rule_order(rules):
@@ -112,3 +113,64 @@ def test_a_rule_with_only_phrases_and_the_threshold_from_the_document():
     rules = EscalationRules.from_document(document)
     assert [f.rule for f in rules.evaluate(["What a rip-off."], NEGATIVE)] == ["strong_negative", "words"]
     assert rules.evaluate(["What a ripoff."], NEUTRAL) == []
+
+
+@pytest.mark.parametrize(
+    "text, rule",
+    [
+        ("If you can't fix it by Friday I'll cancel my account.", "leaving"),
+        ("Unless you don't want my business, I'm closing my membership.", "leaving"),
+        ("if you don't refund the fee I want my money back through my bank", "refund"),
+        ("Not happy so I want to cancel my membership.", "leaving"),
+    ],
+)
+def test_a_negation_inside_an_if_or_unless_clause_does_not_cancel_the_threat(rules, text, rule):
+    assert rule in [f.rule for f in rules.evaluate([text], NEGATIVE)]
+
+
+def test_a_negation_of_the_threat_itself_still_holds(rules):
+    assert rules.evaluate(["If it breaks again I don't want to cancel my plan, just fix it."], NEUTRAL) == []
+    assert rules.evaluate(["We won't be leaving a bad review, it was fine."], NEUTRAL) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quarry Lane Fitness is running a no-fee month, so I signed up at Quarry Lane.",
+        "we're migrating to Ledgerly next quarter",
+        "Thinking of switching, honestly. Three outages this week.",
+        "I'm looking at other providers now.",
+        "took it to Dalton Motors and they fixed it in an hour",
+        "fix it by Friday or I'm going with Harbor Plumbing",
+    ],
+)
+def test_a_competitor_nobody_configured_in_new_words(text):
+    rules = EscalationRules.load()  # no competitor list at all
+    assert "switching" in [f.rule for f in rules.evaluate([text], NEGATIVE)]
+
+
+def test_a_move_is_not_a_switch():
+    rules = EscalationRules.load()
+    assert rules.evaluate(["we're moving to Portland next month, can you transfer my service?"], NEUTRAL) == []
+
+
+def test_a_calm_cancellation_is_a_churn_flag_with_low_priority(rules):
+    calm = rules.evaluate(["We're moving to Ohio, please cancel my membership after March."], NEUTRAL)
+    angry = rules.evaluate(["This is a joke. Cancel my membership."], NEGATIVE)
+    assert [(f.rule, f.priority) for f in calm] == [("leaving", "low")]
+    assert calm[0].as_dict()["priority"] == "low"
+    assert ("leaving", "high") in [(f.rule, f.priority) for f in angry] and "priority" not in angry[-1].as_dict()
+    unsure = Score("negative", -0.3, "negative", 0.47)  # a negative label the product calls uncertain
+    assert [f.priority for f in rules.evaluate(["we're moving, please cancel my membership"], unsure)] == ["low"]
+
+
+def test_one_appointment_is_not_a_cancellation(rules):
+    for text in ["I need to cancel my appointment tomorrow", "how do I cancel my booking for friday?",
+                 "please cancel order 5521, we ordered twice"]:
+        assert rules.evaluate([text], NEUTRAL) == [], text
+
+
+def test_an_offer_of_a_good_review_is_no_threat(rules):
+    positive = Score("positive", 0.8, "positive", 0.9)
+    assert rules.evaluate(["Will leave you a review on Yelp, loved it!"], positive) == []
+    assert [f.rule for f in rules.evaluate(["Enjoy the review I'm leaving on Yelp."], NEGATIVE)] == ["review_threat"]

@@ -12,7 +12,7 @@ from scoring.analysis import learned_flags
 from scoring.base import Score
 from scoring.escalation import Flag
 from scoring.escalation_detector import EscalationDetector
-from scoring.training.escalations import choose_threshold, train_detector
+from scoring.training.escalations import WRITTEN_FILES, choose_on_dev, choose_threshold, train_detector
 from scoring.training.product_metrics import PRECEDENCE
 from scoring.training.written import load_written
 
@@ -60,6 +60,14 @@ def test_a_calm_cancellation_is_still_flagged_with_low_priority(detector):
     assert calm[0].as_dict()["priority"] == "low" and "priority" not in angry[0].as_dict()
 
 
+def test_a_kind_switched_off_never_flags(tmp_path, detector):
+    document = {"kinds": {k: {**m, "threshold": 1.0} if k == "refund" else m for k, m in detector.kinds.items()}}
+    (tmp_path / "off.json").write_text(json.dumps(document))
+    off = EscalationDetector.load(bag_of_words, tmp_path / "off.json")
+    assert off.detect(["I want my money back refund 3"], NEGATIVE) == []
+    assert [f.rule for f in off.detect(["please cancel my membership now 3"], NEGATIVE)] == ["learned_cancel"]
+
+
 def test_learned_flags_skip_kinds_a_rule_already_raised(detector):
     by_rule = [Flag("refund", "asked for a refund", "refund it")]
     assert learned_flags(detector, ["I want my money back, refund it"], NEGATIVE, by_rule) == []
@@ -81,3 +89,68 @@ def test_the_written_messages_follow_the_guideline_columns():
     assert all("{" not in r["text"] for r in rows)  # every slot filled
     multi = next(r for r in rows if len(r["kinds"]) > 1)
     assert multi["escalation"] == min(multi["kinds"], key=PRECEDENCE.index)
+
+
+def test_a_threshold_per_kind_chosen_on_dev_keeps_the_precision_floor():
+    gold = ["refund", "refund", "", "", "refund", "legal"]
+    probs = np.array([0.9, 0.7, 0.65, 0.2, 0.3, 0.6])
+    none = [set()] * len(gold)
+    chosen = choose_on_dev("refund", probs, gold, none, precision=0.75)
+    # up to 0.30 flags 5 rows: 3 refunds, the legal one (right by precedence: legal comes before refund), 1 wrong
+    assert (chosen["threshold"], chosen["recall"], chosen["precision"]) == (0.3, 1.0, 0.8)
+    strict = choose_on_dev("refund", probs, gold, none, precision=1.0)
+    assert (strict["threshold"], strict["recall"], strict["precision"]) == (0.7, 0.667, 1.0)  # ties: the highest
+    # the detector adds nothing a rule did not: switched off for the kind (1.0), the rule's figures kept
+    ruled = choose_on_dev("refund", probs, gold, [{"refund"}, {"refund"}, set(), set(), {"refund"}, set()], 1.0)
+    assert (ruled["threshold"], ruled["recall"], ruled["precision"]) == (1.0, 1.0, 1.0)
+    # a rule already flagging the third refund: the detector need not reach it
+    with_rule = choose_on_dev("refund", probs, gold, [set(), set(), set(), set(), {"refund"}, set()], precision=1.0)
+    assert (with_rule["threshold"], with_rule["recall"], with_rule["precision"]) == (0.7, 1.0, 1.0)
+    # no threshold reaches the floor (a rule's false alarm): the best F1, said so
+    noisy = choose_on_dev("refund", probs, gold, [set(), set(), {"refund"}, {"refund"}, set(), set()], precision=0.9)
+    assert noisy["rule"].startswith("no threshold") and noisy["recall"] > 0
+
+
+def test_training_with_dev_stores_a_threshold_per_kind(tmp_path):
+    lines = ["label\tchannel\tbusiness\tescalation\ttext"]
+    for i in range(10):
+        lines.append(f"negative\tsms\tgym\tcancel\tplease cancel my membership now {i}")
+        lines.append(f"negative\tsms\tplumbing\trefund\tI want my money back refund {i}")
+        lines.append(f"neutral\tsms\tsalon\t\tcan I book a haircut on day {i}")
+    (tmp_path / "a.tsv").write_text("\n".join(lines[:16]) + "\n")
+    (tmp_path / "b.tsv").write_text("\n".join([lines[0], *lines[16:]]) + "\n")
+    dev = {"texts": ["cancel my membership please", "money back refund now", "book a haircut day",
+                     "please cancel membership", "refund my money back"],
+           "gold": ["cancel", "refund", "", "cancel", "refund"], "by_rules": [set(), set(), set(), set(), set()]}
+    document = train_detector(tmp_path / "det.json", [tmp_path / "a.tsv", tmp_path / "b.tsv"], embed=bag_of_words,
+                              dev=dev, precision=0.85, log=lambda line: None)
+    assert document["training"]["messages"] == 30 and document["training"]["thresholds"] == "dev"
+    stored = json.loads((tmp_path / "det.json").read_text())["kinds"]
+    assert set(stored) == {"cancel", "refund"}
+    for kind in ("cancel", "refund"):
+        figures = document["training"]["per_kind"][kind]
+        assert stored[kind]["threshold"] == figures["threshold"] and figures["dev_precision"] >= 0.85
+        assert figures["dev_recall"] == 1.0
+
+
+def test_the_check_set_is_held_out_and_never_near_a_training_message():
+    """escalations_check.tsv is the honest figure: written before dev was read, never trained on, and no training
+    message shares more than 0.3 of its words (Jaccard) with a check message."""
+    import re
+
+    from scoring.training.evaluation import read_table
+
+    check = WRITTEN_FILES[0].with_name("escalations_check.tsv")
+    assert check not in WRITTEN_FILES
+    words = lambda text: set(re.findall(r"[a-z0-9']+", text.lower()))  # noqa: E731
+    held = [words(r["text"]) for r in read_table(check)]
+    assert len(held) >= 100
+    assert {k for r in read_table(check) for k in load_written(check)[0]["kinds"] or []} <= set(PRECEDENCE)
+    added = load_written(WRITTEN_FILES[1], copies=1)
+    for row in added:
+        mine = words(row["text"])
+        assert max(len(mine & h) / len(mine | h) for h in held) < 0.3, row["text"]
+    kinds = [r["escalation"] for r in load_written(check)]
+    assert {k for k in kinds if k} == set(PRECEDENCE) and kinds.count("") >= 40
+    per_kind = {k: sum(1 for r in added if k in r["kinds"]) for k in PRECEDENCE}
+    assert min(per_kind.values()) >= 20, per_kind
