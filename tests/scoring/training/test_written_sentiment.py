@@ -68,3 +68,29 @@ def test_fit_weighs_the_sampled_rows_by_tweet_weight():
         w, b = _fit(x, y, sources, 1.0, weight)
         predicted = np.array(LABELS)[(features @ w.T + b).argmax(1)]
         assert (predicted == expected).mean() > 0.9
+
+
+def test_train_head_keeps_the_best_cross_validated_pair(tmp_path):
+    """`undertone train-head` with two C values on a copy of the shipped artifact (small samples: ~1 minute)."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from scoring.flair_scorer import MODEL_DIR
+    from scoring.training.commands import train_head
+
+    if not (DATA_DIR / "semeval2017_task4A").is_dir() or not BUSINESS_DEV.is_file():
+        pytest.skip(f"labelled data not at {DATA_DIR}")
+    model = shutil.copytree(MODEL_DIR, tmp_path / "model")
+    result = CliRunner().invoke(train_head, ["--data-dir", str(DATA_DIR), "--model-dir", str(model), "--tweets", "20",
+                                             "--reviews", "10", "--semeval-dev-per-file", "30", "--c", "0.1,3",
+                                             "--tweet-weight", "0.2"])
+    assert result.exit_code == 0, result.output
+    head = json.loads((model / "product_head.json").read_text())
+    grid = head["about"]["grid"]
+    assert [(g["C"], g["tweet_weight"]) for g in grid] == [(0.1, 0.2), (3.0, 0.2)]
+    assert head["about"]["C"] == max(grid, key=lambda g: g["cv_macro_f1"])["C"]
+    assert head["about"]["training"] == {"written": len(load_written()) + len(load_sentiment()), "semeval": 20,
+                                         "custrev": 10}
+    assert 0.3 <= head["temperature"] <= 5 and head["about"]["chosen_on_dev"]["business_neg_recall"] >= 0.85
