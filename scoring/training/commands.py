@@ -237,17 +237,22 @@ def train_escalations(out: str | None, written: tuple[str, ...], seed: int, dev_
 @click.option("--model-dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Artifact directory [default: the package's scoring/model].")
 @click.option("--seed", default=13, show_default=True, type=int)
-@click.option("--tweets", default=1500, show_default=True, type=click.IntRange(0), help="SemEval train tweets sampled.")
-@click.option("--reviews", default=600, show_default=True, type=click.IntRange(0), help="Review train texts sampled.")
+@click.option("--tweets", default=4000, show_default=True, type=click.IntRange(0), help="SemEval train tweets sampled.")
+@click.option("--reviews", default=2400, show_default=True, type=click.IntRange(0), help="Review train texts sampled.")
+@click.option("--c", "c_values", default="1.0", show_default=True,
+              help="L2 inverse strength; several comma-separated: the best cross-validated on business dev is kept.")
+@click.option("--tweet-weight", "weights", default="0.3", show_default=True,
+              help="Weight of the sampled tweets and reviews; comma-separated values are tried as --c's are.")
 @click.option("--semeval-dev-per-file", default=None, type=click.IntRange(1),
               help="Choose on a seeded sample of each SemEval dev file (faster) [default: all of it].")
-def train_head(data_dir: str, model_dir: str | None, seed: int, tweets: int, reviews: int,
-               semeval_dev_per_file: int | None) -> None:
+def train_head(data_dir: str, model_dir: str | None, seed: int, tweets: int, reviews: int, c_values: str,
+               weights: str, semeval_dev_per_file: int | None) -> None:
     """Fit the product head on the written messages, choose its bias and temperature on dev, save it."""
     from scoring.flair_scorer import MODEL_DIR
     from scoring.training.product_head import train_head as run
 
     run(model_dir or MODEL_DIR, data_dir, seed=seed, tweets=tweets, reviews=reviews,
+        c=[float(v) for v in c_values.split(",")], tweet_weight=[float(v) for v in weights.split(",")],
         semeval_dev_per_file=semeval_dev_per_file, log=lambda line: click.echo(line, err=True))
 
 
