@@ -88,9 +88,12 @@ def encode(flair, texts) -> "object":
 
 def head_settings(model_dir: str | Path) -> dict:
     """How the base head was trained (seed, C, tweet weight, sampled tweets and reviews), from its `about`."""
-    from scoring.flair_scorer import read_config
+    from scoring.flair_scorer import ArtifactMissing, read_config
 
-    name = read_config(model_dir).get("product_head")
+    try:
+        name = read_config(model_dir).get("product_head")
+    except ArtifactMissing as error:
+        raise CorrectionsError(f"{model_dir}: no model to adapt there ({error})") from None
     if not name:
         raise CorrectionsError(f"{model_dir}: the model has no product head to adapt")
     document = json.loads(Path(model_dir, name).read_text(encoding="utf-8"))

@@ -154,6 +154,18 @@ def test_a_bad_file_is_a_clear_error_and_writes_nothing(tmp_path, content, messa
     assert not (tmp_path / "var").exists()
 
 
+def test_a_base_model_folder_without_a_model_is_a_clear_error(tmp_path):
+    good = tmp_path / "c.tsv"
+    good.write_text("negative\twas charged twice\n", encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["train", "--corrections", str(good), "--data-dir", str(DATA_DIR),
+                                       "--base-model", str(empty), "--out", str(tmp_path / "out")],
+                                env={"VAR_DIR": str(tmp_path / "var"), "SCORER_MODEL_DIR": None})
+    assert result.exit_code == 1 and "no model to adapt there" in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 def test_refuses_to_overwrite_the_packaged_model_or_other_folders(tmp_path):
     good = tmp_path / "c.tsv"
     good.write_text("negative\twas charged twice\n", encoding="utf-8")
