@@ -98,6 +98,21 @@ def test_a_second_run_reads_the_cached_features_and_replaces_the_model(adapted):
         adapted["first_head"]["weights"]  # same data, same fit
 
 
+def test_an_unreadable_feature_cache_is_encoded_again(adapted, tmp_path):
+    from scoring.flair_scorer import FlairScorer
+    from scoring.training.corrections import base_features, head_settings
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for cached in adapted["var"].joinpath("cache").glob("head-features-*.npy"):
+        (cache / cached.name).write_bytes(b"not numpy")  # as a run killed mid-write by hand would leave it
+    lines: list[str] = []
+    flair = FlairScorer(adapted["base"]).load()
+    features, labels, _ = base_features(flair, DATA_DIR, head_settings(adapted["base"]), cache, lines.append)
+    assert features.shape[0] == len(labels) and any("encoded the base head's" in line for line in lines)
+    assert [p.name for p in cache.iterdir()] == [p.name for p in adapted["var"].joinpath("cache").glob("*.npy")]
+
+
 def test_the_worker_loads_the_adapted_model_from_var_dir(adapted, monkeypatch, tmp_path):
     from workers import context
 
