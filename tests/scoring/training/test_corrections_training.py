@@ -181,6 +181,13 @@ def test_a_base_model_folder_without_a_model_is_a_clear_error(tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
+def test_correction_options_without_corrections_are_refused_before_training(tmp_path):
+    for extra in (["--base-model", str(MODEL_DIR)], ["--correction-weight", "3"]):
+        result = CliRunner().invoke(main, ["train", "--data-dir", str(DATA_DIR), "--out", str(tmp_path / "m")] + extra)
+        assert result.exit_code == 2 and "go with --corrections FILE" in result.output, result.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_refuses_to_overwrite_the_packaged_model_or_other_folders(tmp_path):
     good = tmp_path / "c.tsv"
     good.write_text("negative\twas charged twice\n", encoding="utf-8")
