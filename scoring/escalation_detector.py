@@ -7,7 +7,8 @@ weights, the bias, the decision threshold (chosen per kind on business dev by `t
 switches a kind off where the rules alone do better), and the reason
 a person reads. A message is judged whole; the evidence is its sentence that scores highest for the kind.
 A cancellation whose message is not confidently negative ("we're moving, please cancel") is still a churn
-flag, with priority "low" (`scoring.escalation.is_calm`). numpy only at run time: the embedding function is injected, as for themes.
+flag, with priority "low" (`scoring.escalation.is_calm`). numpy only at run time: the embedding function is
+injected, as for themes.
 """
 from __future__ import annotations
 

@@ -94,9 +94,13 @@ def discover(documents: Sequence[str], embed: Callable[[Sequence[str]], "object"
         return Discovery([], [])
     vectors = np.asarray(embed(vocabulary), dtype=np.float64)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    using: dict[str, list[int]] = {}  # phrase -> the documents that use it (one pass, not one per topic)
+    for i, phrases in enumerate(per_document):
+        for phrase in phrases:
+            using.setdefault(phrase, []).append(i)
     found = []
     for group in _merge(vectors, distance):
-        messages = sorted({i for i, phrases in enumerate(per_document) for m in group if vocabulary[m] in phrases})
+        messages = sorted({i for m in group for i in using[vocabulary[m]]})
         if len(messages) < min_messages:
             continue
         label = _typical(group, vectors, vocabulary, used)

@@ -49,7 +49,12 @@ def themes(days: int, top: int, path: Path | None) -> None:
     from integration.insights import themes as insights
 
     if path is not None:
-        messages = read_messages(path)
+        try:
+            messages = read_messages(path)
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{path}: not UTF-8 text") from None
+        except csv.Error as error:
+            raise click.ClickException(f"{path}: cannot read it as TSV ({error})") from None
         click.echo(f"Recurring topics in {path.name} ({len(messages)} messages; messages per topic):")
         echo_topics(insights.topics_of(messages, top, embedder()))
         return

@@ -161,14 +161,19 @@ class _DriverInsert:
         return {name: process(row[name]) if process else row[name] for name, process in self.processors}
 
 
-_driver_inserts: dict[str, _DriverInsert] = {}
+# Built on first use per (dialect, driver): placeholders and bind processors depend on both. gunicorn threads share
+# it, so it is filled under a lock.
+_driver_inserts: dict[tuple[str, str], _DriverInsert] = {}
+_driver_inserts_lock = threading.Lock()
 
 
 def _driver_insert(dialect) -> _DriverInsert:
     """INSERT doing nothing on a (source, event_id) clash, returning the new row's id (SQLite 3.35+, PostgreSQL)."""
-    if dialect.name not in _driver_inserts:
-        _driver_inserts[dialect.name] = _build_driver_insert(dialect)
-    return _driver_inserts[dialect.name]
+    key = (dialect.name, dialect.driver)
+    with _driver_inserts_lock:
+        if key not in _driver_inserts:
+            _driver_inserts[key] = _build_driver_insert(dialect)
+        return _driver_inserts[key]
 
 
 def _build_driver_insert(dialect) -> _DriverInsert:

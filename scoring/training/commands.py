@@ -68,6 +68,8 @@ def train(data_dir: str, out: str | None, corrections: str | None, base_model: s
     if corrections:
         _adapt(corrections, out, base_model, correction_weight, data_dir)
         return
+    if base_model or correction_weight is not None:
+        raise click.UsageError("--base-model and --correction-weight go with --corrections FILE")
     from scoring.flair_scorer import MODEL_DIR
     from scoring.training.train import run
 

@@ -88,9 +88,12 @@ def encode(flair, texts) -> "object":
 
 def head_settings(model_dir: str | Path) -> dict:
     """How the base head was trained (seed, C, tweet weight, sampled tweets and reviews), from its `about`."""
-    from scoring.flair_scorer import read_config
+    from scoring.flair_scorer import ArtifactMissing, read_config
 
-    name = read_config(model_dir).get("product_head")
+    try:
+        name = read_config(model_dir).get("product_head")
+    except ArtifactMissing as error:
+        raise CorrectionsError(f"{model_dir}: no model to adapt there ({error})") from None
     if not name:
         raise CorrectionsError(f"{model_dir}: the model has no product head to adapt")
     document = json.loads(Path(model_dir, name).read_text(encoding="utf-8"))
@@ -121,8 +124,11 @@ def base_features(flair, data_dir: str | Path, settings: dict, cache_dir: str | 
         key.update(text.encode("utf-8") + b"\0")
     cache = Path(cache_dir, f"head-features-{key.hexdigest()[:20]}.npy") if cache_dir else None
     if cache is not None and cache.is_file():
-        features = np.load(cache)
-        if features.shape[0] == len(rows):
+        try:
+            features = np.load(cache)
+        except (OSError, ValueError):  # a truncated or foreign file: encode again and replace it
+            features = None
+        if features is not None and features.shape[0] == len(rows):
             log(f"base training features from the cache ({cache})")
             return features, labels, weights
     started = time.perf_counter()
@@ -131,9 +137,13 @@ def base_features(flair, data_dir: str | Path, settings: dict, cache_dir: str | 
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=cache.parent, suffix=".npy")
-        with open(handle, "wb") as out:
-            np.save(out, features)
-        Path(temporary).replace(cache)
+        try:
+            with open(handle, "wb") as out:
+                np.save(out, features)
+            Path(temporary).replace(cache)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     return features, labels, weights
 
 

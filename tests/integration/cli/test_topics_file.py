@@ -43,3 +43,14 @@ def test_a_file_without_recurring_topics(tmp_path):
     path.write_text("okay\nsee u at 6\n")
     result = CliRunner().invoke(main, ["themes", "--file", str(path)])
     assert result.exit_code == 0 and result.output.splitlines()[1] == "  none yet"
+
+
+def test_a_file_that_cannot_be_read_is_a_clear_error(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("caf\xe9 late fee\n".encode("latin-1"))
+    result = CliRunner().invoke(main, ["themes", "--file", str(path)])
+    assert result.exit_code == 1 and "not UTF-8 text" in result.output, result.output
+    tsv = tmp_path / "huge.tsv"
+    tsv.write_text("label\ttext\nneutral\t" + "x" * 200_000 + "\n", encoding="utf-8")  # over csv's field limit
+    result = CliRunner().invoke(main, ["themes", "--file", str(tsv)])
+    assert result.exit_code == 1 and "cannot read it as TSV" in result.output, result.output

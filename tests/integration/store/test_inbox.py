@@ -144,3 +144,30 @@ def test_sqlite_writers_of_one_process_wait_their_turn_within_the_deadline(db):
     finally:
         held.release()
     assert len(inbox.accept(db, "quo", [_event("waits")], _handles).new) == 1
+
+
+def test_gunicorn_threads_build_the_insert_once(db, monkeypatch):
+    """The INSERT is built on first use; threads that all need it at once get one and the same statement."""
+    monkeypatch.setattr(inbox, "_driver_inserts", {})
+    built, barrier = [], threading.Barrier(8)
+    real_build = inbox._build_driver_insert
+
+    def slow_build(dialect):
+        time.sleep(0.05)  # widen the window two unguarded threads would both build in
+        built.append(dialect.name)
+        return real_build(dialect)
+
+    monkeypatch.setattr(inbox, "_build_driver_insert", slow_build)
+    got = []
+
+    def first_use():
+        barrier.wait()
+        got.append(inbox._driver_insert(db.engine.dialect))
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert built == [db.engine.dialect.name]
+    assert len({id(statement) for statement in got}) == 1 and len(got) == 8

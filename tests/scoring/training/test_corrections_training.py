@@ -98,6 +98,21 @@ def test_a_second_run_reads_the_cached_features_and_replaces_the_model(adapted):
         adapted["first_head"]["weights"]  # same data, same fit
 
 
+def test_an_unreadable_feature_cache_is_encoded_again(adapted, tmp_path):
+    from scoring.flair_scorer import FlairScorer
+    from scoring.training.corrections import base_features, head_settings
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for cached in adapted["var"].joinpath("cache").glob("head-features-*.npy"):
+        (cache / cached.name).write_bytes(b"not numpy")  # as a run killed mid-write by hand would leave it
+    lines: list[str] = []
+    flair = FlairScorer(adapted["base"]).load()
+    features, labels, _ = base_features(flair, DATA_DIR, head_settings(adapted["base"]), cache, lines.append)
+    assert features.shape[0] == len(labels) and any("encoded the base head's" in line for line in lines)
+    assert [p.name for p in cache.iterdir()] == [p.name for p in adapted["var"].joinpath("cache").glob("*.npy")]
+
+
 def test_the_worker_loads_the_adapted_model_from_var_dir(adapted, monkeypatch, tmp_path):
     from workers import context
 
@@ -152,6 +167,25 @@ def test_a_bad_file_is_a_clear_error_and_writes_nothing(tmp_path, content, messa
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "var").exists()
+
+
+def test_a_base_model_folder_without_a_model_is_a_clear_error(tmp_path):
+    good = tmp_path / "c.tsv"
+    good.write_text("negative\twas charged twice\n", encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["train", "--corrections", str(good), "--data-dir", str(DATA_DIR),
+                                       "--base-model", str(empty), "--out", str(tmp_path / "out")],
+                                env={"VAR_DIR": str(tmp_path / "var"), "SCORER_MODEL_DIR": None})
+    assert result.exit_code == 1 and "no model to adapt there" in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_correction_options_without_corrections_are_refused_before_training(tmp_path):
+    for extra in (["--base-model", str(MODEL_DIR)], ["--correction-weight", "3"]):
+        result = CliRunner().invoke(main, ["train", "--data-dir", str(DATA_DIR), "--out", str(tmp_path / "m")] + extra)
+        assert result.exit_code == 2 and "go with --corrections FILE" in result.output, result.output
+    assert not (tmp_path / "m").exists()
 
 
 def test_refuses_to_overwrite_the_packaged_model_or_other_folders(tmp_path):
