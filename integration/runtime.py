@@ -57,6 +57,19 @@ def resolve_settings(base: Settings, stored: dict[str, str]) -> Settings:
     return base.model_copy(update=updates) if updates else base
 
 
+class built_once(cached_property):
+    """`functools.cached_property` that builds under a lock. Python 3.12 dropped the lock 3.11's had, and gunicorn's
+    threads share one Runtime: two first requests must not each build an engine or a Redis client (one leaked)."""
+
+    _lock = threading.RLock()
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        with self._lock:
+            return super().__get__(instance, owner)
+
+
 @dataclass
 class Runtime:
     """Built once per process; nothing connects until first used. `settings` follows console changes."""
@@ -123,11 +136,11 @@ class Runtime:
         self._rules = {k: v for k, v in stored.items() if k.startswith(owner_rules.PREFIX)}
         self._current, self._version = resolve_settings(self.base, stored), version
 
-    @cached_property
+    @built_once
     def db(self) -> Database:
         return Database(self.base.effective_database_url)
 
-    @cached_property
+    @built_once
     def redis(self) -> Redis:
         """Short timeouts and no retries: a Redis outage must not slow a webhook acknowledgement."""
         return Redis.from_url(
@@ -137,7 +150,7 @@ class Runtime:
             retry=Retry(NoBackoff(), 0),
         )
 
-    @cached_property
+    @built_once
     def worker_redis(self) -> Redis:
         """Workers wait longer for Redis and retry briefly; RQ needs raw bytes (no decoding)."""
         return Redis.from_url(self.base.redis_url or DEFAULT_REDIS_URL, socket_connect_timeout=5,
