@@ -35,8 +35,14 @@ def top_themes(db: Database, since: datetime, top: int = 5) -> list[ThemeCount]:
     return [ThemeCount(name, count, negatives[name]) for name, count in totals.most_common(top)]
 
 
+# Recurring topics read at most this many interactions (the most recent): noun phrases and their clusters cost
+# about a millisecond per message, and a busy month can hold millions.
+MAX_TOPIC_DOCUMENTS = 5000
+
+
 def recurring_topics(db: Database, since: datetime, top: int = 5, embed=None) -> list[DiscoveredTheme]:
-    """What customers keep bringing up in their own words, from the interactions since `since`."""
+    """What customers keep bringing up in their own words, from the most recent interactions since `since`
+    (at most MAX_TOPIC_DOCUMENTS)."""
     return topics_of(customer_texts(db, since), top, embed)
 
 
@@ -45,12 +51,14 @@ def topics_of(documents: list[str], top: int = 5, embed=None) -> list[Discovered
     return clusters(documents, embed, top=top) if embed is not None else top_phrases(documents, top=top)
 
 
-def customer_texts(db: Database, since: datetime) -> list[str]:
-    """One document per interaction: its customer turns joined (the summary when it has none)."""
+def customer_texts(db: Database, since: datetime, limit: int = MAX_TOPIC_DOCUMENTS) -> list[str]:
+    """One document per interaction, the most recent `limit` since `since`: its customer turns joined (the summary
+    when it has none)."""
     documents = []
+    when = func.coalesce(Interaction.occurred_at, Interaction.created_at)
     with db.session() as session:
-        stmt = select(Interaction.turns, Interaction.summary).where(
-            func.coalesce(Interaction.occurred_at, Interaction.created_at) >= since)
+        stmt = (select(Interaction.turns, Interaction.summary).where(when >= since)
+                .order_by(when.desc(), Interaction.id.desc()).limit(limit))
         for turns, summary in session.execute(stmt):
             words = " ".join(t["text"] for t in turns or [] if t.get("speaker") == "customer")
             if words or summary:
