@@ -133,6 +133,10 @@ def _replay(base: str, phones: list[str], count: int, rate: float | None = None)
             time.sleep(max(0.0, start + index / rate - time.monotonic()))
         body, headers = signed({"id": event_id, "channel": "sms", "text": text,
                                 "occurred_at": datetime.now(timezone.utc).isoformat(), "contact": {"phone": phone}})
+        if rate:
+            # a new connection per paced send, as a sender at that pace would open: a kept-alive one sits idle past
+            # gunicorn's keep-alive and the server can close it just as the next POST goes out
+            headers["connection"] = "close"
         at = time.time()
         session.post(f"{base}/webhooks/generic", data=body, headers=headers, timeout=30).raise_for_status()
         return Sent(event_id, phone, at)
