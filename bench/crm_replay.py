@@ -3,7 +3,8 @@
 Starts a HubSpot test server that enforces a Starter account's limits (100 requests per 10 s, 5
 searches per second) holding M contacts, Redis, a fresh SQLite database, gunicorn and W real
 `undertone worker` processes; sends N signed generic webhooks (8 concurrent senders) spread over the
-contacts; waits until every event is processed and every contact synced.
+contacts, either as one burst or paced at a steady rate; waits until every event is processed and every
+contact synced.
 """
 from __future__ import annotations
 
@@ -62,8 +63,10 @@ def signed(document: dict) -> tuple[bytes, dict]:
 
 
 def run(interactions: int, contacts: int, workers: int, seed: int = 7, scorer: str | None = None,
-        extra_env: dict | None = None) -> Run:
-    """Replay `interactions` across `contacts` through `workers` worker processes; return what happened."""
+        extra_env: dict | None = None, rate: float | None = None) -> Run:
+    """Replay `interactions` across `contacts` through `workers` worker processes; return what happened.
+
+    `rate`: interactions per second, sent at a steady pace; None sends them as one burst."""
     from connectors.hubspot.schema import CONTACT_PROPERTIES
     from integration.cli.embedded_redis import EmbeddedRedis, free_port
     from tests.servers.hubspot import HubSpotTestServer
@@ -90,7 +93,7 @@ def run(interactions: int, contacts: int, workers: int, seed: int = 7, scorer: s
             _wait_workers_ready(base, database_url, phones[0])
             time.sleep(3)  # let the warm-up's flush go out before counting requests
             hubspot.clear_requests()
-            sent = _replay(base, phones, interactions)
+            sent = _replay(base, phones, interactions, rate)
             drained = _wait_drained(database_url, contacts, interactions, started=min(s.at for s in sent))
             return Run(sent, drained, _processed_at(database_url), list(hubspot.requests), ids)
         finally:
@@ -117,15 +120,23 @@ def _wait_workers_ready(base: str, database_url: str, phone: str, timeout_s: flo
     raise SystemExit("the workers did not start")
 
 
-def _replay(base: str, phones: list[str], count: int) -> list[Sent]:
-    """Send the interactions (8 concurrent senders); returns what was sent and when."""
-    plan = [(uuid.uuid4().hex, phones[i % len(phones)], random.choice(TEXTS)) for i in range(count)]
+def _replay(base: str, phones: list[str], count: int, rate: float | None = None) -> list[Sent]:
+    """Send the interactions (8 concurrent senders), as one burst or, with `rate`, the i-th one at i / rate
+    seconds after the first; returns what was sent and when."""
+    plan = [(i, uuid.uuid4().hex, phones[i % len(phones)], random.choice(TEXTS)) for i in range(count)]
     session = requests.Session()
+    start = time.monotonic()
 
     def send(item) -> Sent:
-        event_id, phone, text = item
+        index, event_id, phone, text = item
+        if rate:
+            time.sleep(max(0.0, start + index / rate - time.monotonic()))
         body, headers = signed({"id": event_id, "channel": "sms", "text": text,
                                 "occurred_at": datetime.now(timezone.utc).isoformat(), "contact": {"phone": phone}})
+        if rate:
+            # a new connection per paced send, as a sender at that pace would open: a kept-alive one sits idle past
+            # gunicorn's keep-alive and the server can close it just as the next POST goes out
+            headers["connection"] = "close"
         at = time.time()
         session.post(f"{base}/webhooks/generic", data=body, headers=headers, timeout=30).raise_for_status()
         return Sent(event_id, phone, at)
@@ -188,6 +199,11 @@ def update_delays(result: Run) -> list[float]:
 def processing_delays(result: Run) -> list[float]:
     """Per interaction: seconds from its webhook until a worker had processed it."""
     return [result.processed_at[s.event_id] - s.at for s in result.sent if s.event_id in result.processed_at]
+
+
+def send_span(result: Run) -> float:
+    """Seconds from the first webhook sent to the last."""
+    return max(s.at for s in result.sent) - min(s.at for s in result.sent)
 
 
 def processing_span(result: Run) -> float:

@@ -1,15 +1,18 @@
 """HubSpot write-back under HubSpot's limits: calls per interaction, 429s, drain time, webhook-to-update delay.
 
 Replays N interactions across M contacts as signed generic webhooks into the web process (gunicorn),
-with W real `undertone worker` processes writing to the local HubSpot test server, which enforces
-100 requests per 10 s and 5 searches per second like a Starter account (bench/crm_replay.py). Prints:
+as one burst (the default) or paced at R per second (--rate), with W real `undertone worker` processes
+writing to the local HubSpot test server, which enforces 100 requests per 10 s and 5 searches per second
+like a Starter account (bench/crm_replay.py). Prints:
 - HubSpot calls per interaction (searches, updates, notes and tasks included; target at most 0.25),
 - 429 answers received (target: none),
-- time to drain (first webhook sent to every contact up to date),
+- the achieved send rate,
+- time to drain (first webhook sent to every contact up to date) and how much of it came after the last send,
 - p50/p95 delay from an interaction's webhook to its processing, from its processing to the first contact
   update after it, and the two together.
 
     .venv/bin/python bench/hubspot_sync.py [--interactions 1000] [--contacts 200] [--workers 2] [--scorer NAME]
+        [--rate R]
 """
 from __future__ import annotations
 
@@ -30,9 +33,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scorer", default=None, help="SCORER for the workers (default: the service's, ensemble)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="interactions per second, sent at a steady pace (default: all at once, as one burst)")
     args = parser.parse_args()
     harness.cleanup_on_terminate()
-    result = crm_replay.run(args.interactions, args.contacts, args.workers, args.seed, args.scorer)
+    result = crm_replay.run(args.interactions, args.contacts, args.workers, args.seed, args.scorer,
+                             rate=args.rate)
     report(result, args)
 
 
@@ -42,15 +48,20 @@ def report(result: crm_replay.Run, args) -> None:
     for r in calls:
         kind = f"{r.method} {r.path.split('/crm/v3/objects/')[-1]}"
         kinds[kind] = kinds.get(kind, 0) + 1
-    print(f"{args.interactions} interactions across {args.contacts} contacts, {args.workers} worker processes "
+    pace = f"paced at {args.rate:g}/s" if args.rate else "one burst"
+    print(f"{args.interactions} interactions across {args.contacts} contacts ({pace}), {args.workers} worker processes "
           f"(scorer: {args.scorer or 'default'}), HubSpot test server at 100 requests/10 s and 5 searches/s\n")
     print(f"HubSpot calls:                 {len(calls)}  ({len(calls) / args.interactions:.3f} per interaction;"
           " target <= 0.25)")
     for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
         print(f"  {kind:<40}{count:>6}")
     print(f"429 answers:                   {sum(1 for r in calls if r.status == 429)}  (target 0)")
+    span = crm_replay.send_span(result)
+    print(f"send rate:                     {(len(result.sent) - 1) / span if span else float('inf'):.1f} per second "
+          f"({len(result.sent)} sent in {span:.1f} s)")
     print(f"time to drain:                 {result.drained_s:.1f} s "
-          f"({args.interactions / result.drained_s * 60:.0f} interactions per minute)")
+          f"({args.interactions / result.drained_s * 60:.0f} interactions per minute; "
+          f"{result.drained_s - span:.1f} s after the last send)")
     for name, delays in (("webhook -> processed", crm_replay.processing_delays(result)),
                          ("processed -> contact update", crm_replay.flush_delays(result)),
                          ("webhook -> contact update", crm_replay.update_delays(result))):
