@@ -15,6 +15,17 @@ import os
 
 DEFAULT_WEB_THREADS = 4
 
-threads = int(os.environ.get("WEB_THREADS") or DEFAULT_WEB_THREADS)
+
+
+def _threads(value: str | None) -> int:
+    """WEB_THREADS as a whole number >= 1; anything else stops gunicorn with a one-line reason, not a traceback."""
+    if not value:
+        return DEFAULT_WEB_THREADS
+    if not value.strip().isdigit() or int(value) < 1:
+        raise SystemExit(f"WEB_THREADS must be a whole number of threads, 1 or more (got {value!r})")
+    return int(value)
+
+
+threads = _threads(os.environ.get("WEB_THREADS"))
 worker_class = "gthread" if threads > 1 else "sync"
 access_log_format = '%(h)s %(l)s - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'

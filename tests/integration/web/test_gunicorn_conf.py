@@ -17,3 +17,10 @@ def test_web_threads(monkeypatch, value, threads, worker_class):
         monkeypatch.setenv("WEB_THREADS", value)
     conf = runpy.run_path(CONF)
     assert (conf["threads"], conf["worker_class"]) == (threads, worker_class)
+
+
+@pytest.mark.parametrize("value", ["four", "0", "-2", "2.5"])
+def test_a_bad_web_threads_stops_with_a_clear_reason(monkeypatch, value):
+    monkeypatch.setenv("WEB_THREADS", value)
+    with pytest.raises(SystemExit, match="WEB_THREADS must be a whole number"):
+        runpy.run_path(CONF)
