@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def head_features(vectors, probs):
+    """The head's input, one row per text: the pooled vector beside the log of the three probabilities."""
+    import numpy as np
+
+    return np.hstack([np.asarray(vectors, dtype=np.float64), np.log(np.clip(probs, 1e-9, 1.0))])
+
+
 @dataclass(frozen=True)
 class ProductHead:
     weights: object  # (3, d + 3) numpy array, rows in LABELS order
@@ -35,10 +42,7 @@ class ProductHead:
 
     def logits(self, vectors, probs):
         """The head's raw logits (before bias and temperature)."""
-        import numpy as np
-
-        features = np.hstack([np.asarray(vectors, dtype=np.float64), np.log(np.clip(probs, 1e-9, 1.0))])
-        return features @ self.weights.T + self.intercept
+        return head_features(vectors, probs) @ self.weights.T + self.intercept
 
     def probabilities(self, vectors, probs, bias=None, temperature: float | None = None):
         """Adjusted class probabilities (rows in LABELS order)."""

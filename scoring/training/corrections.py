@@ -79,11 +79,10 @@ def read_corrections(path: str | Path) -> tuple[list[str], list[str]]:
 
 
 def encode(flair, texts) -> "object":
-    """The head's input features: pooled vector and log-probabilities, one row per text."""
-    import numpy as np
+    """The head's input features of `texts` (`scoring.product_head.head_features`)."""
+    from scoring.product_head import head_features
 
-    vectors, probs = flair.features(list(texts))
-    return np.hstack([vectors, np.log(np.clip(probs, 1e-9, 1.0))])
+    return head_features(*flair.features(list(texts)))
 
 
 def head_settings(model_dir: str | Path) -> dict:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from scoring.base import LABELS
+from scoring.product_head import head_features
 
 SENTIMENT = Path(__file__).with_name("written") / "sentiment.tsv"
 BIAS_GRID_NEG = [round(-1.0 + 0.1 * i, 2) for i in range(31)]  # -1.0 .. 2.0
@@ -162,7 +163,7 @@ def train_head(model_dir: str | Path, data_dir: str | Path, *, seed: int = 13, c
     flair = FlairScorer(model_dir).load()
     rows = sample_training(data_dir, seed, tweets, reviews)
     vectors, probs = flair.features([t for t, _, _ in rows])
-    features = np.hstack([vectors, np.log(np.clip(probs, 1e-9, 1.0))])
+    features = head_features(vectors, probs)
     labels, sources = [label for _, label, _ in rows], [source for _, _, source in rows]
     log(f"features of {len(rows)} training texts in {time.perf_counter() - started:.0f}s")
 
@@ -179,7 +180,7 @@ def train_head(model_dir: str | Path, data_dir: str | Path, *, seed: int = 13, c
     dev_features = {}
     for name, texts in (("business", business_texts), ("semeval", semeval_texts)):
         v, p = flair.features(texts)
-        dev_features[name] = np.hstack([v, np.log(np.clip(p, 1e-9, 1.0))])
+        dev_features[name] = head_features(v, p)
     grid, tried = list(itertools.product(np.atleast_1d(c).tolist(), np.atleast_1d(tweet_weight).tolist())), []
     for c_value, weight in grid:
         w, b = _fit(features, labels, sources, c_value, weight)
