@@ -303,21 +303,27 @@ UNION = "union of the SemEval dev files"  # scored as the concatenation of its p
 @click.option("--reliability", is_flag=True, help="Print a reliability table and the ECE of `confidence` per file.")
 @click.option("--escalations", is_flag=True,
               help="For files with an `escalation` column: recall and precision of the escalation flags per kind.")
+@click.option("--public-dev", "public_dir", default=None, envvar="UNDERTONE_PUBLIC_DEV", show_envvar=True,
+              type=click.Path(file_okay=False),
+              help="Also evaluate the public dev sets in this directory (one subfolder per set with dev.jsonl; "
+                   "written by bench/public_dev.py, e.g. var/public_dev); skipped with a note when absent.")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, as_json: bool, dev_dir: str | None,
-             reliability: bool, escalations: bool, files: tuple[str, ...]) -> None:
+             reliability: bool, escalations: bool, public_dir: str | None, files: tuple[str, ...]) -> None:
     """Accuracy, macro-F1, per-class precision/recall and confusion matrix for labelled TSV/JSONL FILES.
 
     The product table adds negative precision and the share of neutral messages labelled negative.
     """
     from scoring.training.evaluation import read_labelled, read_table
 
-    if not files and not dev_dir:
-        raise click.UsageError("give labelled FILES, or --dev DATA_DIR")
+    public = _public_sets(public_dir) if public_dir else {}
+    if not files and not dev_dir and not public:
+        raise click.UsageError("give labelled FILES, --dev DATA_DIR or --public-dev DIR (with sets in it)")
     field = "label" if levels == "3" else "intensity"
     sources: dict = {Path(f).name: f for f in files}
     if dev_dir:
         sources.update(dev_sets(dev_dir))
+    sources.update(public)
     unions = [name for name, src in sources.items() if src is UNION]
     try:
         data = {name: read_labelled(src, levels=int(levels)) if isinstance(src, str) else src
@@ -356,6 +362,16 @@ def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, 
         click.echo("\n" + product_summary(results))
     for text in extras:
         click.echo("\n" + text)
+
+
+def _public_sets(directory: str) -> dict[str, str]:
+    """The public dev sets in `directory` by name; a note on stderr, and none, when it has no sets (CI has no copy)."""
+    from scoring.training.public_dev import find_sets
+
+    found = find_sets(directory)
+    if not found:
+        click.echo(f"public dev sets: none in {directory} (bench/public_dev.py writes them); skipped", err=True)
+    return found
 
 
 def _has_escalations(path: str) -> bool:
