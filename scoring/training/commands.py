@@ -317,6 +317,9 @@ def evaluate(scorer_names: tuple[str, ...], model_dir: str | None, levels: str, 
     from scoring.training.evaluation import read_labelled, read_table
 
     public = _public_sets(public_dir) if public_dir else {}
+    if public and levels == "5":
+        click.echo("public dev sets: three classes only; skipped with --levels 5", err=True)
+        public = {}
     if not files and not dev_dir and not public:
         raise click.UsageError("give labelled FILES, --dev DATA_DIR or --public-dev DIR (with sets in it)")
     field = "label" if levels == "3" else "intensity"

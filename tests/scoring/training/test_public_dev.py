@@ -98,3 +98,9 @@ def test_evaluate_takes_the_folder_from_the_environment(tmp_path):
     result = CliRunner().invoke(evaluate, ["--scorer", "lexicon"], env={"UNDERTONE_PUBLIC_DEV": str(tmp_path / "public")})
     assert result.exit_code == 0, result.output
     assert "| public tiny_tweets | 3 |" in result.output
+    labelled = tmp_path / "sst.txt"
+    labelled.write_text("0 awful , awful film\n4 a triumph\n")
+    five = CliRunner().invoke(evaluate, ["--scorer", "lexicon", "--levels", "5", str(labelled)],
+                              env={"UNDERTONE_PUBLIC_DEV": str(tmp_path / "public")})
+    assert five.exit_code == 0, five.output
+    assert "three classes only" in five.stderr and "public tiny_tweets" not in five.output
