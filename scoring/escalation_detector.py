@@ -4,10 +4,11 @@ packaged all-MiniLM-L6-v2 sentence embeddings (`scoring.embeddings.encode`, the 
 Trained by `undertone train-escalations` on the messages in `scoring/training/written/` (written to the
 labelling guideline; never on dev). The artifact `scoring/model/escalation_detector.json` holds, per kind, the
 weights, the bias, the decision threshold (chosen per kind on business dev by `train-escalations --dev`; 1.0
-switches a kind off where the rules alone do better), and the reason
-a person reads. A message is judged whole; the evidence is its sentence that scores highest for the kind.
-A cancellation whose message is not confidently negative ("we're moving, please cancel") is still a churn
-flag, with priority "low" (`scoring.escalation.is_calm`). numpy only at run time: the embedding function is
+switches a kind off where the rules alone do better), and the reason a person reads. A message is judged whole
+and sentence by sentence: a kind fires when the message or any one of its sentences reaches the threshold (a long
+message dilutes a one-sentence escalation), and the evidence is the sentence that scores highest for the kind.
+A cancellation whose message is not confidently negative ("we're moving, please cancel") is still a churn flag,
+with priority "low" (`scoring.escalation.is_calm`). numpy only at run time: the embedding function is
 injected, as for themes.
 """
 from __future__ import annotations
@@ -54,32 +55,47 @@ class EscalationDetector:
         biases = np.array([k["bias"] for k in self.kinds.values()], dtype=np.float64)
         return 1.0 / (1.0 + np.exp(-(vectors @ weights.T + biases)))
 
+    def message_probabilities(self, texts: Sequence[str]):
+        """(texts x kinds): per text and kind, the highest probability of the text and of each of its sentences;
+        and, per text, its sentences and their (sentences x kinds) probabilities, for the evidence."""
+        import numpy as np
+
+        sentences = [split_sentences(t) for t in texts]
+        pieces = list(texts) + [s for group in sentences if len(group) > 1 for s in group]
+        probs = self.probabilities(pieces)
+        best, start, per_text = np.array(probs[:len(texts)]), len(texts), []
+        for row, group in enumerate(sentences):
+            if len(group) > 1:
+                block = probs[start:start + len(group)]
+                best[row] = np.maximum(best[row], block.max(axis=0))
+                start += len(group)
+                per_text.append((group, block))
+            else:
+                per_text.append((group, probs[row:row + 1]))
+        return best, per_text
+
     def detect(self, customer_texts: Sequence[str], overall: Score | None = None) -> list[Flag]:
-        """One flag per kind whose probability on any customer text reaches its threshold."""
-        texts = [t for t in customer_texts if t and t.strip()]
+        """One flag per kind whose probability on any customer text, or any sentence of one, reaches its threshold."""
+        texts = [t.strip() for t in customer_texts if t and t.strip()]
         if not texts:
             return []
-        sentences = [[s.strip() for s in _SENTENCE.findall(t) if s.strip()] or [t.strip()] for t in texts]
-        pieces = texts + [s for group in sentences if len(group) > 1 for s in group]
-        probs = self.probabilities(pieces)
+        best, per_text = self.message_probabilities(texts)
         flags = []
         for column, (kind, model) in enumerate(self.kinds.items()):
-            row = int(probs[:len(texts), column].argmax())
-            if model["threshold"] >= 1.0 or probs[row, column] < model["threshold"]:  # 1.0: off for this kind
+            row = int(best[:, column].argmax())
+            if model["threshold"] >= 1.0 or best[row, column] < model["threshold"]:  # 1.0: off for this kind
                 continue
-            evidence = self._evidence(texts[row], sentences[row], pieces, probs[:, column])
+            group, block = per_text[row]
+            evidence = group[int(block[:, column].argmax())]
             calm = kind == "cancel" and overall is not None and is_calm(overall)
             flags.append(Flag(LEARNED_PREFIX + kind, model.get("reason", REASONS.get(kind, kind)),
                               evidence[:EVIDENCE_CHARS], "low" if calm else "high"))
         return flags
 
-    @staticmethod
-    def _evidence(text: str, sentences: list[str], pieces: list[str], column) -> str:
-        """The sentence of `text` that scores highest for the kind (the text itself when it has one sentence)."""
-        if len(sentences) < 2:
-            return text.strip()
-        scored = [(float(column[pieces.index(s)]), s) for s in sentences]
-        return max(scored)[1]
+
+def split_sentences(text: str) -> list[str]:
+    """A text's sentences (the text itself when it has none the pattern finds)."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()] or [text.strip()]
 
 
 def load_default(embed: Embed) -> EscalationDetector | None:

@@ -215,7 +215,7 @@ def _flagger(scorer_name: str):
               help="Detector file [default: scoring/model/escalation_detector.json].")
 @click.option("--written", default=None, multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Labelled messages (header: label, channel, business, escalation, text); repeat for several "
-                   "[default: written/messages.tsv and written/escalations.tsv].")
+                   "[default: written/messages.tsv, escalations.tsv and escalations_more.tsv].")
 @click.option("--seed", default=13, show_default=True, type=int)
 @click.option("--dev", "dev_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Choose each kind's threshold on business_messages dev in this data directory (e.g. ../shared/data).")
@@ -223,12 +223,16 @@ def _flagger(scorer_name: str):
               help="With --dev: each kind's precision (rules + detector) must reach this; recall is maximised.")
 @click.option("--threshold", default=None, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="One decision threshold for every kind [default: per kind, on dev with --dev, else cross-validated].")
+@click.option("--competitors", default="", show_default=True,
+              help="With --dev: comma-separated competitor names, as a business's COMPETITORS setting [default: none, "
+                   "as the workers run unless COMPETITORS is set].")
 def train_escalations(out: str | None, written: tuple[str, ...], seed: int, dev_dir: str | None,
-                      precision_floor: float, threshold: float | None) -> None:
+                      precision_floor: float, threshold: float | None, competitors: str) -> None:
     """Train the learned escalation detector on the written messages (MiniLM embeddings, one model per kind)."""
     from scoring.training.escalations import dev_rows, train_detector
 
-    dev = dev_rows(Path(dev_dir, BUSINESS_DEV), make_scorer(DEFAULT_SCORER)) if dev_dir else None
+    names = [n.strip() for n in competitors.split(",") if n.strip()]
+    dev = dev_rows(Path(dev_dir, BUSINESS_DEV), make_scorer(DEFAULT_SCORER), names) if dev_dir else None
     train_detector(out, list(written) or None, seed=seed, threshold=threshold, dev=dev, precision=precision_floor,
                    log=lambda line: click.echo(line, err=True))
 

@@ -174,3 +174,38 @@ def test_an_offer_of_a_good_review_is_no_threat(rules):
     positive = Score("positive", 0.8, "positive", 0.9)
     assert rules.evaluate(["Will leave you a review on Yelp, loved it!"], positive) == []
     assert [f.rule for f in rules.evaluate(["Enjoy the review I'm leaving on Yelp."], NEGATIVE)] == ["review_threat"]
+
+
+@pytest.mark.parametrize(
+    "text, rule",
+    [
+        ("I stopped by the office twice and phoned four times, still nothing.", "contacted_repeatedly"),
+        ("Sent 3 requests about the broken lock since May.", "contacted_repeatedly"),
+        ("no one answers my emails. please reply", "contacted_repeatedly"),
+        ("I'm taking my business to Halvorsen Tire from now on.", "switching"),
+        ("Moved all our accounts to Bayview Savings last week.", "switching"),
+        ("we're not gonna renew in June.", "leaving_stated"),
+        ("Cold fries, rude cashier. Not coming back.", "leaving_stated"),
+        ("fix it or this goes all over google", "review_threat"),
+        ("Fine, see you in small claims.", "legal"),
+    ],
+)
+def test_more_ways_to_say_an_escalation(rules, text, rule):
+    assert rule in [f.rule for f in rules.evaluate([text], NEGATIVE)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The breaker tripped 3 times during the job, a bit annoying.",  # "3 times" with no contact is no repeat contact
+        "the garden looks amazing, people keep asking who did it",
+        "I was served papers for a small claims case, do you take new clients?",  # the client's own legal matter
+        "can I exchange them or do I have to do a refund and reorder?",  # a refund as a process (guideline)
+        "Do you handle commercial roofs or is that someone else?",
+        "Two stars off for parking, otherwise fine. One star for the coffee.",  # a review's own stars
+        "I'm done asking nicely, please send the plumber today.",
+    ],
+)
+def test_what_the_guideline_excludes_does_not_escalate(rules, text):
+    kinds = {f.rule for f in rules.evaluate([text], NEGATIVE)} - {"strong_negative", "anger"}
+    assert kinds == set(), kinds

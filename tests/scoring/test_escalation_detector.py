@@ -95,9 +95,10 @@ def test_a_threshold_per_kind_chosen_on_dev_keeps_the_precision_floor():
     gold = ["refund", "refund", "", "", "refund", "legal"]
     probs = np.array([0.9, 0.7, 0.65, 0.2, 0.3, 0.6])
     none = [set()] * len(gold)
-    chosen = choose_on_dev("refund", probs, gold, none, precision=0.75)
-    # up to 0.30 flags 5 rows: 3 refunds, the legal one (right by precedence: legal comes before refund), 1 wrong
-    assert (chosen["threshold"], chosen["recall"], chosen["precision"]) == (0.3, 1.0, 0.8)
+    chosen = choose_on_dev("refund", probs, gold, none, precision=0.6)
+    # up to 0.30 flags 5 rows: 3 refunds, the legal one and one without: precision is strict (3 of 5 labelled refund)
+    assert (chosen["threshold"], chosen["recall"], chosen["precision"]) == (0.3, 1.0, 0.6)
+    assert choose_on_dev("refund", probs, gold, none, precision=0.75)["threshold"] == 0.7  # the legal row counts
     strict = choose_on_dev("refund", probs, gold, none, precision=1.0)
     assert (strict["threshold"], strict["recall"], strict["precision"]) == (0.7, 0.667, 1.0)  # ties: the highest
     # the detector adds nothing a rule did not: switched off for the kind (1.0), the rule's figures kept
@@ -106,9 +107,26 @@ def test_a_threshold_per_kind_chosen_on_dev_keeps_the_precision_floor():
     # a rule already flagging the third refund: the detector need not reach it
     with_rule = choose_on_dev("refund", probs, gold, [set(), set(), set(), set(), {"refund"}, set()], precision=1.0)
     assert (with_rule["threshold"], with_rule["recall"], with_rule["precision"]) == (0.7, 1.0, 1.0)
-    # no threshold reaches the floor (a rule's false alarm): the best F1, said so
+    # no threshold reaches the floor (a rule's false alarm): the best F1 no less precise than the rules alone, said so
     noisy = choose_on_dev("refund", probs, gold, [set(), set(), {"refund"}, {"refund"}, set(), set()], precision=0.9)
     assert noisy["rule"].startswith("no threshold") and noisy["recall"] > 0
+    rules_alone = choose_on_dev("refund", np.zeros(6), gold, [{"refund"}, set(), {"refund"}, set(), set(), set()], 0.9)
+    assert rules_alone["precision"] == 0.5
+    low = np.array([0.9, 0.0, 0.0, 0.8, 0.8, 0.8])  # every threshold that finds more also flags two wrong rows
+    kept = choose_on_dev("refund", low, gold, [{"refund"}, set(), {"refund"}, set(), set(), set()], precision=0.9)
+    # the best F1 overall (0.8: 2 of 3 found, 2 of 5 right) would be less precise than the rules: off instead
+    assert (kept["threshold"], kept["precision"]) == (1.0, 0.5) and kept["rule"].startswith("no threshold")
+
+
+def test_a_long_message_is_flagged_on_its_escalating_sentence(detector):
+    """One escalating sentence among many neutral ones: the whole message's vector is diluted, the sentence's is
+    not. The detector flags on the best sentence and keeps it as the evidence."""
+    calm = ". ".join(f"can I book a haircut on day {i}" for i in range(8))
+    text = f"{calm}. I want my money back refund 5. {calm}."
+    whole = detector.probabilities([text])[0, list(detector.kinds).index("refund")]
+    assert whole < detector.kinds["refund"]["threshold"]  # the message alone would not reach it
+    flags = detector.detect([text], NEGATIVE)
+    assert [f.rule for f in flags] == ["learned_refund"] and flags[0].evidence == "I want my money back refund 5."
 
 
 def test_training_with_dev_stores_a_threshold_per_kind(tmp_path):
@@ -133,9 +151,10 @@ def test_training_with_dev_stores_a_threshold_per_kind(tmp_path):
         assert figures["dev_recall"] == 1.0
 
 
-def test_the_check_set_is_held_out_and_never_near_a_training_message():
+@pytest.mark.parametrize("written", ["escalations.tsv", "escalations_more.tsv"])
+def test_the_check_set_is_held_out_and_never_near_a_training_message(written):
     """escalations_check.tsv is the honest figure: written before dev was read, never trained on, and no training
-    message shares more than 0.3 of its words (Jaccard) with a check message."""
+    message shares 0.3 or more of its words (Jaccard) with a check message."""
     import re
 
     from scoring.training.evaluation import read_table
@@ -146,11 +165,12 @@ def test_the_check_set_is_held_out_and_never_near_a_training_message():
     held = [words(r["text"]) for r in read_table(check)]
     assert len(held) >= 100
     assert {k for r in load_written(check) for k in r["kinds"]} <= set(PRECEDENCE)
-    added = load_written(WRITTEN_FILES[1], copies=1)
+    added = load_written(check.with_name(written), copies=1)
+    assert check.with_name(written) in WRITTEN_FILES
     for row in added:
         mine = words(row["text"])
         assert max(len(mine & h) / len(mine | h) for h in held) < 0.3, row["text"]
     kinds = [r["escalation"] for r in load_written(check)]
     assert {k for k in kinds if k} == set(PRECEDENCE) and kinds.count("") >= 40
     per_kind = {k: sum(1 for r in added if k in r["kinds"]) for k in PRECEDENCE}
-    assert min(per_kind.values()) >= 20, per_kind
+    assert written != "escalations.tsv" or min(per_kind.values()) >= 20, per_kind
