@@ -8,7 +8,7 @@ webhooks (each a distinct call), in alternating rounds, and prints median, p99, 
 webhook's ratio to the bare endpoint in the same setting.
 
     .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 4] [--concurrency 8] [--workers 2]
-        [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500]
+        [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500] [--worker-nice N]
 """
 from __future__ import annotations
 
@@ -124,23 +124,32 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict],
         port = free_port()
         processes = [harness.start_gunicorn("bench.webhook_ack:bench_app()", env, port, args.workers)]
         try:
+            worker = None
             if busy:
-                processes += harness.start_workers(1, env)
                 _fill_backlog(database_url, redis.url, args.backlog)
+                worker_env = env if args.worker_nice is None else {**env, "WORKER_NICE": str(args.worker_nice)}
+                processes += harness.start_workers(1, worker_env)
+                worker = processes[-1]
                 _wait_processing(database_url)
             base = f"http://127.0.0.1:{port}"
             harness.wait_up(base)
             for path in ("/_bench/bare", "/_bench/durable"):  # warm every path
                 fire(f"{base}{path}", [(_fixture(), {})] * 100, args.concurrency)
             fire(f"{base}/webhooks/quo", [signed_request(10**8 + i) for i in range(200)], args.concurrency)
-            done_before = _processed(database_url)
+            done_before, cpu_before, started = _processed(database_url), _cpu_s(worker), time.monotonic()
             rows = _alternate(base, args)
             note = ""
             if busy:
+                window = time.monotonic() - started
+                cpu = _cpu_s(worker) - cpu_before
                 left = _pending(database_url)
-                note = f"worker scored {_processed(database_url) - done_before} events meanwhile, {left} still pending"
+                note = (f"worker scored {_processed(database_url) - done_before} events in the {window:.0f} s window, "
+                        f"using {cpu:.1f} CPU-s ({cpu / window:.0%} of a core) at nice {_nice(worker)} (web at "
+                        f"{os.nice(0)}); {left} still pending")
                 if left == 0:
                     note += " (it ran out of work: raise --backlog)"
+                if worker.poll() is not None:
+                    note += f" (the worker exited with {worker.returncode}: not a busy-worker figure)"
             return rows, note
         finally:
             harness.stop(processes)
@@ -161,6 +170,18 @@ def _alternate(base: str, args) -> dict[str, dict]:
             so_far = totals[name]
             totals[name] = (so_far[0] + latencies, so_far[1] + wall, so_far[2] + failed)
     return {name: summary(*total) for name, total in totals.items()}
+
+
+def _cpu_s(process) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc; 0 without a process."""
+    if process is None:
+        return 0.0
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _nice(process) -> int:
+    return int(Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _fill_backlog(database_url: str, redis_url: str, count: int) -> None:
@@ -201,9 +222,11 @@ def _pending(database_url: str) -> int:
 
 
 def _wait_processing(database_url: str, timeout_s: float = 300) -> None:
-    """Return once the worker has loaded its scorer and finished a few events."""
+    """Return once the worker has loaded its scorer (lazily, in its first job) and finished that first event:
+    from then on it scores the backlog. Scoring one call takes seconds of CPU, so the window sees few events
+    finish; the worker's CPU time during the window is what shows that it was busy."""
     deadline = time.monotonic() + timeout_s
-    while _processed(database_url) < 5:
+    while _processed(database_url) < 1:
         if time.monotonic() > deadline:
             raise SystemExit("the worker processed nothing; is it starting?")
         time.sleep(1)
@@ -219,6 +242,8 @@ def main() -> None:
     parser.add_argument("--busy-worker", choices=("off", "on", "both"), default="both",
                         help="measure with a real worker scoring a backlog at the same time")
     parser.add_argument("--backlog", type=int, default=1500, help="calls queued for the busy worker beforehand")
+    parser.add_argument("--worker-nice", type=int, default=None,
+                        help="WORKER_NICE for the busy worker (default: the service's, so scoring yields to the web)")
     args = parser.parse_args()
     harness.cleanup_on_terminate()
     settings = [(db, busy) for db in args.databases.split(",")
@@ -226,9 +251,10 @@ def main() -> None:
     from integration.settings import Settings
     from integration.web import gunicorn_conf
 
+    worker_nice = Settings().worker_nice if args.worker_nice is None else args.worker_nice
     print(f"{args.requests} requests per endpoint, {args.concurrency} concurrent senders, gunicorn --workers "
           f"{args.workers} x {gunicorn_conf.threads} threads (Procfile settings, WEB_THREADS), busy worker at nice "
-          f"+{Settings().worker_nice} (WORKER_NICE), Redis, {os.cpu_count()} cores, load average "
+          f"+{worker_nice} (WORKER_NICE), Redis, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
