@@ -110,9 +110,9 @@ def fire(url: str, payloads: list[tuple[bytes, dict]], concurrency: int) -> tupl
     return [r[0] for r in results], wall, sum(1 for r in results if r[1] >= 300)
 
 
-def summary(latencies: list[float], wall: float, errors: int) -> dict:
+def summary(latencies: list[float], wall: float, errors: int, cpu_s: float) -> dict:
     return {"median_ms": statistics.median(latencies) * 1000, "p99_ms": harness.percentile(latencies, 0.99) * 1000,
-            "throughput_rps": len(latencies) / wall, "errors": errors}
+            "throughput_rps": len(latencies) / wall, "errors": errors, "cpu_ms": cpu_s * 1000 / len(latencies)}
 
 
 def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict], str]:
@@ -137,7 +137,7 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict],
                 fire(f"{base}{path}", [(_fixture(), {})] * 100, args.concurrency)
             fire(f"{base}/webhooks/quo", [signed_request(10**8 + i) for i in range(200)], args.concurrency)
             done_before, cpu_before, started = _processed(database_url), _cpu_s(worker), time.monotonic()
-            rows = _alternate(base, args)
+            rows = _alternate(base, args, processes[0])
             note = ""
             if busy:
                 window = time.monotonic() - started
@@ -155,28 +155,42 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict],
             harness.stop(processes)
 
 
-def _alternate(base: str, args) -> dict[str, dict]:
-    """Each endpoint in alternating rounds, so drifting load on a shared machine hits them alike."""
+def _alternate(base: str, args, gunicorn) -> dict[str, dict]:
+    """Each endpoint in alternating rounds, so drifting load on a shared machine hits them alike. Also the CPU
+    time gunicorn's processes spent per request (load on the machine changes waits, not this)."""
     rounds = max(1, args.rounds)
     per_round = max(1, args.requests // rounds)
-    totals = {name: ([], 0.0, 0) for name in ENDPOINTS}
+    totals = {name: ([], 0.0, 0, 0.0) for name in ENDPOINTS}
     for number in range(rounds):
         for name, path in ENDPOINTS.items():
             if path == "/webhooks/quo":
                 payloads = [signed_request(number * per_round + i) for i in range(per_round)]
             else:
                 payloads = [(_fixture(), {"content-type": "application/json"})] * per_round
+            cpu_before = _tree_cpu_s(gunicorn.pid)
             latencies, wall, failed = fire(f"{base}{path}", payloads, args.concurrency)
+            cpu = _tree_cpu_s(gunicorn.pid) - cpu_before
             so_far = totals[name]
-            totals[name] = (so_far[0] + latencies, so_far[1] + wall, so_far[2] + failed)
+            totals[name] = (so_far[0] + latencies, so_far[1] + wall, so_far[2] + failed, so_far[3] + cpu)
     return {name: summary(*total) for name, total in totals.items()}
 
 
 def _cpu_s(process) -> float:
     """CPU seconds (user + system) a process has used so far, from /proc; 0 without a process."""
-    if process is None:
+    return 0.0 if process is None else _pid_cpu_s(process.pid)
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (gunicorn's master and its workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _pid_cpu_s(pid) + sum(_pid_cpu_s(int(child)) for child in children)
+
+
+def _pid_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # a worker gunicorn replaced meanwhile
         return 0.0
-    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -256,7 +270,8 @@ def main() -> None:
           f"{args.workers} x {gunicorn_conf.threads} threads (Procfile settings, WEB_THREADS), busy worker at nice "
           f"+{worker_nice} (WORKER_NICE), Redis, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
-    print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
+    print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}"
+          f"{'web CPU ms/req':>16}")
     with tempfile.TemporaryDirectory() as tmp:
         for database, busy in settings:
             rows, note = measure(database, busy, args, tmp)
@@ -265,12 +280,13 @@ def main() -> None:
             for endpoint, row in rows.items():
                 ratio = f"{row['throughput_rps'] / bare:.2f}" if endpoint != "bare flask" else ""
                 print(f"{name:<24}{endpoint:<15}{row['median_ms']:>10.1f}{row['p99_ms']:>9.1f}"
-                      f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}")
+                      f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}{row['cpu_ms']:>16.2f}")
             if note:
                 print(f"{'':<24}{note}")
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("\nratio: throughput over the bare endpoint's, same gunicorn, same setting, same run; durable floor:"
-          " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs")
+          " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs;\nweb CPU ms/req: CPU time"
+          " of gunicorn's processes per request (PostgreSQL's and Redis's own not included)")
 
 
 if __name__ == "__main__":
