@@ -7,7 +7,7 @@ requests with C concurrent senders at a bare endpoint served by the same gunicor
 webhooks (each a distinct call), in alternating rounds, and prints median, p99, throughput and the
 webhook's ratio to the bare endpoint in the same setting.
 
-    .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 4] [--concurrency 8] [--workers 2]
+    .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 10] [--concurrency 8] [--workers 2]
         [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500] [--worker-nice N]
 """
 from __future__ import annotations
@@ -250,7 +250,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds the requests are split into")
+    parser.add_argument("--rounds", type=int, default=10, help="alternating rounds the requests are split into")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--busy-worker", choices=("off", "on", "both"), default="both",
