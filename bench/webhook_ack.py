@@ -157,7 +157,7 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict],
 
 def _alternate(base: str, args, gunicorn) -> dict[str, dict]:
     """Each endpoint in alternating rounds, so drifting load on a shared machine hits them alike. Also the CPU
-    time gunicorn's processes spent per request (load on the machine changes waits, not this)."""
+    time gunicorn's processes spent per request (load on the machine moves it far less than the waits)."""
     rounds = max(1, args.rounds)
     per_round = max(1, args.requests // rounds)
     totals = {name: ([], 0.0, 0, 0.0) for name in ENDPOINTS}
