@@ -55,7 +55,8 @@ def enqueue_events(redis: Redis, event_row_ids: Sequence[int]) -> None:
     """
     if not event_row_ids:
         return
-    jobs = _event_jobs()
+    jobs = _event_jobs(len(defaults.PROCESS_RETRY_INTERVALS_S), defaults.PROCESS_JOB_TIMEOUT_S,
+                       defaults.JOB_RESULT_TTL_S, defaults.JOB_FAILURE_TTL_S)
     pipe = redis.pipeline()
     pipe.sadd(Queue.redis_queues_keys, jobs.queue_key)
     for row_id in event_row_ids:
@@ -93,8 +94,10 @@ class _EventJobs:
                 "description": options["description"], "retry_intervals": json.dumps(options["retry"].intervals)}
 
 
-@lru_cache(maxsize=1)
-def _event_jobs() -> _EventJobs:
+@lru_cache(maxsize=4)
+def _event_jobs(*_options) -> _EventJobs:
+    """The template for the job options in force (`_options`: the defaults it is built from, so that a changed
+    default, e.g. in a test, gets a template of its own)."""
     return _EventJobs()
 
 

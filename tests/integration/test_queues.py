@@ -86,3 +86,16 @@ def test_fast_enqueued_job_is_read_and_run_by_rq(redis_conn):
     job = Job.fetch("event-5", connection=redis_conn)
     assert job.get_status() == "finished" and job.return_value() == "5"
     assert events.count == 0
+
+
+def test_fast_enqueue_follows_the_job_options_in_force(redis_conn, monkeypatch):
+    """The per-process template must not freeze the options it was first built with (tests and settings change
+    them): a job queued after the retry policy changed carries the new one."""
+    before = (len(defaults.PROCESS_RETRY_INTERVALS_S), defaults.PROCESS_JOB_TIMEOUT_S)
+    queues.enqueue_events(redis_conn, [1])
+    monkeypatch.setattr(defaults, "PROCESS_RETRY_INTERVALS_S", (0, 0))
+    monkeypatch.setattr(defaults, "PROCESS_JOB_TIMEOUT_S", 17)
+    queues.enqueue_events(redis_conn, [2])
+    first, second = (Job.fetch(f"event-{i}", connection=redis_conn) for i in (1, 2))
+    assert (first.retries_left, first.timeout) == before
+    assert (second.retries_left, second.retry_intervals, second.timeout) == (2, [0, 0], 17)
