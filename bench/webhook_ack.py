@@ -7,8 +7,8 @@ requests with C concurrent senders at a bare endpoint served by the same gunicor
 webhooks (each a distinct call), in alternating rounds, and prints median, p99, throughput and the
 webhook's ratio to the bare endpoint in the same setting.
 
-    .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 4] [--concurrency 8] [--workers 2]
-        [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500]
+    .venv/bin/python bench/webhook_ack.py [--requests 1000] [--rounds 10] [--concurrency 8] [--workers 2]
+        [--databases sqlite,postgresql] [--busy-worker off|on|both] [--backlog 1500] [--worker-nice N]
 """
 from __future__ import annotations
 
@@ -110,9 +110,9 @@ def fire(url: str, payloads: list[tuple[bytes, dict]], concurrency: int) -> tupl
     return [r[0] for r in results], wall, sum(1 for r in results if r[1] >= 300)
 
 
-def summary(latencies: list[float], wall: float, errors: int) -> dict:
+def summary(latencies: list[float], wall: float, errors: int, cpu_s: float) -> dict:
     return {"median_ms": statistics.median(latencies) * 1000, "p99_ms": harness.percentile(latencies, 0.99) * 1000,
-            "throughput_rps": len(latencies) / wall, "errors": errors}
+            "throughput_rps": len(latencies) / wall, "errors": errors, "cpu_ms": cpu_s * 1000 / len(latencies)}
 
 
 def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict], str]:
@@ -124,43 +124,78 @@ def measure(database: str, busy: bool, args, tmp: str) -> tuple[dict[str, dict],
         port = free_port()
         processes = [harness.start_gunicorn("bench.webhook_ack:bench_app()", env, port, args.workers)]
         try:
+            worker = None
             if busy:
-                processes += harness.start_workers(1, env)
                 _fill_backlog(database_url, redis.url, args.backlog)
+                worker_env = env if args.worker_nice is None else {**env, "WORKER_NICE": str(args.worker_nice)}
+                processes += harness.start_workers(1, worker_env)
+                worker = processes[-1]
                 _wait_processing(database_url)
             base = f"http://127.0.0.1:{port}"
             harness.wait_up(base)
             for path in ("/_bench/bare", "/_bench/durable"):  # warm every path
                 fire(f"{base}{path}", [(_fixture(), {})] * 100, args.concurrency)
             fire(f"{base}/webhooks/quo", [signed_request(10**8 + i) for i in range(200)], args.concurrency)
-            done_before = _processed(database_url)
-            rows = _alternate(base, args)
+            done_before, cpu_before, started = _processed(database_url), _cpu_s(worker), time.monotonic()
+            rows = _alternate(base, args, processes[0])
             note = ""
             if busy:
+                window = time.monotonic() - started
+                cpu = _cpu_s(worker) - cpu_before
                 left = _pending(database_url)
-                note = f"worker scored {_processed(database_url) - done_before} events meanwhile, {left} still pending"
+                note = (f"worker scored {_processed(database_url) - done_before} events in the {window:.0f} s window, "
+                        f"using {cpu:.1f} CPU-s ({cpu / window:.0%} of a core) at nice {_nice(worker)} (web at "
+                        f"{os.nice(0)}); {left} still pending")
                 if left == 0:
                     note += " (it ran out of work: raise --backlog)"
+                if worker.poll() is not None:
+                    note += f" (the worker exited with {worker.returncode}: not a busy-worker figure)"
             return rows, note
         finally:
             harness.stop(processes)
 
 
-def _alternate(base: str, args) -> dict[str, dict]:
-    """Each endpoint in alternating rounds, so drifting load on a shared machine hits them alike."""
+def _alternate(base: str, args, gunicorn) -> dict[str, dict]:
+    """Each endpoint in alternating rounds, so drifting load on a shared machine hits them alike. Also the CPU
+    time gunicorn's processes spent per request (load on the machine moves it far less than the waits)."""
     rounds = max(1, args.rounds)
     per_round = max(1, args.requests // rounds)
-    totals = {name: ([], 0.0, 0) for name in ENDPOINTS}
+    totals = {name: ([], 0.0, 0, 0.0) for name in ENDPOINTS}
     for number in range(rounds):
         for name, path in ENDPOINTS.items():
             if path == "/webhooks/quo":
                 payloads = [signed_request(number * per_round + i) for i in range(per_round)]
             else:
                 payloads = [(_fixture(), {"content-type": "application/json"})] * per_round
+            cpu_before = _tree_cpu_s(gunicorn.pid)
             latencies, wall, failed = fire(f"{base}{path}", payloads, args.concurrency)
+            cpu = _tree_cpu_s(gunicorn.pid) - cpu_before
             so_far = totals[name]
-            totals[name] = (so_far[0] + latencies, so_far[1] + wall, so_far[2] + failed)
+            totals[name] = (so_far[0] + latencies, so_far[1] + wall, so_far[2] + failed, so_far[3] + cpu)
     return {name: summary(*total) for name, total in totals.items()}
+
+
+def _cpu_s(process) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc; 0 without a process."""
+    return 0.0 if process is None else _pid_cpu_s(process.pid)
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (gunicorn's master and its workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _pid_cpu_s(pid) + sum(_pid_cpu_s(int(child)) for child in children)
+
+
+def _pid_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # a worker gunicorn replaced meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _nice(process) -> int:
+    return int(Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _fill_backlog(database_url: str, redis_url: str, count: int) -> None:
@@ -201,9 +236,11 @@ def _pending(database_url: str) -> int:
 
 
 def _wait_processing(database_url: str, timeout_s: float = 300) -> None:
-    """Return once the worker has loaded its scorer and finished a few events."""
+    """Return once the worker has loaded its scorer (lazily, in its first job) and finished that first event:
+    from then on it scores the backlog. Scoring one call takes seconds of CPU, so the window sees few events
+    finish; the worker's CPU time during the window is what shows that it was busy."""
     deadline = time.monotonic() + timeout_s
-    while _processed(database_url) < 5:
+    while _processed(database_url) < 1:
         if time.monotonic() > deadline:
             raise SystemExit("the worker processed nothing; is it starting?")
         time.sleep(1)
@@ -213,12 +250,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds the requests are split into")
+    parser.add_argument("--rounds", type=int, default=10, help="alternating rounds the requests are split into")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--busy-worker", choices=("off", "on", "both"), default="both",
                         help="measure with a real worker scoring a backlog at the same time")
     parser.add_argument("--backlog", type=int, default=1500, help="calls queued for the busy worker beforehand")
+    parser.add_argument("--worker-nice", type=int, default=None,
+                        help="WORKER_NICE for the busy worker (default: the service's, so scoring yields to the web)")
     args = parser.parse_args()
     harness.cleanup_on_terminate()
     settings = [(db, busy) for db in args.databases.split(",")
@@ -226,11 +265,13 @@ def main() -> None:
     from integration.settings import Settings
     from integration.web import gunicorn_conf
 
+    worker_nice = Settings().worker_nice if args.worker_nice is None else args.worker_nice
     print(f"{args.requests} requests per endpoint, {args.concurrency} concurrent senders, gunicorn --workers "
           f"{args.workers} x {gunicorn_conf.threads} threads (Procfile settings, WEB_THREADS), busy worker at nice "
-          f"+{Settings().worker_nice} (WORKER_NICE), Redis, {os.cpu_count()} cores, load average "
+          f"+{worker_nice} (WORKER_NICE), Redis, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
-    print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}")
+    print(f"{'setting':<24}{'endpoint':<15}{'median ms':>10}{'p99 ms':>9}{'req/s':>8}{'failed':>8}{'ratio':>7}"
+          f"{'web CPU ms/req':>16}")
     with tempfile.TemporaryDirectory() as tmp:
         for database, busy in settings:
             rows, note = measure(database, busy, args, tmp)
@@ -239,12 +280,13 @@ def main() -> None:
             for endpoint, row in rows.items():
                 ratio = f"{row['throughput_rps'] / bare:.2f}" if endpoint != "bare flask" else ""
                 print(f"{name:<24}{endpoint:<15}{row['median_ms']:>10.1f}{row['p99_ms']:>9.1f}"
-                      f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}")
+                      f"{row['throughput_rps']:>8.0f}{row['errors']:>8}{ratio:>7}{row['cpu_ms']:>16.2f}")
             if note:
                 print(f"{'':<24}{note}")
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("\nratio: throughput over the bare endpoint's, same gunicorn, same setting, same run; durable floor:"
-          " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs")
+          " one INSERT of the body and one RPUSH, the least a durable acknowledgement costs;\nweb CPU ms/req: CPU time"
+          " of gunicorn's processes per request (PostgreSQL's and Redis's own not included)")
 
 
 if __name__ == "__main__":

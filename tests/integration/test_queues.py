@@ -40,3 +40,62 @@ def test_redis_down_raises_and_queues_nothing(redis_server, redis_url):
     finally:
         redis_server.start()
     assert Queue(defaults.EVENTS_QUEUE, connection=Redis.from_url(redis_url)).count == 0
+
+
+def _rq_enqueued(redis: Redis, row_id: int) -> dict:
+    """The hash and commands of RQ's own enqueue of the same job, for comparison with the fast path."""
+    Queue(defaults.EVENTS_QUEUE, connection=redis).enqueue(queues.PROCESS_EVENT, row_id,
+                                                           **queues._event_job_options(row_id))
+    return redis.hgetall(Job.key_for(queues.event_job_id(row_id)))
+
+
+_PER_JOB = {b"created_at", b"enqueued_at", b"retry_intervals"}  # timestamps and jitter: differ between two enqueues
+
+
+def test_fast_enqueue_writes_the_job_hash_rq_writes(redis_conn):
+    """queues.enqueue_events skips RQ's Job object; the hash it writes must still be RQ's, field by field (this
+    fails on an RQ upgrade that changes the hash, before a worker meets a job it cannot read)."""
+    queues.enqueue_events(redis_conn, [41])
+    fast = redis_conn.hgetall(Job.key_for("event-41"))
+    redis_conn.delete(Job.key_for("event-41"), Queue(defaults.EVENTS_QUEUE, connection=redis_conn).key)
+    ours = _rq_enqueued(redis_conn, 41)
+    assert set(fast) == set(ours)
+    assert {k: v for k, v in fast.items() if k not in _PER_JOB} == {k: v for k, v in ours.items() if k not in _PER_JOB}
+    job = Job.fetch("event-41", connection=redis_conn)
+    assert len(job.retry_intervals) == len(defaults.PROCESS_RETRY_INTERVALS_S)
+    for jittered, interval in zip(job.retry_intervals, defaults.PROCESS_RETRY_INTERVALS_S):
+        assert abs(jittered - interval) <= interval * defaults.RETRY_JITTER_FRACTION + 1
+
+
+def test_fast_enqueued_job_is_read_and_run_by_rq(redis_conn):
+    """A real RQ worker takes the job off the queue and calls the function with the row id; its status,
+    registries and result behave as for a job RQ enqueued itself."""
+    from rq import SimpleWorker
+
+    queues.enqueue_events(redis_conn, [5])
+    events = Queue(defaults.EVENTS_QUEUE, connection=redis_conn)
+    job = Job.fetch("event-5", connection=redis_conn)
+    assert job.get_status() == "queued" and job.origin == defaults.EVENTS_QUEUE
+    assert job.description == "process event 5" and job.result_ttl == defaults.JOB_RESULT_TTL_S
+    assert job.enqueued_at is not None and job.created_at is not None
+    assert events.name in [q.name for q in Queue.all(connection=redis_conn)]
+    assert job.args == (5,)  # read before the stand-in below keeps them
+    job.func_name = "builtins.str"  # run a stand-in for the real job (which needs a database and a scorer)
+    job.save()
+    SimpleWorker([events], connection=redis_conn).work(burst=True)
+    job = Job.fetch("event-5", connection=redis_conn)
+    assert job.get_status() == "finished" and job.return_value() == "5"
+    assert events.count == 0
+
+
+def test_fast_enqueue_follows_the_job_options_in_force(redis_conn, monkeypatch):
+    """The per-process template must not freeze the options it was first built with (tests and settings change
+    them): a job queued after the retry policy changed carries the new one."""
+    before = (len(defaults.PROCESS_RETRY_INTERVALS_S), defaults.PROCESS_JOB_TIMEOUT_S)
+    queues.enqueue_events(redis_conn, [1])
+    monkeypatch.setattr(defaults, "PROCESS_RETRY_INTERVALS_S", (0, 0))
+    monkeypatch.setattr(defaults, "PROCESS_JOB_TIMEOUT_S", 17)
+    queues.enqueue_events(redis_conn, [2])
+    first, second = (Job.fetch(f"event-{i}", connection=redis_conn) for i in (1, 2))
+    assert (first.retries_left, first.timeout) == before
+    assert (second.retries_left, second.retry_intervals, second.timeout) == (2, [0, 0], 17)
