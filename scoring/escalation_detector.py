@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -54,13 +54,19 @@ class EscalationDetector:
         biases = np.array([k["bias"] for k in self.kinds.values()], dtype=np.float64)
         return 1.0 / (1.0 + np.exp(-(vectors @ weights.T + biases)))
 
+    def pieces(self, customer_texts: Sequence[str]) -> list[str]:
+        """What `detect` embeds for these texts (a batch embeds them ahead, in one call)."""
+        return _split(customer_texts)[2]
+
+    def using(self, embed: Embed) -> "EscalationDetector":
+        """The same detector with another embedding function (e.g. one that looks up vectors computed ahead)."""
+        return replace(self, embed=embed)
+
     def detect(self, customer_texts: Sequence[str], overall: Score | None = None) -> list[Flag]:
         """One flag per kind whose probability on any customer text reaches its threshold."""
-        texts = [t for t in customer_texts if t and t.strip()]
+        texts, sentences, pieces = _split(customer_texts)
         if not texts:
             return []
-        sentences = [[s.strip() for s in _SENTENCE.findall(t) if s.strip()] or [t.strip()] for t in texts]
-        pieces = texts + [s for group in sentences if len(group) > 1 for s in group]
         probs = self.probabilities(pieces)
         flags = []
         for column, (kind, model) in enumerate(self.kinds.items()):
@@ -80,6 +86,14 @@ class EscalationDetector:
             return text.strip()
         scored = [(float(column[pieces.index(s)]), s) for s in sentences]
         return max(scored)[1]
+
+
+def _split(customer_texts: Sequence[str]) -> tuple[list[str], list[list[str]], list[str]]:
+    """(the non-blank texts, each text's sentences, the pieces embedded: the texts, then the sentences of each
+    text that has more than one)."""
+    texts = [t for t in customer_texts if t and t.strip()]
+    sentences = [[s.strip() for s in _SENTENCE.findall(t) if s.strip()] or [t.strip()] for t in texts]
+    return texts, sentences, texts + [s for group in sentences if len(group) > 1 for s in group]
 
 
 def load_default(embed: Embed) -> EscalationDetector | None:
