@@ -35,7 +35,8 @@ def process_event(event_row_id: int) -> dict:
     recorded on that event and its claim given up: a permanent one fails it now, another leaves it pending
     for its own job or the sweep."""
     rt = context.runtime()
-    token = uuid.uuid4().hex
+    job = get_current_job()
+    token = job.id if job is not None else uuid.uuid4().hex  # this job's retry takes back what a killed try claimed
     try:
         claimed = claims.claim(rt.db, event_row_id, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
         if isinstance(claimed, str):  # done, missing, or in another worker's batch right now

@@ -2,8 +2,9 @@
 
 The inbox stays the truth. A `process_event` job claims its own event and up to BATCH - 1 other pending events
 (first attempts only, oldest first) in one short transaction; the jobs of the events it took then find them
-claimed (or processed) and do nothing. A claim is a lease (`claimed_until`): a worker killed mid-batch leaves
-claims that expire, after which any job (its own event's retry, or the sweep's requeue) takes the event again.
+claimed (or processed) and do nothing. A claim is a lease (`claimed_until`) held by a job: a worker killed
+mid-batch leaves claims that the killed job's retry takes back at once, and that anyone takes after the lease
+(the jobs of the events, or the sweep's requeue of them).
 Claims only keep two workers from doing the same work twice; what makes an event stored once is the
 processing itself (the event row is locked and its status checked before anything is written).
 """
@@ -33,7 +34,10 @@ class Claimed:
 def claim(db: Database, own_id: int, token: str, batch: int, lease_s: float) -> list[Claimed] | str:
     """Claim event `own_id` and up to `batch - 1` other pending, never attempted, unclaimed (or lease-expired)
     events, oldest first, for `lease_s` seconds. Returns the claimed events (`own_id` first), or what the own
-    event's job should report instead: "missing", its done status, or "claimed" (another worker's live lease)."""
+    event's job should report instead: "missing", its done status, or "claimed" (another worker's live lease).
+
+    `token` names the claimer: the RQ job's id, so that the retry of a job whose worker was killed mid-batch
+    takes back at once every claim of that batch, its own event's included, instead of waiting out the lease."""
     now = utcnow()
     until = now + timedelta(seconds=lease_s)
     with db.session() as session:
@@ -49,7 +53,8 @@ def claim(db: Database, own_id: int, token: str, batch: int, lease_s: float) -> 
             rows += session.scalars(
                 select(WebhookEvent)
                 .where(WebhookEvent.status == "pending", WebhookEvent.attempts == 0, WebhookEvent.id != own_id,
-                       or_(WebhookEvent.claimed_until.is_(None), WebhookEvent.claimed_until <= now))
+                       or_(WebhookEvent.claimed_until.is_(None), WebhookEvent.claimed_until <= now,
+                           WebhookEvent.claimed_by == token))
                 .order_by(WebhookEvent.received_at, WebhookEvent.id)
                 .limit(batch - 1)
                 .with_for_update(skip_locked=True))  # PostgreSQL: another worker's claim in progress is skipped

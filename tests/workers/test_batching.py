@@ -163,23 +163,24 @@ def test_a_transient_error_in_another_event_leaves_it_for_its_own_job(db, redis_
     assert count(db, InteractionScore) == 4
 
 
-def test_a_killed_workers_claims_expire_and_every_event_is_processed_once(db, settings, redis_conn, worker_env):
+def test_a_killed_workers_retry_takes_back_its_batch_before_the_lease_ends(db, settings, redis_conn, worker_env):
     ids = store(db, 4)
     events = Queue(defaults.EVENTS_QUEUE, connection=redis_conn)
     events.enqueue("tests.workers.fixtures.claim_then_die", ids[0], retry=Retry(max=2),
                    job_id=queues.event_job_id(ids[0]))
-    died = worker_burst(settings)  # claims all four for 1 s, then SIGKILL takes the whole worker
+    died = worker_burst(settings)  # claims all four for 60 s as its job, then SIGKILL takes the whole worker
     assert died.returncode == -9, died.stderr[-3000:]
     with db.session() as session:
-        assert {e.claimed_by for e in session.scalars(select(WebhookEvent))} == {"killed-worker"}
+        assert {e.claimed_by for e in session.scalars(select(WebhookEvent))} == {queues.event_job_id(ids[0])}
     queues.enqueue_events(redis_conn, ids[1:])
-    assert jobs.process_event(ids[1])["status"] == "claimed"  # the lease is still live: nothing done twice
-    time.sleep(1.1)
-    drain(redis_conn)  # the other events' jobs: the lease has expired, the first of them takes the batch
-    assert statuses(db) == {i: ("processed", 1) for i in ids}
+    drain(redis_conn)  # the other events' jobs meet the live lease: nothing is done twice, nothing yet
+    assert statuses(db) == {i: ("pending", 0) for i in ids}
     StartedJobRegistry(defaults.EVENTS_QUEUE, connection=redis_conn).cleanup(timestamp=time.time() + 10_000)
-    drain(redis_conn)  # the dead worker's own job, retried once RQ finds it abandoned: already done
+    drain(redis_conn)  # the killed job's retry (RQ found it abandoned) takes back all four, 60 s lease or not
     assert statuses(db) == {i: ("processed", 1) for i in ids}
+    assert count(db, Interaction) == 4 and count(db, InteractionScore) == 4
+    for i in ids:  # and a later run of any of their jobs changes nothing
+        assert jobs.process_event(i)["status"] == "processed"
     assert count(db, Interaction) == 4 and count(db, InteractionScore) == 4
 
 
