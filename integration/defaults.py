@@ -37,6 +37,7 @@ RETRY_JITTER_FRACTION = 0.2
 # outlives a batch by far (seconds); a killed worker's claims expire after it and the events are taken again.
 PROCESS_BATCH = 16
 CLAIM_LEASE_S = 20
+CLAIM_POLL_S = 0.5  # a job whose event is in another job's batch checks this often whether it is done (or the lease ended)
 SCORE_ATTEMPTS = 3  # an interaction that changed while it was scored is scored again this often, then the job retries
 JOB_RESULT_TTL_S = 3600
 JOB_FAILURE_TTL_S = 14 * 24 * 3600  # failed jobs stay visible (and requeueable) for two weeks

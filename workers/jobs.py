@@ -29,17 +29,19 @@ log = logging.getLogger(__name__)
 
 def process_event(event_row_id: int) -> dict:
     """Parse, score and store this event and up to PROCESS_BATCH - 1 other pending ones (claimed in the inbox,
-    so their own jobs find them done or claimed and do nothing), then ask for a CRM flush and help-desk tags.
+    so their own jobs find them done or claimed), then ask for a CRM flush and help-desk tags.
 
     This event's error fails this job as before (retried by RQ unless permanent); another event's error is
     recorded on that event and its claim given up: a permanent one fails it now, another leaves it pending
-    for its own job or the sweep."""
+    for its own job or the sweep. An event in another job's batch: see `_while_claimed`."""
     rt = context.runtime()
     job = get_current_job()
     token = job.id if job is not None else uuid.uuid4().hex  # this job's retry takes back what a killed try claimed
     try:
         claimed = claims.claim(rt.db, event_row_id, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
-        if isinstance(claimed, str):  # done, missing, or in another worker's batch right now
+        if claimed == "claimed":
+            claimed = _while_claimed(rt, event_row_id, token)
+        if isinstance(claimed, str):  # done (by another job's batch), or missing
             return {"status": claimed, "interactions": [], "contacts": []}
         result = batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
     except Exception as exc:
@@ -47,23 +49,42 @@ def process_event(event_row_id: int) -> dict:
         _no_retry_if_permanent(exc)
         claims.release(rt.db, [event_row_id], token)  # RQ's retry of this job finds the event free
         raise
-    for row_id, exc in result.errors.items():
-        _failed(rt, row_id, exc)
-    claims.release(rt.db, list(result.errors), token)  # a retry (the job's, or the sweep's) takes them at once
-    outcomes = list(result.outcomes.values())
-    interactions = [i for outcome in outcomes for i in outcome.interactions]
-    contacts = set().union(*(outcome.contacts for outcome in outcomes))
-    if contacts:
-        _request_flush(rt)
-    _quietly(lambda: _dispatch_alerts(rt, interactions))
-    for interaction_id in helpdesk_tags.taggable(rt.db, interactions, rt.settings):
-        _quietly(lambda i=interaction_id: queues.enqueue_tagging(rt.worker_redis, i))
+    _after_batch(rt, result, token)
     if event_row_id in result.errors:
         _no_retry_if_permanent(result.errors[event_row_id])
         raise result.errors[event_row_id]
     own = result.outcomes[event_row_id]
     return {"status": own.status, "interactions": own.interactions, "contacts": sorted(own.contacts),
             "batch": len(claimed)}
+
+
+def _while_claimed(rt, event_row_id: int, token: str) -> list[claims.Claimed] | str:
+    """The event is in another job's batch: process a batch of other pending events meanwhile (the queue behind
+    it keeps moving), then wait until the event is done, or until that batch's lease ends (its worker was killed)
+    and claim it then. What `claims.claim` returns."""
+    others = claims.claim_pending(rt.db, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+    if others:
+        _after_batch(rt, batch.process_batch(rt.db, others, context.analyzer(), context.connector_for(rt)), token)
+    while True:
+        claimed = claims.claim(rt.db, event_row_id, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+        if claimed != "claimed":
+            return claimed
+        time.sleep(defaults.CLAIM_POLL_S)
+
+
+def _after_batch(rt, result: batch.BatchResult, token: str) -> None:
+    """Record each failed event's error and give up its claim; then one flush request, the alerts and the
+    help-desk tags for everything the batch stored."""
+    for row_id, exc in result.errors.items():
+        _failed(rt, row_id, exc)
+    claims.release(rt.db, list(result.errors), token)  # a retry (the job's, or the sweep's) takes them at once
+    outcomes = list(result.outcomes.values())
+    interactions = [i for outcome in outcomes for i in outcome.interactions]
+    if set().union(*(outcome.contacts for outcome in outcomes)):
+        _request_flush(rt)
+    _quietly(lambda: _dispatch_alerts(rt, interactions))
+    for interaction_id in helpdesk_tags.taggable(rt.db, interactions, rt.settings):
+        _quietly(lambda i=interaction_id: queues.enqueue_tagging(rt.worker_redis, i))
 
 
 def _failed(rt, row_id: int, exc: Exception) -> None:

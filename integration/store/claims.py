@@ -48,20 +48,37 @@ def claim(db: Database, own_id: int, token: str, batch: int, lease_s: float) -> 
             return own.status
         if own.claimed_until is not None and own.claimed_until > now and own.claimed_by != token:
             return "claimed"
-        rows = [own]
-        if batch > 1:
-            rows += session.scalars(
-                select(WebhookEvent)
-                .where(WebhookEvent.status == "pending", WebhookEvent.attempts == 0, WebhookEvent.id != own_id,
-                       or_(WebhookEvent.claimed_until.is_(None), WebhookEvent.claimed_until <= now,
-                           WebhookEvent.claimed_by == token))
-                .order_by(WebhookEvent.received_at, WebhookEvent.id)
-                .limit(batch - 1)
-                .with_for_update(skip_locked=True))  # PostgreSQL: another worker's claim in progress is skipped
-        for row in rows:
-            row.claimed_by, row.claimed_until = token, until
-        return [Claimed(row.id, row.source, InboundEvent(row.event_id, row.event_type, row.body, row.headers or {}))
-                for row in rows]
+        rows = [own] + (_others(session, token, batch - 1, now, exclude=own_id) if batch > 1 else [])
+        return _claimed(rows, token, until)
+
+
+def claim_pending(db: Database, token: str, batch: int, lease_s: float) -> list[Claimed]:
+    """Claim up to `batch` pending first attempts that no one holds (no event of the caller's own): work for a job
+    whose event is in another worker's batch, while that batch runs."""
+    now = utcnow()
+    with db.session() as session:
+        return _claimed(_others(session, token, batch, now), token, now + timedelta(seconds=lease_s))
+
+
+def _others(session, token: str, limit: int, now, exclude: int | None = None) -> list[WebhookEvent]:
+    """Pending, never attempted events no live lease of another job holds, oldest first, locked."""
+    query = (select(WebhookEvent)
+             .where(WebhookEvent.status == "pending", WebhookEvent.attempts == 0,
+                    or_(WebhookEvent.claimed_until.is_(None), WebhookEvent.claimed_until <= now,
+                        WebhookEvent.claimed_by == token))
+             .order_by(WebhookEvent.received_at, WebhookEvent.id)
+             .limit(limit)
+             .with_for_update(skip_locked=True))  # PostgreSQL: another worker's claim in progress is skipped
+    if exclude is not None:
+        query = query.where(WebhookEvent.id != exclude)
+    return list(session.scalars(query))
+
+
+def _claimed(rows: list[WebhookEvent], token: str, until) -> list[Claimed]:
+    for row in rows:
+        row.claimed_by, row.claimed_until = token, until
+    return [Claimed(row.id, row.source, InboundEvent(row.event_id, row.event_type, row.body, row.headers or {}))
+            for row in rows]
 
 
 def release(db: Database, row_ids: list[int], token: str) -> None:
