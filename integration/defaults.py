@@ -32,6 +32,12 @@ SYNC_JOB_TIMEOUT_S = 300
 PROCESS_RETRY_INTERVALS_S = (10, 60, 300, 900)
 SYNC_RETRY_INTERVALS_S = (15, 60, 300, 900, 1800)
 RETRY_JITTER_FRACTION = 0.2
+# A process job takes its own event and up to PROCESS_BATCH - 1 other pending first attempts (PROCESS_BATCH overrides;
+# 1: one event per job), claimed in the inbox for CLAIM_LEASE_S, and scores their texts in one model call. The lease
+# outlives a batch by far (seconds); a killed worker's claims expire after it and the events are taken again.
+PROCESS_BATCH = 16
+CLAIM_LEASE_S = 20
+CLAIM_POLL_S = 0.5  # a job whose event is in another job's batch checks this often whether it is done (or the lease ended)
 SCORE_ATTEMPTS = 3  # an interaction that changed while it was scored is scored again this often, then the job retries
 JOB_RESULT_TTL_S = 3600
 JOB_FAILURE_TTL_S = 14 * 24 * 3600  # failed jobs stay visible (and requeueable) for two weeks
@@ -119,3 +125,7 @@ UNCERTAIN_CONFIDENCE = 0.6  # a score below this confidence is called uncertain 
 # Workers run this much nicer than the web process (os.nice at start): on shared cores a scoring worker gives way
 # to acknowledgements, which are short and timed by the sender, and still gets every cycle the web leaves idle.
 WORKER_NICE = 10
+# torch intra-op threads per worker process (WORKER_TORCH_THREADS overrides). One: with 2 workers on 2 shared cores,
+# 2 threads each oversubscribe the cores, and torch's threads then wait on each other: a MiniLM pass over one short
+# text took 640-855 ms with 2 threads and 53-59 ms with 1 on this machine under load (docs/decisions.md, "Batching").
+WORKER_TORCH_THREADS = 1

@@ -95,6 +95,10 @@ class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), DigestConfi
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
     # Workers lower their CPU priority by this much (os.nice) at start, so webhook acknowledgements win shared cores.
     worker_nice: int = Field(default=defaults.WORKER_NICE, ge=0, le=19)
+    # events a process job takes together (its own and pending first attempts), scored in one model call
+    process_batch: int = Field(default=defaults.PROCESS_BATCH, ge=1, le=256)
+    # torch threads per worker process: more than the cores shared by every worker oversubscribes them.
+    worker_torch_threads: int = Field(default=defaults.WORKER_TORCH_THREADS, ge=1, le=64)
     scorer: Literal["lexicon", "flair", "ensemble"] = "ensemble"  # ensemble: flair labels plus the lexicon's signals
     scorer_model_dir: Path | None = None  # default: the shipped scoring/model
     escalation_rules_path: Path | None = None  # default: scoring/escalation_rules.json

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from scoring.base import Scorer
 from scoring.escalation import EscalationRules, Flag, History
-from scoring.interaction import ScoredInteraction, score_interaction
+from scoring.interaction import ScoredInteraction, score_interaction, texts_to_score
 from scoring.themes import ThemeHit, ThemeMatcher
 
 
@@ -41,6 +41,67 @@ class Analyzer:
             flags += learned_flags(self.detector, scored.texts, scored.overall, flags)
         about = list(scored.texts) + ([summary] if summary and scored.basis != "summary" else [])
         return Analysis(scored, flags, self.themes.match(about))
+
+
+    def analyse_many(self, items: Sequence[tuple[Sequence[dict] | None, str | None, History]]) -> list[Analysis | None]:
+        """`analyse` for each (turns, summary, history), with one batched scorer call for all their texts and one
+        embedding call for all the sentences the theme matcher and the escalation detector compare: a model
+        call per interaction costs far more than its share of one batch. Same results as `analyse` one by one
+        (up to float rounding between batch sizes)."""
+        selected = [texts_to_score(turns, summary) for turns, summary, _ in items]
+        texts = list(dict.fromkeys(t for chosen in selected if chosen for t in chosen[2]))
+        if not texts:
+            return [None] * len(items)
+        batch = Analyzer(_Scored(self.scorer, texts), self.rules, self.themes, self.detector)
+        about = [(list(chosen[2]), list(chosen[2]) + ([summary] if summary and chosen[0] != "summary" else []))
+                 for chosen, (_, summary, _) in zip(selected, items) if chosen]
+        ahead: dict[int, list[str]] = {}  # embedding function -> the texts it will be asked for
+        if self.themes.embed is not None:
+            ahead.setdefault(id(self.themes.embed), []).extend(s for _, a in about for s in self.themes.sentences(a))
+        if self.detector is not None:
+            ahead.setdefault(id(self.detector.embed), []).extend(p for c, _ in about for p in self.detector.pieces(c))
+        looked_up = {}
+        for embed in (self.themes.embed, self.detector.embed if self.detector is not None else None):
+            if embed is not None and id(embed) not in looked_up:
+                looked_up[id(embed)] = _embedded_ahead(embed, ahead[id(embed)])
+        if self.themes.embed is not None:
+            batch.themes = self.themes.using(looked_up[id(self.themes.embed)])
+        if self.detector is not None:
+            batch.detector = self.detector.using(looked_up[id(self.detector.embed)])
+        return [batch.analyse(turns, summary, history) for turns, summary, history in items]
+
+
+class _Scored:
+    """A scorer answering from one batched call of the real one, made ahead for every text of a batch."""
+
+    def __init__(self, scorer: Scorer, texts: list[str]) -> None:
+        self.name = scorer.name
+        self._scorer = scorer
+        self._scores = dict(zip(texts, scorer.score(texts)))
+
+    def score(self, texts: Sequence[str]) -> list:
+        missing = [t for t in texts if t not in self._scores]
+        if missing:  # not asked ahead (cannot happen through analyse_many): scored now
+            self._scores.update(zip(missing, self._scorer.score(missing)))
+        return [self._scores[t] for t in texts]
+
+
+def _embedded_ahead(embed, texts: list[str]):
+    """An embedding function that answers from one call of `embed` over `texts` (each text once), and calls
+    `embed` itself for texts it was not given."""
+    import numpy as np
+
+    unique = list(dict.fromkeys(texts))
+    vectors = np.asarray(embed(unique)) if unique else None
+    rows = {text: index for index, text in enumerate(unique)}
+
+    def lookup(asked: Sequence[str]):
+        asked = list(asked)
+        if vectors is None or any(text not in rows for text in asked):
+            return embed(asked)
+        return vectors[[rows[text] for text in asked]]
+
+    return lookup
 
 
 def learned_flags(detector, texts: Sequence[str], overall, flags: Sequence[Flag]) -> list[Flag]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -55,13 +55,20 @@ class EscalationDetector:
         biases = np.array([k["bias"] for k in self.kinds.values()], dtype=np.float64)
         return 1.0 / (1.0 + np.exp(-(vectors @ weights.T + biases)))
 
+    def pieces(self, customer_texts: Sequence[str]) -> list[str]:
+        """What `detect` embeds for these texts (a batch embeds them ahead, in one call)."""
+        return _split(_non_blank(customer_texts))[1]
+
+    def using(self, embed: Embed) -> "EscalationDetector":
+        """The same detector with another embedding function (e.g. one that looks up vectors computed ahead)."""
+        return replace(self, embed=embed)
+
     def message_probabilities(self, texts: Sequence[str]):
         """(texts x kinds): per text and kind, the highest probability of the text and of each of its sentences;
         and, per text, its sentences and their (sentences x kinds) probabilities, for the evidence."""
         import numpy as np
 
-        sentences = [split_sentences(t) for t in texts]
-        pieces = list(texts) + [s for group in sentences if len(group) > 1 for s in group]
+        sentences, pieces = _split(texts)
         probs = self.probabilities(pieces)
         best, start, per_text = np.array(probs[:len(texts)]), len(texts), []
         for row, group in enumerate(sentences):
@@ -76,7 +83,7 @@ class EscalationDetector:
 
     def detect(self, customer_texts: Sequence[str], overall: Score | None = None) -> list[Flag]:
         """One flag per kind whose probability on any customer text, or any sentence of one, reaches its threshold."""
-        texts = [t.strip() for t in customer_texts if t and t.strip()]
+        texts = _non_blank(customer_texts)
         if not texts:
             return []
         best, per_text = self.message_probabilities(texts)
@@ -96,6 +103,18 @@ class EscalationDetector:
 def split_sentences(text: str) -> list[str]:
     """A text's sentences (the text itself when it has none the pattern finds)."""
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()] or [text.strip()]
+
+
+def _non_blank(customer_texts: Sequence[str]) -> list[str]:
+    """The customer texts that say something, stripped."""
+    return [t.strip() for t in customer_texts if t and t.strip()]
+
+
+def _split(texts: Sequence[str]) -> tuple[list[list[str]], list[str]]:
+    """(each text's sentences, the pieces embedded: the texts, then the sentences of each text that has more
+    than one)."""
+    sentences = [split_sentences(t) for t in texts]
+    return sentences, list(texts) + [s for group in sentences if len(group) > 1 for s in group]
 
 
 def load_default(embed: Embed) -> EscalationDetector | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -68,9 +68,20 @@ class ThemeMatcher:
     def names(self) -> list[str]:
         return [t["theme"] for t in self.themes]
 
+    def sentences(self, texts: Sequence[str]) -> list[str]:
+        """The sentences `match` compares (and embeds, with an embedding function)."""
+        return [s.strip() for text in texts for s in _SENTENCE.findall(text) if len(s.strip()) > 3]
+
+    def using(self, embed: Embed) -> "ThemeMatcher":
+        """The same matcher with another embedding function for customer sentences (e.g. one that looks up
+        vectors computed ahead); the theme examples stay embedded by this matcher's own function, once."""
+        if self.embed is not None:
+            self._example_matrix()
+        return replace(self, embed=embed)
+
     def match(self, texts: Sequence[str]) -> list[ThemeHit]:
         """Keyword hits first (exact), then similarity hits for themes the keywords missed."""
-        sentences = [s.strip() for text in texts for s in _SENTENCE.findall(text) if len(s.strip()) > 3]
+        sentences = self.sentences(texts)
         hits = {h.theme: h for h in self._keyword_hits(sentences)}
         if self.embed is not None and sentences:
             for hit in self._similarity_hits(sentences):

@@ -17,10 +17,12 @@ def runtime() -> Runtime:
 
 @lru_cache(maxsize=1)
 def scorer() -> Scorer:
-    """The configured scorer (SCORER) and model (`model_dir`), loaded once per worker process."""
+    """The configured scorer (SCORER) and model (`model_dir`), loaded once per worker process, with
+    WORKER_TORCH_THREADS torch threads (they also run the sentence embeddings: the setting is per process)."""
     from scoring.factory import make_scorer
 
-    return make_scorer(runtime().settings.scorer, model_dir(runtime().settings)).load()
+    settings = runtime().settings
+    return make_scorer(settings.scorer, model_dir(settings), threads=settings.worker_torch_threads).load()
 
 
 def model_dir(settings: Settings) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 from redis.exceptions import RedisError
@@ -14,8 +15,8 @@ from connectors.notify import DeliveryError
 from integration import defaults, queues
 from integration.alerts import delivery as alert_delivery
 from integration.alerts.spikes import check_spikes
-from integration.pipeline import processing
-from integration.store import inbox
+from integration.pipeline import batch, processing
+from integration.store import claims, inbox
 from integration.store.models import utcnow
 from integration.sync import flush, helpdesk_tags
 from integration.sync.cache import ContactCache
@@ -27,25 +28,77 @@ log = logging.getLogger(__name__)
 
 
 def process_event(event_row_id: int) -> dict:
-    """Parse, score and store one event, then ask for a CRM flush and help-desk tags."""
+    """Parse, score and store this event and up to PROCESS_BATCH - 1 other pending ones (claimed in the inbox,
+    so their own jobs find them done or claimed), then ask for a CRM flush and help-desk tags.
+
+    This event's error fails this job as before (retried by RQ unless permanent); another event's error is
+    recorded on that event and its claim given up: a permanent one fails it now, another leaves it pending
+    for its own job or the sweep. An event in another job's batch: see `_while_claimed`."""
     rt = context.runtime()
+    job = get_current_job()
+    token = job.id if job is not None else uuid.uuid4().hex  # this job's retry takes back what a killed try claimed
     try:
-        outcome = processing.process_event(rt.db, event_row_id, context.analyzer(), context.connector_for(rt))
+        claimed = claims.claim(rt.db, event_row_id, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+        if claimed == "claimed":
+            claimed = _while_claimed(rt, event_row_id, token)
+        if isinstance(claimed, str):  # done (by another job's batch), or missing
+            return {"status": claimed, "interactions": [], "contacts": []}
+        result = batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if is_permanent(exc):  # retrying cannot help: failed now, with its real error, and not retried
-            log.warning("event %s failed permanently: %s", event_row_id, error[:500])
-            processing.record_failure(rt.db, event_row_id, error, permanent=True)
-            _no_retry()
-        else:
-            processing.record_failure(rt.db, event_row_id, error)
+        _failed(rt, event_row_id, exc)
+        _no_retry_if_permanent(exc)
+        claims.release(rt.db, [event_row_id], token)  # RQ's retry of this job finds the event free
         raise
-    if outcome.contacts:
+    _after_batch(rt, result, token)
+    if event_row_id in result.errors:
+        _no_retry_if_permanent(result.errors[event_row_id])
+        raise result.errors[event_row_id]
+    own = result.outcomes[event_row_id]
+    return {"status": own.status, "interactions": own.interactions, "contacts": sorted(own.contacts),
+            "batch": len(claimed)}
+
+
+def _while_claimed(rt, event_row_id: int, token: str) -> list[claims.Claimed] | str:
+    """The event is in another job's batch: process a batch of other pending events meanwhile (the queue behind
+    it keeps moving), then wait until the event is done, or until that batch's lease ends (its worker was killed)
+    and claim it then. What `claims.claim` returns."""
+    others = claims.claim_pending(rt.db, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+    if others:
+        _after_batch(rt, batch.process_batch(rt.db, others, context.analyzer(), context.connector_for(rt)), token)
+    while True:
+        claimed = claims.claim(rt.db, event_row_id, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+        if claimed != "claimed":
+            return claimed
+        time.sleep(defaults.CLAIM_POLL_S)
+
+
+def _after_batch(rt, result: batch.BatchResult, token: str) -> None:
+    """Record each failed event's error and give up its claim; then one flush request, the alerts and the
+    help-desk tags for everything the batch stored."""
+    for row_id, exc in result.errors.items():
+        _failed(rt, row_id, exc)
+    claims.release(rt.db, list(result.errors), token)  # a retry (the job's, or the sweep's) takes them at once
+    outcomes = list(result.outcomes.values())
+    interactions = [i for outcome in outcomes for i in outcome.interactions]
+    if set().union(*(outcome.contacts for outcome in outcomes)):
         _request_flush(rt)
-    _quietly(lambda: _dispatch_alerts(rt, outcome.interactions))
-    for interaction_id in helpdesk_tags.taggable(rt.db, outcome.interactions, rt.settings):
+    _quietly(lambda: _dispatch_alerts(rt, interactions))
+    for interaction_id in helpdesk_tags.taggable(rt.db, interactions, rt.settings):
         _quietly(lambda i=interaction_id: queues.enqueue_tagging(rt.worker_redis, i))
-    return {"status": outcome.status, "interactions": outcome.interactions, "contacts": sorted(outcome.contacts)}
+
+
+def _failed(rt, row_id: int, exc: Exception) -> None:
+    """Record an attempt's error on the event (a permanent one fails it now, with its real error)."""
+    error = f"{type(exc).__name__}: {exc}"
+    permanent = is_permanent(exc)
+    if permanent:  # retrying cannot help: failed now, with its real error, and not retried
+        log.warning("event %s failed permanently: %s", row_id, error[:500])
+    processing.record_failure(rt.db, row_id, error, permanent=permanent)
+
+
+def _no_retry_if_permanent(exc: Exception) -> None:
+    if is_permanent(exc):
+        _no_retry()
 
 
 def flush_crm() -> dict:

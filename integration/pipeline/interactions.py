@@ -44,6 +44,7 @@ class ToScore:
     summary: str | None
     history: History
     content: str  # content_hash(scorer, texts): compared again before the result is written
+    contact_id: int | None = None  # a batch scores one interaction per contact at a time (the history reads earlier ones)
 
 
 def needs_scoring(session: Session, row: Interaction, scorer_name: str) -> ToScore | None:
@@ -52,7 +53,8 @@ def needs_scoring(session: Session, row: Interaction, scorer_name: str) -> ToSco
     content = current_content(row, scorer_name)
     if content is None or (row.score is not None and row.score.content_hash == content):
         return None
-    return ToScore(row.id, copy.deepcopy(row.turns or []), row.summary, _history(session, row), content)
+    return ToScore(row.id, copy.deepcopy(row.turns or []), row.summary, _history(session, row), content,
+                   row.contact_id)
 
 
 def current_content(row: Interaction, scorer_name: str) -> str | None:

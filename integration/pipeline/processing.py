@@ -32,6 +32,7 @@ from integration.pipeline.interactions import (
 from integration.pipeline.touches import record_touch
 from integration.store.db import Database
 from integration.store.models import Contact, ContactIdentity, WebhookEvent, utcnow
+from integration.store.models import Interaction as InteractionRow  # connectors.base has an Interaction too
 from scoring.analysis import Analysis, Analyzer
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,27 @@ def process_event(db: Database, event_row_id: int, analyzer: Analyzer,
     if isinstance(loaded, Outcome):
         return loaded
     source, stored = loaded
+    prepared = prepare(db, event_row_id, source, stored, analyzer.scorer.name, connector_for)
+    if isinstance(prepared, Outcome):
+        return prepared
+    outcome, work = prepared
+    for _ in range(defaults.SCORE_ATTEMPTS):
+        analyses = {w.interaction_id: analyzer.analyse(w.turns, w.summary, w.history) for w in work}
+        work = write_scores(db, event_row_id, analyzer.scorer.name, work, analyses, outcome)
+        if work is None:
+            return outcome
+    raise kept_changing(work)
+
+
+def kept_changing(work: list[ToScore]) -> ContentKeptChanging:
+    return ContentKeptChanging(f"interactions {[w.interaction_id for w in work]} changed during each of "
+                               f"{defaults.SCORE_ATTEMPTS} scorings")
+
+
+def prepare(db: Database, event_row_id: int, source: str, stored: InboundEvent, scorer_name: str,
+            connector_for: ConnectorFor = registry.inbound) -> tuple[Outcome, list[ToScore]] | Outcome:
+    """Parse and hydrate the event (no transaction: hydration may call the provider), then store its
+    interactions; returns what needs scoring, or the Outcome when the event is done already."""
     connector = connector_for(source)
     try:
         items = connector.hydrate(connector.parse(stored), stored)
@@ -66,17 +88,20 @@ def process_event(db: Database, event_row_id: int, analyzer: Analyzer,
         _finish(db, event_row_id, "failed", f"malformed: {exc}")
         return Outcome("failed")
     items = [storable_fields(item) for item in items]  # no NUL or lone surrogate reaches the database
-    stored_now = _store_all(db, event_row_id, source, items, analyzer.scorer.name)
-    if isinstance(stored_now, Outcome):
-        return stored_now
-    outcome, work = stored_now
-    for _ in range(defaults.SCORE_ATTEMPTS):
-        analyses = {w.interaction_id: analyzer.analyse(w.turns, w.summary, w.history) for w in work}
-        work = _write_scores(db, event_row_id, analyzer.scorer.name, work, analyses, outcome)
-        if work is None:
-            return outcome
-    raise ContentKeptChanging(f"interactions {[w.interaction_id for w in work]} changed during each of "
-                              f"{defaults.SCORE_ATTEMPTS} scorings")
+    return _store_all(db, event_row_id, source, items, scorer_name)
+
+
+def refreshed(db: Database, scorer_name: str, work: list[ToScore]) -> list[ToScore]:
+    """`work` read again (short transaction): the content to score now, with the history as it stands now;
+    what no longer needs scoring is left out."""
+    fresh = []
+    with db.session() as session:
+        for done in work:
+            row = session.get(InteractionRow, done.interaction_id)
+            todo = needs_scoring(session, row, scorer_name) if row is not None else None
+            if todo is not None:
+                fresh.append(todo)
+    return fresh
 
 
 def _store_all(db: Database, event_row_id: int, source: str, items: list,
@@ -115,7 +140,7 @@ def _store(session, event_row_id: int, source: str, item: Interaction, scorer_na
     return [todo] if todo is not None else []
 
 
-def _write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[ToScore],
+def write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[ToScore],
                   analyses: dict[int, Analysis | None], outcome: Outcome) -> list[ToScore] | None:
     """Store each analysis whose interaction still holds what was scored; None when the event is done,
     else what changed meanwhile (with its new content) to score again."""

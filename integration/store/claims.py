@@ -1,0 +1,91 @@
+"""Claims on pending events: a worker that processes a batch of events takes them for a lease first.
+
+The inbox stays the truth. A `process_event` job claims its own event and up to BATCH - 1 other pending events
+(first attempts only, oldest first) in one short transaction; the jobs of the events it took then find them
+claimed (or processed) and do nothing. A claim is a lease (`claimed_until`) held by a job: a worker killed
+mid-batch leaves claims that the killed job's retry takes back at once, and that anyone takes after the lease
+(the jobs of the events, or the sweep's requeue of them).
+Claims only keep two workers from doing the same work twice; what makes an event stored once is the
+processing itself (the event row is locked and its status checked before anything is written).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from connectors.base import InboundEvent
+from integration.store.db import Database
+from integration.store.models import WebhookEvent, utcnow
+
+DONE = ("processed", "ignored")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed event, copied out of the claiming transaction."""
+
+    row_id: int
+    source: str
+    event: InboundEvent
+
+
+def claim(db: Database, own_id: int, token: str, batch: int, lease_s: float) -> list[Claimed] | str:
+    """Claim event `own_id` and up to `batch - 1` other pending, never attempted, unclaimed (or lease-expired)
+    events, oldest first, for `lease_s` seconds. Returns the claimed events (`own_id` first), or what the own
+    event's job should report instead: "missing", its done status, or "claimed" (another worker's live lease).
+
+    `token` names the claimer: the RQ job's id, so that the retry of a job whose worker was killed mid-batch
+    takes back at once every claim of that batch, its own event's included, instead of waiting out the lease."""
+    now = utcnow()
+    until = now + timedelta(seconds=lease_s)
+    with db.session() as session:
+        own = session.get(WebhookEvent, own_id, with_for_update=True)
+        if own is None:
+            return "missing"
+        if own.status in DONE:
+            return own.status
+        if own.claimed_until is not None and own.claimed_until > now and own.claimed_by != token:
+            return "claimed"
+        rows = [own] + (_others(session, token, batch - 1, now, exclude=own_id) if batch > 1 else [])
+        return _claimed(rows, token, until)
+
+
+def claim_pending(db: Database, token: str, batch: int, lease_s: float) -> list[Claimed]:
+    """Claim up to `batch` pending first attempts that no one holds (no event of the caller's own): work for a job
+    whose event is in another worker's batch, while that batch runs."""
+    now = utcnow()
+    with db.session() as session:
+        return _claimed(_others(session, token, batch, now), token, now + timedelta(seconds=lease_s))
+
+
+def _others(session, token: str, limit: int, now, exclude: int | None = None) -> list[WebhookEvent]:
+    """Pending, never attempted events no live lease of another job holds, oldest first, locked."""
+    query = (select(WebhookEvent)
+             .where(WebhookEvent.status == "pending", WebhookEvent.attempts == 0,
+                    or_(WebhookEvent.claimed_until.is_(None), WebhookEvent.claimed_until <= now,
+                        WebhookEvent.claimed_by == token))
+             .order_by(WebhookEvent.received_at, WebhookEvent.id)
+             .limit(limit)
+             .with_for_update(skip_locked=True))  # PostgreSQL: another worker's claim in progress is skipped
+    if exclude is not None:
+        query = query.where(WebhookEvent.id != exclude)
+    return list(session.scalars(query))
+
+
+def _claimed(rows: list[WebhookEvent], token: str, until) -> list[Claimed]:
+    for row in rows:
+        row.claimed_by, row.claimed_until = token, until
+    return [Claimed(row.id, row.source, InboundEvent(row.event_id, row.event_type, row.body, row.headers or {}))
+            for row in rows]
+
+
+def release(db: Database, row_ids: list[int], token: str) -> None:
+    """Give up this worker's claims (e.g. after an attempt failed), so the next job takes the event at once."""
+    if not row_ids:
+        return
+    with db.session() as session:
+        session.execute(update(WebhookEvent)
+                        .where(WebhookEvent.id.in_(row_ids), WebhookEvent.claimed_by == token)
+                        .values(claimed_by=None, claimed_until=None))
