@@ -52,7 +52,11 @@ class BadLine(ValueError):
               help="LoRA rank (alpha is twice it) [default: 16, or 4 with --quick].")
 @click.option("--full-finetune", is_flag=True,
               help="Train every encoder weight and the head (no LoRA adapters; about 45 MB of fp16 weights) "
-                   "[default lr: 5e-5, or 1e-4 with --quick; not tuned on dev].")
+                   "[default lr: 5e-5, or 1e-4 with --quick; not tuned on dev; the head keeps the LoRA lr].")
+@click.option("--train-sample", default=None, type=click.IntRange(1),
+              help="Train on a seeded sample of this many training texts (comparisons on a busy machine).")
+@click.option("--dev-sample", default=None, type=click.IntRange(1),
+              help="Choose and report on a fixed sample (seed 0) of at most this many texts per dev set.")
 @click.option("--normalise/--no-normalise", default=None,
               help="Train and score on normalised text (links, handles, HTML entities) [default: yes].")
 @click.option("--sources", default="semeval,sst5,custrev", show_default=True,
@@ -64,8 +68,8 @@ class BadLine(ValueError):
                    "but a text's score then depends slightly on the other texts in its batch).")
 def train(data_dir: str, out: str | None, corrections: str | None, base_model: str | None,
           correction_weight: float | None, seed: int, epochs: int | None, quick: bool, lr: float | None,
-          lora_r: int | None, full_finetune: bool, normalise: bool | None, sources: str,
-          min_negative_recall: float, quantize: bool) -> None:
+          lora_r: int | None, full_finetune: bool, train_sample: int | None, dev_sample: int | None,
+          normalise: bool | None, sources: str, min_negative_recall: float, quantize: bool) -> None:
     """Train the flair scorer from the shared data, choose its settings on dev, print the dev figures;
     or, with --corrections, adapt the shipped model's product head to a business's label corrections."""
     if corrections:
@@ -81,7 +85,8 @@ def train(data_dir: str, out: str | None, corrections: str | None, base_model: s
     names = tuple(name.strip() for name in sources.split(",") if name.strip())
     run(data_dir, out or MODEL_DIR, seed=seed, epochs=epochs, quick=quick, lr=lr, lora_r=lora_r,
         normalise_text=normalise, sources=names, min_negative_recall=min_negative_recall, quantize=quantize,
-        full_finetune=full_finetune, log=lambda line: click.echo(line, err=True))
+        full_finetune=full_finetune, train_sample=train_sample, dev_sample=dev_sample,
+        log=lambda line: click.echo(line, err=True))
 
 
 def _adapt(corrections: str, out: str | None, base_model: str | None, weight: float | None, data_dir: str) -> None:
