@@ -74,6 +74,7 @@ def test_the_command_writes_a_copy_of_the_model_with_an_adapted_head(adapted):
     assert head["about"]["corrections"] == len(CORRECTED)
     assert head["about"]["correction_weight"] == DEFAULT_WEIGHT  # too few to cross-validate
     assert head["bias"] == shipped["bias"] and head["temperature"] == shipped["temperature"]
+    assert head.get("temperature_model") == shipped.get("temperature_model")
     assert head["weights"] != shipped["weights"]
     assert [p.name for p in model.parent.iterdir() if p.name.startswith(".")] == []  # no staging left behind
 
