@@ -27,8 +27,8 @@ from scoring.training.corrections import (
 REPO = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO.parent / "shared" / "data"
 # Texts the shipped model labels otherwise, each corrected to a label (found by scoring with the shipped model).
-CORRECTED = {"Then u drive lor.": "neutral", "How heavy is my stuff": "neutral",
-             "ok see you at 3 then, perfect": "positive"}
+CORRECTED = {"How heavy is my stuff": "neutral", "the box is too heavy for me to lift": "neutral",
+             "ok see u at 3, cheers": "positive"}  # texts the shipped head (v3) labels otherwise
 
 
 def _needs_model_and_data() -> None:
