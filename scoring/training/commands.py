@@ -255,7 +255,7 @@ def train_escalations(out: str | None, written: tuple[str, ...], seed: int, dev_
 @click.option("--seed", default=13, show_default=True, type=int)
 @click.option("--tweets", default=4000, show_default=True, type=click.IntRange(0), help="SemEval train tweets sampled.")
 @click.option("--reviews", default=2400, show_default=True, type=click.IntRange(0), help="Review train texts sampled.")
-@click.option("--c", "c_values", default="3.0", show_default=True,
+@click.option("--c", "c_values", default="1.0", show_default=True,
               help="L2 inverse strength; several comma-separated: the best cross-validated on business dev is kept.")
 @click.option("--tweet-weight", "weights", default="0.1", show_default=True,
               help="Weight of the sampled tweets and reviews; comma-separated values are tried as --c's are.")

@@ -100,7 +100,8 @@ def head_settings(model_dir: str | Path) -> dict:
     training = about.get("training", {})
     return {"seed": about.get("seed", 13), "c": about.get("C", 1.0), "tweet_weight": about.get("tweet_weight", 0.1),
             "tweets": training.get("semeval", 1500), "reviews": training.get("custrev", 600),
-            "bias": document["bias"], "temperature": document["temperature"], "file": name,
+            "bias": document["bias"], "temperature": document["temperature"],
+            "temperature_model": document.get("temperature_model"), "file": name,
             "weights": document["weights"], "intercept": document["intercept"]}
 
 
@@ -266,7 +267,8 @@ def adapt(corrections: str | Path, out: str | Path, *, base: str | Path | None =
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         shutil.copytree(base, staging, dirs_exist_ok=True)
-        save(staging / settings["file"], w, b, settings["bias"], settings["temperature"], about)
+        save(staging / settings["file"], w, b, settings["bias"], settings["temperature"], about,
+             settings.get("temperature_model"))
         _replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

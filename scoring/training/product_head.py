@@ -9,10 +9,12 @@ given several `c` and `tweet_weight` values, the pair with the best cross-valida
 
 Chosen on dev (never trained on): the per-class bias, the best business_messages dev macro-F1 among biases whose
 negative recall reaches `min_recall` there and whose SemEval dev-union macro-F1 stays at least `semeval_floor`
-(the cost model in MODEL_CARD.md explains the recall floor); then the temperature, the one that minimises the
-negative log-likelihood on business dev (so `confidence` is calibrated on the messages the product reads).
+(the cost model in MODEL_CARD.md explains the recall floor); then the temperature: one number minimising the
+negative log-likelihood on business dev (kept as the fallback), and the per-text temperature model the head uses,
+T = exp(a + b * s) with s the text's tweet-likeness (`fit_tweet_likeness`, learned on the training texts) and
+(a, b) minimising the negative log-likelihood of the dev mix (business dev weighing `business_share`).
 Because 300 business messages are few, `cross_validate` repeats the bias choice on 4/5 of them and reports the
-other 1/5.
+other 1/5, and `cross_validate_temperature` does the same for (a, b) on both dev sets.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from scoring.base import LABELS
 from scoring.product_head import head_features
 
 SENTIMENT = Path(__file__).with_name("written") / "sentiment.tsv"
+NEUTRAL = Path(__file__).with_name("written") / "neutral.tsv"
 BIAS_GRID_NEG = [round(-1.0 + 0.1 * i, 2) for i in range(31)]  # -1.0 .. 2.0
 BIAS_GRID_POS = [round(-1.0 + 0.1 * i, 2) for i in range(21)]  # -1.0 .. 1.0
 
@@ -81,6 +84,80 @@ def choose_temperature(logits, gold, weights=None) -> float:
     return best[1]
 
 
+def fit_tweet_likeness(features, sources, c: float = 0.1) -> dict:
+    """The temperature model's direction: a logistic regression telling the sampled SemEval tweets from the written
+    messages among the head's own training texts (classes weighed equally; reviews left out)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    sources = np.asarray(sources)
+    keep = np.isin(sources, ["written", "semeval"])
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    model.fit(np.asarray(features)[keep], sources[keep] == "semeval")
+    return {"direction": model.coef_[0], "offset": float(model.intercept_[0])}
+
+
+def _weighted_nll(log_t, logits, gold, weights):
+    import numpy as np
+
+    z = logits / np.exp(log_t)[:, None]
+    z = z - z.max(axis=1, keepdims=True)
+    return float(-((z[np.arange(len(gold)), gold] - np.log(np.exp(z).sum(axis=1))) * weights).sum() / weights.sum())
+
+
+def choose_temperature_model(business_features, business_logits, business_gold, semeval_features, semeval_logits,
+                             semeval_gold, likeness: dict, business_share: float = 0.5) -> dict:
+    """(a, b) of T = exp(a + b * s) minimising the weighted negative log-likelihood of the dev mix: business dev
+    weighs `business_share` in all, the SemEval dev union the rest (300 messages would vanish among 5,644 tweets
+    otherwise). `logits` are the head's with the bias; returns `likeness` with "log_temperature" added."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    from scoring.product_head import tweet_likeness
+
+    s = np.concatenate([tweet_likeness(business_features, likeness), tweet_likeness(semeval_features, likeness)])
+    logits = np.vstack([business_logits, semeval_logits])
+    gold = np.concatenate([_index(business_gold), _index(semeval_gold)])
+    weights = np.concatenate([np.full(len(business_gold), business_share / len(business_gold)),
+                              np.full(len(semeval_gold), (1 - business_share) / max(1, len(semeval_gold)))])
+    result = minimize(lambda ab: _weighted_nll(ab[0] + ab[1] * s, logits, gold, weights), np.zeros(2),
+                      method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7})
+    return {**likeness, "log_temperature": [float(v) for v in result.x]}
+
+
+def cross_validate_temperature(business_features, business_logits, business_gold, semeval_features, semeval_logits,
+                               semeval_gold, likeness: dict, business_share: float = 0.5, folds: int = 5,
+                               seeds=(1, 2, 3)) -> dict:
+    """Choose (a, b) on (folds-1)/folds of each dev set, score the rest: out-of-fold ECE per seed on both."""
+    import numpy as np
+
+    from scoring.product_head import text_temperatures
+    from scoring.training.product_metrics import reliability
+
+    def ece(logits, gold, temperatures):
+        z = logits / temperatures[:, None]
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        return round(reliability(list(p.argmax(1) == _index(gold)), list(p.max(1)))[1], 4)
+
+    runs = []
+    for seed in seeds:
+        rng = np.random.RandomState(seed)
+        fold_b, fold_s = rng.permutation(len(business_gold)) % folds, rng.permutation(len(semeval_gold)) % folds
+        t_b, t_s = np.zeros(len(business_gold)), np.zeros(len(semeval_gold))
+        for k in range(folds):
+            mb, ms = fold_b != k, fold_s != k
+            model = choose_temperature_model(
+                business_features[mb], business_logits[mb], [g for g, m in zip(business_gold, mb) if m],
+                semeval_features[ms], semeval_logits[ms], [g for g, m in zip(semeval_gold, ms) if m], likeness,
+                business_share)
+            t_b[~mb] = text_temperatures(business_features[~mb], model)
+            t_s[~ms] = text_temperatures(semeval_features[~ms], model)
+        runs.append({"seed": seed, "business_ece": ece(business_logits, business_gold, t_b),
+                     "semeval_ece": ece(semeval_logits, semeval_gold, t_s)})
+    return {"folds": folds, "business_share": business_share, "runs": runs}
+
+
 def cross_validate(business_logits, business_gold, semeval_logits, semeval_gold, min_recall, semeval_floor,
                    folds: int = 5, seeds=(1, 2, 3)) -> dict:
     """Choose the bias on (folds-1)/folds of business dev, predict the rest; pooled out-of-fold figures per seed."""
@@ -112,15 +189,16 @@ def load_sentiment(path: str | Path | None = None, seed: int = 13) -> list[dict]
 
 
 def sample_training(data_dir: str | Path, seed: int, tweets: int, reviews: int) -> list[tuple[str, str, str]]:
-    """(text, label, source) rows: every written message (both files) and seeded samples of the encoder's
-    training data."""
+    """(text, label, source) rows: every written message (messages.tsv, sentiment.tsv, neutral.tsv) and seeded
+    samples of the encoder's training data."""
     from scoring.training.data import load_data
     from scoring.training.written import load_written
 
     pairs, _, counts = load_data(data_dir, seed, ("semeval", "custrev"))
     rng = random.Random(seed)
     semeval, custrev = pairs[:counts["semeval train"]], pairs[counts["semeval train"]:]
-    rows = [(r["text"], r["label"], "written") for r in load_written(seed=seed) + load_sentiment(seed=seed)]
+    rows = [(r["text"], r["label"], "written") for r in load_written(seed=seed) + load_sentiment(seed=seed)
+            + load_sentiment(NEUTRAL, seed=seed)]
     rows += [(t, label, "semeval") for t, label in rng.sample(semeval, min(tweets, len(semeval)))]
     rows += [(t, label, "custrev") for t, label in rng.sample(custrev, min(reviews, len(custrev)))]
     return rows
@@ -144,14 +222,12 @@ def _mean_cv_f1(cv: dict) -> float:
 def train_head(model_dir: str | Path, data_dir: str | Path, *, seed: int = 13, c: float | Sequence[float] = 1.0,
                tweet_weight: float | Sequence[float] = 0.3, tweets: int = 4000, reviews: int = 2400,
                min_recall: float = 0.85,
-               semeval_floor: float = 0.584, semeval_dev_per_file: int | None = None, log: Callable = print) -> dict:
+               semeval_floor: float = 0.584, semeval_dev_per_file: int | None = None, business_share: float = 0.75,
+               log: Callable = print) -> dict:
     """Fit the head on written + sampled data, choose bias and temperature on dev, save it into the artifact.
     With several values of `c` and/or `tweet_weight`, each pair is fitted and the one with the best mean
     cross-validated business dev macro-F1 (`cross_validate`) is kept; the encoder's features are computed once."""
-    import itertools
     import json
-
-    import numpy as np
 
     from scoring.flair_scorer import CONFIG_FILE, FlairScorer, read_config
     from scoring.product_head import save
@@ -181,6 +257,32 @@ def train_head(model_dir: str | Path, data_dir: str | Path, *, seed: int = 13, c
     for name, texts in (("business", business_texts), ("semeval", semeval_texts)):
         v, p = flair.features(texts)
         dev_features[name] = head_features(v, p)
+    head = fit_and_choose(features, labels, sources, dev_features, business_gold, semeval_gold, c=c,
+                          tweet_weight=tweet_weight, min_recall=min_recall, semeval_floor=semeval_floor,
+                          business_share=business_share, log=log)
+    about = {"seed": seed, **head["about"], "training": {
+        "written": sum(1 for r in rows if r[2] == "written"), "semeval": sum(1 for r in rows if r[2] == "semeval"),
+        "custrev": sum(1 for r in rows if r[2] == "custrev")}, "semeval_dev_per_file": semeval_dev_per_file,
+        "seconds": round(time.perf_counter() - started)}
+    save(Path(model_dir, "product_head.json"), head["weights"], head["intercept"], head["bias"], head["temperature"],
+         about, head["temperature_model"])
+    config = read_config(model_dir)
+    config["product_head"] = "product_head.json"
+    Path(model_dir, CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    log(f"saved {Path(model_dir, 'product_head.json')} in {about['seconds']}s")
+    return about
+
+
+def fit_and_choose(features, labels, sources, dev_features: dict, business_gold, semeval_gold, *,
+                   c: float | Sequence[float], tweet_weight: float | Sequence[float], min_recall: float,
+                   semeval_floor: float, business_share: float, log: Callable = print) -> dict:
+    """Everything `train_head` does once the encoder's features are known: the (C, tweet weight) grid by
+    cross-validated business macro-F1, the bias, the temperature and the per-text temperature model.
+    `dev_features`: {"business": ..., "semeval": ...} head features of the two dev sets."""
+    import itertools
+
+    import numpy as np
+
     grid, tried = list(itertools.product(np.atleast_1d(c).tolist(), np.atleast_1d(tweet_weight).tolist())), []
     for c_value, weight in grid:
         w, b = _fit(features, labels, sources, c_value, weight)
@@ -194,19 +296,22 @@ def train_head(model_dir: str | Path, data_dir: str | Path, *, seed: int = 13, c
     log(f"kept C {c} tweet weight {tweet_weight}")
     bias, chosen = choose_bias(logit["business"], business_gold, logit["semeval"], semeval_gold, min_recall, semeval_floor)
     log(f"bias {bias}: {chosen}")
-    # on business dev alone: the product reads messages to businesses (SemEval weighing the same pulled it to 2.2,
-    # underconfident there: ECE 0.077; docs/decisions.md "Product head v2")
+    # the one-number temperature, on business dev alone (head v2's rule), is kept as the fallback; the head uses
+    # the per-text temperature model (docs/decisions.md "Head v3: a temperature per text")
     temperature = choose_temperature(logit["business"] + np.array(bias), business_gold)
-    log(f"temperature {temperature}")
+    likeness = fit_tweet_likeness(features, sources)
+    biased = {name: value + np.array(bias) for name, value in logit.items()}
+    temperature_model = choose_temperature_model(dev_features["business"], biased["business"], business_gold,
+                                                 dev_features["semeval"], biased["semeval"], semeval_gold, likeness,
+                                                 business_share)
+    cv_temperature = cross_validate_temperature(dev_features["business"], biased["business"], business_gold,
+                                                dev_features["semeval"], biased["semeval"], semeval_gold, likeness,
+                                                business_share)
+    log(f"temperature {temperature}; per text exp({temperature_model['log_temperature']} . [1, s]); "
+        f"cross-validated ECE {cv_temperature}")
     log(f"cross-validated bias choice on business dev: {cv}")
-    about = {"seed": seed, "C": c, "tweet_weight": tweet_weight, "grid": tried, "training": {
-        "written": sum(1 for r in rows if r[2] == "written"), "semeval": sum(1 for r in rows if r[2] == "semeval"),
-        "custrev": sum(1 for r in rows if r[2] == "custrev")}, "min_negative_recall": min_recall,
-        "semeval_floor": semeval_floor, "semeval_dev_per_file": semeval_dev_per_file, "chosen_on_dev": chosen,
-        "cross_validation": cv, "seconds": round(time.perf_counter() - started)}
-    save(Path(model_dir, "product_head.json"), w, b, bias, temperature, about)
-    config = read_config(model_dir)
-    config["product_head"] = "product_head.json"
-    Path(model_dir, CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    log(f"saved {Path(model_dir, 'product_head.json')} in {about['seconds']}s")
-    return about
+    about = {"C": c, "tweet_weight": tweet_weight, "grid": tried, "min_negative_recall": min_recall,
+             "semeval_floor": semeval_floor, "chosen_on_dev": chosen, "cross_validation": cv,
+             "temperature_business_share": business_share, "temperature_cross_validation": cv_temperature}
+    return {"weights": w, "intercept": b, "bias": bias, "temperature": temperature,
+            "temperature_model": temperature_model, "about": about}

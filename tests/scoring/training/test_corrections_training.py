@@ -27,8 +27,8 @@ from scoring.training.corrections import (
 REPO = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO.parent / "shared" / "data"
 # Texts the shipped model labels otherwise, each corrected to a label (found by scoring with the shipped model).
-CORRECTED = {"Then u drive lor.": "neutral", "How heavy is my stuff": "neutral",
-             "ok see you at 3 then, perfect": "positive"}
+CORRECTED = {"How heavy is my stuff": "neutral", "the box is too heavy for me to lift": "neutral",
+             "ok see u at 3, cheers": "positive"}  # texts the shipped head (v3) labels otherwise
 
 
 def _needs_model_and_data() -> None:
@@ -74,6 +74,7 @@ def test_the_command_writes_a_copy_of_the_model_with_an_adapted_head(adapted):
     assert head["about"]["corrections"] == len(CORRECTED)
     assert head["about"]["correction_weight"] == DEFAULT_WEIGHT  # too few to cross-validate
     assert head["bias"] == shipped["bias"] and head["temperature"] == shipped["temperature"]
+    assert head.get("temperature_model") == shipped.get("temperature_model")
     assert head["weights"] != shipped["weights"]
     assert [p.name for p in model.parent.iterdir() if p.name.startswith(".")] == []  # no staging left behind
 

@@ -44,7 +44,7 @@ def test_the_check_catches_the_copies_it_is_for():
     assert not near_copy("how heavy can the boxes be", "How heavy is my stuff")
 
 
-@pytest.mark.parametrize("name", ["messages.tsv", "sentiment.tsv", "escalations.tsv", "escalations_more.tsv"])
+@pytest.mark.parametrize("name", ["messages.tsv", "sentiment.tsv", "neutral.tsv", "escalations.tsv", "escalations_more.tsv"])
 def test_no_written_message_is_a_near_copy_of_a_held_out_example(name):
     rows = read_table(WRITTEN / name)
     assert rows

@@ -10,7 +10,7 @@ import pytest
 
 from scoring.base import LABELS
 from scoring.training.evaluation import read_table
-from scoring.training.product_head import SENTIMENT, _fit, load_sentiment, sample_training
+from scoring.training.product_head import NEUTRAL, SENTIMENT, _fit, load_sentiment, sample_training
 from scoring.training.written import load_written
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,12 +35,21 @@ def test_sentiment_rows_follow_the_dev_format_and_mix():
     assert not set(texts) & {r["text"] for r in load_written()}  # new messages, not copies of messages.tsv
 
 
-def test_sentiment_rows_are_not_near_copies_of_business_dev():
+def test_neutral_rows_are_new_neutral_messages():
+    rows = load_sentiment(NEUTRAL)
+    assert len(rows) >= 80 and {r["label"] for r in rows} == {"neutral"} and {r["channel"] for r in rows} <= CHANNELS
+    others = {r["text"] for r in load_written() + load_sentiment()}
+    texts = [r["text"] for r in rows]
+    assert len(set(texts)) == len(texts) and not set(texts) & others
+
+
+@pytest.mark.parametrize("path", [SENTIMENT, NEUTRAL], ids=["sentiment", "neutral"])
+def test_sentiment_rows_are_not_near_copies_of_business_dev(path):
     if not BUSINESS_DEV.is_file():
         pytest.skip(f"business dev not at {BUSINESS_DEV}")
     dev = [words(r["text"]) for r in read_table(BUSINESS_DEV)]
     close = []
-    for row in read_table(SENTIMENT):
+    for row in read_table(path):
         mine = words(row["text"])
         for other in dev:
             if len(mine | other) >= 4 and len(mine & other) / len(mine | other) >= 0.7:
@@ -53,7 +62,8 @@ def test_training_sample_holds_both_written_files():
         pytest.skip(f"labelled data not at {DATA_DIR}")
     rows = sample_training(DATA_DIR, 13, tweets=20, reviews=10)
     sources = Counter(source for _, _, source in rows)
-    assert sources == {"written": len(load_written()) + len(load_sentiment()), "semeval": 20, "custrev": 10}
+    written = len(load_written()) + len(load_sentiment()) + len(load_sentiment(NEUTRAL))
+    assert sources == {"written": written, "semeval": 20, "custrev": 10}
 
 
 def test_fit_weighs_the_sampled_rows_by_tweet_weight():
@@ -91,6 +101,9 @@ def test_train_head_keeps_the_best_cross_validated_pair(tmp_path):
     grid = head["about"]["grid"]
     assert [(g["C"], g["tweet_weight"]) for g in grid] == [(0.1, 0.2), (3.0, 0.2)]
     assert head["about"]["C"] == max(grid, key=lambda g: g["cv_macro_f1"])["C"]
-    assert head["about"]["training"] == {"written": len(load_written()) + len(load_sentiment()), "semeval": 20,
-                                         "custrev": 10}
+    written = len(load_written()) + len(load_sentiment()) + len(load_sentiment(NEUTRAL))
+    assert head["about"]["training"] == {"written": written, "semeval": 20, "custrev": 10}
     assert 0.3 <= head["temperature"] <= 5 and head["about"]["chosen_on_dev"]["business_neg_recall"] >= 0.85
+    a, b = head["temperature_model"]["log_temperature"]
+    assert len(head["temperature_model"]["direction"]) == len(head["weights"][0]) and b > 0  # tweets warmer
+    assert len(head["about"]["temperature_cross_validation"]["runs"]) == 3
