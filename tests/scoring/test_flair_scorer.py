@@ -162,7 +162,7 @@ def test_importing_the_scoring_modules_does_not_import_torch():
 
 
 def test_batches_keep_every_text_once_in_order_and_shrink_for_long_texts():
-    from scoring.flair_scorer import _batches
+    from scoring.batching import token_bounded as _batches
 
     texts = ["ok"] * 100 + ["x" * 400] * 30  # 2 tokens each, then 102 tokens each
     order = list(range(len(texts)))
