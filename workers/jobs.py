@@ -38,7 +38,9 @@ def process_event(event_row_id: int) -> dict:
     job = get_current_job()
     token = job.id if job is not None else uuid.uuid4().hex  # this job's retry takes back what a killed try claimed
     try:
-        claimed = claims.claim(rt.db, event_row_id, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+        # settings_now, not settings: a due check runs here and is waited for, so the analyzer below gets the rules
+        # the console saved (`settings` would start the check in the background and the analyzer keep the old ones)
+        claimed = claims.claim(rt.db, event_row_id, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
         if claimed == "claimed":
             claimed = _while_claimed(rt, event_row_id, token)
         if isinstance(claimed, str):  # done (by another job's batch), or missing
@@ -62,11 +64,11 @@ def _while_claimed(rt, event_row_id: int, token: str) -> list[claims.Claimed] | 
     """The event is in another job's batch: process a batch of other pending events meanwhile (the queue behind
     it keeps moving), then wait until the event is done, or until that batch's lease ends (its worker was killed)
     and claim it then. What `claims.claim` returns."""
-    others = claims.claim_pending(rt.db, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+    others = claims.claim_pending(rt.db, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
     if others:
         _after_batch(rt, batch.process_batch(rt.db, others, context.analyzer(), context.connector_for(rt)), token)
     while True:
-        claimed = claims.claim(rt.db, event_row_id, token, rt.settings.process_batch, defaults.CLAIM_LEASE_S)
+        claimed = claims.claim(rt.db, event_row_id, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
         if claimed != "claimed":
             return claimed
         time.sleep(defaults.CLAIM_POLL_S)

@@ -82,7 +82,7 @@ def test_change_an_escalation_phrase_send_a_webhook_with_it_see_the_flag(live, p
         time.sleep(defaults.SETTINGS_REFRESH_S + 0.5)  # the worker checks the rules at most this often
         after = f"Honestly this is an {PHRASE} and nobody cares. Second try."
         assert quo_message(base, after) == 200
-        flags = wait_until(lambda: flags_of(db, after), 60, what="the new phrase's flag")
+        flags = wait_until(lambda: flags_of(db, after), 30, what="the new phrase's flag")
         evidence = f"Honestly this is an {PHRASE} and nobody cares."
         assert [(f["rule"], f["evidence"]) for f in flags] == [("anger", evidence)]
 
