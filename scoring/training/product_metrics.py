@@ -7,7 +7,9 @@ carries at most one escalation kind, the first of PRECEDENCE that applies. A mes
 escalation flag (not the sentiment-only ones) fires on it. Per kind, recall is the share of rows of that kind
 with a flag of that kind; precision is "strict" (the row's kind is that kind) and "by precedence" (the row's kind
 is that kind or one that precedes it, since the guideline keeps only the first: a message that threatens a
-lawyer and asks for a refund is labelled `legal`, yet its refund flag is not wrong).
+lawyer and asks for a refund is labelled `legal`, yet its refund flag is not wrong). A third reading compares like
+with like: each message's flags are reduced to one kind by the guideline's own precedence, exactly as its label
+was, and recall and precision are counted on that one kind ("one kind per message").
 """
 from __future__ import annotations
 
@@ -69,14 +71,17 @@ def escalation_table(gold: Sequence[str], predicted: Sequence[Iterable[str]]) ->
     """Recall and precision of escalation flags against one gold kind per row ('' for none).
 
     `predicted`: per row, the kinds flagged. Returns {"overall": {...}, kind: {...}} with counts,
-    recall, strict precision and precision by precedence (see the module docstring).
+    recall, strict precision and precision by precedence, and under "one_kind" the same counts with each row's
+    flags reduced to its `primary_kind` (see the module docstring).
     """
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold rows but {len(predicted)} predictions")
     flagged = [set(kinds) for kinds in predicted]
+    primaries = [primary_kind(kinds) for kinds in flagged]
     out = {"overall": _ratios(sum(1 for g in gold if g), sum(1 for k in flagged if k),
                               sum(1 for g, k in zip(gold, flagged) if g and k),
                               sum(1 for g, k in zip(gold, flagged) if g and k))}
+    out["overall"]["one_kind"] = dict(out["overall"])  # any flag at all: one kind or several, the same message
     kinds = [k for k in PRECEDENCE if k in set(gold) | set().union(*flagged)]
     kinds += sorted((set(gold) | set().union(*flagged)) - set(kinds) - {""})
     for kind in kinds:
@@ -86,7 +91,17 @@ def escalation_table(gold: Sequence[str], predicted: Sequence[Iterable[str]]) ->
         lenient = sum(1 for i in hits if gold[i] == kind or (gold[i] in PRECEDENCE and PRECEDENCE.index(gold[i]) < rank))
         found = sum(1 for g, k in zip(gold, flagged) if g == kind and kind in k)
         out[kind] = _ratios(sum(1 for g in gold if g == kind), len(hits), found, strict, lenient)
+        as_primary = [i for i, p in enumerate(primaries) if p == kind]
+        right = sum(1 for i in as_primary if gold[i] == kind)
+        out[kind]["one_kind"] = _ratios(out[kind]["support"], len(as_primary), right, right)
     return out
+
+
+def primary_kind(kinds: Iterable[str]) -> str:
+    """The one kind the labelling guideline would keep of several: the first by PRECEDENCE (threats before
+    requests); kinds it does not rank come after, alphabetically. '' for none."""
+    ranked = sorted(kinds, key=lambda k: (PRECEDENCE.index(k) if k in PRECEDENCE else len(PRECEDENCE), k))
+    return ranked[0] if ranked else ""
 
 
 def _ratios(support: int, flagged: int, found: int, correct: int, lenient: int | None = None) -> dict:
@@ -99,8 +114,11 @@ def _ratios(support: int, flagged: int, found: int, correct: int, lenient: int |
 def escalation_text(name: str, table: dict) -> str:
     """The escalation table as Markdown."""
     lines = [f"escalations on {name}",
-             "| kind | labelled | flagged | recall | precision | precision by precedence |", "|---|---:|---:|---|---|---|"]
+             "| kind | labelled | flagged | recall | precision | precision by precedence | one kind per message: "
+             "flagged, recall, precision |", "|---|---:|---:|---|---|---|---|"]
     for kind, r in table.items():
+        one = r.get("one_kind")
+        one_text = f"{one['flagged']}, {one['recall']:.2f}, {one['precision']:.2f}" if one else "-"
         lines.append(f"| {kind} | {r['support']} | {r['flagged']} | {r['recall']:.2f} | {r['precision']:.2f} | "
-                     f"{r['precision_by_precedence']:.2f} |")
+                     f"{r['precision_by_precedence']:.2f} | {one_text} |")
     return "\n".join(lines)

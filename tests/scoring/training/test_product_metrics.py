@@ -5,7 +5,7 @@ import pytest
 
 from scoring.escalation import kind_of
 from scoring.training.evaluation import read_labelled, read_table
-from scoring.training.product_metrics import escalation_table, reliability, sentiment_summary
+from scoring.training.product_metrics import escalation_table, escalation_text, primary_kind, reliability, sentiment_summary
 
 
 def test_sentiment_summary_counts_neutral_called_negative():
@@ -37,6 +37,24 @@ def test_escalation_table_strict_and_by_precedence():
     refund = table["refund"]
     assert refund["recall"] == 1.0 and refund["precision"] == 0.5 and refund["precision_by_precedence"] == 1.0
     assert table["cancel"]["recall"] == 0.0 and table["cancel"]["precision"] == 0.0
+
+
+def test_escalation_table_one_kind_per_message_reduces_flags_as_the_guideline_reduces_labels():
+    # row 0: legal + refund flagged on a legal message -> one kind: legal (its refund flag no longer counts against
+    # refund); row 2: cancel + refund on a refund message -> one kind: cancel, a miss for refund and wrong for cancel
+    gold = ["legal", "refund", "refund", ""]
+    predicted = [{"refund", "legal"}, {"refund"}, {"refund", "cancel"}, {"manager"}]
+    table = escalation_table(gold, predicted)
+    assert table["refund"]["precision"] == pytest.approx(2 / 3) and table["refund"]["recall"] == 1.0
+    one = table["refund"]["one_kind"]
+    assert one["flagged"] == 1 and one["precision"] == 1.0 and one["recall"] == 0.5
+    assert table["cancel"]["one_kind"]["precision"] == 0.0 and table["legal"]["one_kind"]["recall"] == 1.0
+    assert table["manager"]["one_kind"] == {"support": 0, "flagged": 1, "recall": 0.0, "precision": 0.0,
+                                            "precision_by_precedence": 0.0}
+    assert table["overall"]["one_kind"]["precision"] == table["overall"]["precision"] == 0.75
+    assert primary_kind({"repeat_contact", "manager", "zzz"}) == "manager" and primary_kind(set()) == ""
+    assert primary_kind({"zzz", "aaa"}) == "aaa"
+    assert "| refund | 2 | 3 | 1.00 | 0.67 | 1.00 | 1, 0.50, 1.00 |" in escalation_text("t", table)
 
 
 def test_kind_of_names_rules_and_learned_flags():
