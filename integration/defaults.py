@@ -33,10 +33,12 @@ PROCESS_RETRY_INTERVALS_S = (10, 60, 300, 900)
 SYNC_RETRY_INTERVALS_S = (15, 60, 300, 900, 1800)
 RETRY_JITTER_FRACTION = 0.2
 # A process job takes its own event and up to PROCESS_BATCH - 1 other pending first attempts (PROCESS_BATCH overrides;
-# 1: one event per job), claimed in the inbox for CLAIM_LEASE_S, and scores their texts in one model call. The lease
-# outlives a batch by far (seconds); a killed worker's claims expire after it and the events are taken again.
+# 1: one event per job), claimed in the inbox for CLAIM_LEASE_S, and scores their texts in one model call. A heartbeat
+# renews the lease every CLAIM_RENEW_S while the batch runs (workers/claim_lease.py), so a slow batch keeps its events
+# and a killed worker's claims expire CLAIM_LEASE_S after its last beat; the events are then taken again.
 PROCESS_BATCH = 16
-CLAIM_LEASE_S = 20
+CLAIM_LEASE_S = 8
+CLAIM_RENEW_S = 2
 CLAIM_POLL_S = 0.5  # a job whose event is in another job's batch checks this often whether it is done (or the lease ended)
 SCORE_ATTEMPTS = 3  # an interaction that changed while it was scored is scored again this often, then the job retries
 JOB_RESULT_TTL_S = 3600

@@ -21,6 +21,7 @@ from integration.store.models import utcnow
 from integration.sync import flush, helpdesk_tags
 from integration.sync.cache import ContactCache
 from workers import context
+from workers.claim_lease import LeaseRenewal
 from workers.errors import is_permanent
 from workers.flush_lock import FlushLock
 
@@ -45,7 +46,7 @@ def process_event(event_row_id: int) -> dict:
             claimed = _while_claimed(rt, event_row_id, token)
         if isinstance(claimed, str):  # done (by another job's batch), or missing
             return {"status": claimed, "interactions": [], "contacts": []}
-        result = batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
+        result = _process(rt, claimed, token)
     except Exception as exc:
         _failed(rt, event_row_id, exc)
         _no_retry_if_permanent(exc)
@@ -66,12 +67,18 @@ def _while_claimed(rt, event_row_id: int, token: str) -> list[claims.Claimed] | 
     and claim it then. What `claims.claim` returns."""
     others = claims.claim_pending(rt.db, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
     if others:
-        _after_batch(rt, batch.process_batch(rt.db, others, context.analyzer(), context.connector_for(rt)), token)
+        _after_batch(rt, _process(rt, others, token), token)
     while True:
         claimed = claims.claim(rt.db, event_row_id, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
         if claimed != "claimed":
             return claimed
         time.sleep(defaults.CLAIM_POLL_S)
+
+
+def _process(rt, claimed: list[claims.Claimed], token: str) -> batch.BatchResult:
+    """The batch, with its claims renewed while it runs (a killed worker's lapse one short lease later)."""
+    with LeaseRenewal(rt.db, [item.row_id for item in claimed], token):
+        return batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
 
 
 def _after_batch(rt, result: batch.BatchResult, token: str) -> None:

@@ -4,7 +4,8 @@ The inbox stays the truth. A `process_event` job claims its own event and up to 
 (first attempts only, oldest first) in one short transaction; the jobs of the events it took then find them
 claimed (or processed) and do nothing. A claim is a lease (`claimed_until`) held by a job: a worker killed
 mid-batch leaves claims that the killed job's retry takes back at once, and that anyone takes after the lease
-(the jobs of the events, or the sweep's requeue of them).
+(the jobs of the events, or the sweep's requeue of them). The lease is short and renewed while its batch
+runs (`renew`, from a heartbeat in the worker), so it says whether the claimer is alive, not how long a batch takes.
 Claims only keep two workers from doing the same work twice; what makes an event stored once is the
 processing itself (the event row is locked and its status checked before anything is written).
 """
@@ -79,6 +80,20 @@ def _claimed(rows: list[WebhookEvent], token: str, until) -> list[Claimed]:
         row.claimed_by, row.claimed_until = token, until
     return [Claimed(row.id, row.source, InboundEvent(row.event_id, row.event_type, row.body, row.headers or {}))
             for row in rows]
+
+
+def renew(db: Database, row_ids: list[int], token: str, lease_s: float) -> int:
+    """Extend this job's claims on those of `row_ids` still pending to `lease_s` from now (a batch still running
+    keeps its events however long it takes; a killed one's claims end one short lease after its last renewal).
+    Claims taken by another job meanwhile are left alone. Returns how many were renewed."""
+    if not row_ids:
+        return 0
+    with db.session() as session:
+        return session.execute(update(WebhookEvent)
+                               .where(WebhookEvent.id.in_(row_ids), WebhookEvent.claimed_by == token,
+                                      WebhookEvent.status == "pending")
+                               .values(claimed_until=utcnow() + timedelta(seconds=lease_s))
+                               .execution_options(synchronize_session=False)).rowcount
 
 
 def release(db: Database, row_ids: list[int], token: str) -> None:

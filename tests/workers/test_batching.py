@@ -198,3 +198,33 @@ def test_a_job_whose_event_a_dead_batch_holds_works_meanwhile_then_takes_it_when
     queues.enqueue_events(redis_conn, ids)
     drain(redis_conn)
     assert count(db, Interaction) == 4 and count(db, InteractionScore) == 4
+
+
+def test_a_renewal_extends_only_the_jobs_own_pending_claims(db):
+    ids = store(db, 4)
+    claims.claim(db, ids[0], "a", batch=3, lease_s=0.5)  # a holds the first three
+    claims.claim(db, ids[3], "b", batch=1, lease_s=0.5)
+    processing.record_failure(db, ids[2], "ValueError: unparseable", permanent=True)  # done with: not kept
+    assert claims.renew(db, ids, "a", lease_s=30) == 2
+    time.sleep(0.6)
+    assert claims.claim(db, ids[1], "c", batch=1, lease_s=30) == "claimed"  # a's renewed lease still holds
+    assert [c.row_id for c in claims.claim(db, ids[3], "c", batch=1, lease_s=30)] == [ids[3]]  # b's lapsed
+    assert claims.renew(db, [ids[3]], "b", lease_s=30) == 0  # taken meanwhile: left to its new holder
+
+
+def test_a_batch_slower_than_its_lease_keeps_its_events(db, redis_conn, worker_env, monkeypatch):
+    monkeypatch.setattr(defaults, "CLAIM_LEASE_S", 1.5)
+    monkeypatch.setattr(defaults, "CLAIM_RENEW_S", 0.25)
+    ids = store(db, 3)
+    real, seen = processing.prepare, {}
+
+    def slow_prepare(db_, row_id, *args):
+        if row_id == ids[0]:  # a provider slow to answer during the first event's hydration, twice the lease
+            time.sleep(3)
+            seen["others"] = [claims.claim(db, i, "another-worker", batch=1, lease_s=30) for i in ids[1:]]
+        return real(db_, row_id, *args)
+
+    monkeypatch.setattr(processing, "prepare", slow_prepare)
+    assert jobs.process_event(ids[0])["batch"] == 3
+    assert seen["others"] == ["claimed", "claimed"]  # renewed while the batch ran: no other worker took them
+    assert statuses(db) == {i: ("processed", 1) for i in ids} and count(db, InteractionScore) == 3
