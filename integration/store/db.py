@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration import defaults
-from integration.store import pg_waits
+from integration.store import pg_waits, sqlite_turn
 
 
 class Database:
@@ -33,6 +33,19 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads: always rolled back, so nothing can be written through it. On SQLite it
+        begins a deferred transaction, which in WAL mode reads beside a writer: no write lock and no write turn
+        (sqlite_turn), so a read never keeps a writer waiting."""
+        session = self._sessions()
+        try:
+            if self.is_sqlite:
+                session.connection(execution_options={_READ_ONLY: True})
+            yield session
+        finally:
+            session.close()  # rolls back
 
     @contextmanager
     def driver_connection(self) -> Iterator[Any]:
@@ -93,7 +106,8 @@ def _make_engine(url: str, echo: bool) -> Engine:
     can hold tokens)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, hide_parameters=True,
-                               connect_args={"timeout": defaults.SQLITE_BUSY_TIMEOUT_S})
+                               connect_args={"timeout": defaults.SQLITE_BUSY_TIMEOUT_S,
+                                             "factory": sqlite_turn.TurnConnection})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
@@ -138,7 +152,24 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
+_READ_ONLY = "undertone_read_only"  # execution option of read_session's connection
+
+
 def _sqlite_begin_immediate(conn) -> None:
     """Take the write lock at BEGIN: a deferred transaction that reads, then writes, fails at once with
-    SQLITE_BUSY under concurrency in WAL mode instead of waiting; IMMEDIATE makes writers queue."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    SQLITE_BUSY under concurrency in WAL mode instead of waiting; IMMEDIATE makes writers queue. Before it, the
+    file's write turn across processes (sqlite_turn: no writer starves another), handed on at COMMIT/ROLLBACK.
+    A read_session begins a deferred (read) transaction instead, and takes no turn."""
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+        return
+    dbapi_conn = conn.connection.driver_connection
+    take = getattr(dbapi_conn, "take_turn", None)  # a connection made elsewhere (a test's own) has no turn
+    if take is not None:
+        take()
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if take is not None:
+            dbapi_conn.end_turn()
+        raise

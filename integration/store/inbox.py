@@ -15,11 +15,8 @@ from datetime import timedelta
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
 
 from connectors.base import InboundEvent
-from integration import defaults
-from integration.store import pg_waits
 from integration.store.db import Database
 from integration.store.models import WebhookEvent, utcnow
 
@@ -77,38 +74,21 @@ def _keepable(headers: Mapping[str, str]) -> dict[str, str]:
             if k.lower() not in _DROPPED_HEADERS}
 
 
-# SQLite lets one connection write at a time; a writer that finds the lock taken sleeps in SQLite's busy handler
-# (1, 2, 5, 10... up to 100 ms between tries) even when the lock is free again within a millisecond. This
-# process's own writers (gunicorn threads) queue here instead and are woken as soon as the one before is done;
-# other processes still meet at SQLite's lock.
-_sqlite_writers = threading.Lock()
-
-
 @contextmanager
 def _driver_transaction(db: Database, single_statement: bool) -> Iterator[Any]:
     """A driver cursor in a transaction. One statement runs without BEGIN and COMMIT (autocommit), which is just
     as atomic and saves their round trips; on SQLite it takes the write lock at once, as BEGIN IMMEDIATE does
-    (see integration/store/db.py)."""
+    (see integration/store/db.py), after the file's write turn (integration/store/sqlite_turn.py: the wait is
+    bounded so that it and SQLite's own busy timeout after it stay within a web request's database deadline)."""
     with db.driver_connection() as conn:
         if db.is_sqlite:
-            with _sqlite_write_turn():
+            conn.take_turn()
+            try:
                 yield from _sqlite_transaction(conn, single_statement)
+            finally:
+                conn.end_turn()
         else:
             yield from _postgresql_transaction(conn, single_statement)
-
-
-@contextmanager
-def _sqlite_write_turn() -> Iterator[None]:
-    """This process's turn to write. The wait is bounded so that it and SQLite's own busy timeout after it stay
-    within a web request's database deadline (the busy timeout alone outside one)."""
-    left = pg_waits.remaining_s()
-    busy = defaults.SQLITE_BUSY_TIMEOUT_S
-    if not _sqlite_writers.acquire(timeout=busy if left is None else max(0.0, left - busy)):
-        raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("this process's other writers kept SQLite busy"))
-    try:
-        yield
-    finally:
-        _sqlite_writers.release()
 
 
 def _sqlite_transaction(conn, single_statement: bool) -> Iterator[Any]:

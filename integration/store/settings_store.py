@@ -50,7 +50,7 @@ def load(db: Database, box: SecretBox | None, key: str) -> str | None:
 
 def version(db: Database) -> int:
     """The settings version: 0 before the first change, then one more per change."""
-    with db.session() as session:
+    with db.read_session() as session:
         value = session.scalar(select(Setting.value).where(Setting.key == VERSION_KEY))
     return int(value) if value else 0
 
@@ -58,7 +58,7 @@ def version(db: Database) -> int:
 def load_all(db: Database, box: SecretBox | None) -> dict[str, str]:
     """Every stored setting, plaintext; secrets that cannot be decrypted (no or another key) are left out."""
     values = {}
-    with db.session() as session:
+    with db.read_session() as session:
         rows = list(session.scalars(select(Setting).where(Setting.key != VERSION_KEY)))
     for row in rows:
         if not row.is_secret:

@@ -54,7 +54,7 @@ class RoundResult:
 
 def due_contacts(db: Database, limit: int = defaults.CRM_FLUSH_BATCH) -> list[tuple[int, datetime]]:
     """(contact id, needs_sync_at) of contacts with changes not yet in the CRM, oldest change first."""
-    with db.session() as session:
+    with db.read_session() as session:
         stmt = select(Contact.id, Contact.needs_sync_at).where(
             Contact.needs_sync_at.is_not(None),
             func.coalesce(Contact.synced_at < Contact.needs_sync_at, True),
@@ -164,7 +164,7 @@ def _link(db, crm: str, records: dict[int, CrmContact], created: dict[int, CrmCo
 def _views(db, ids, now) -> dict[int, content.ContactView]:
     since = now - timedelta(days=defaults.NEGATIVE_WINDOW_DAYS)
     views = {}
-    with db.session() as session:
+    with db.read_session() as session:
         for contact_id in ids:
             when = func.coalesce(Interaction.occurred_at, Interaction.created_at)
             scored = list(session.scalars(select(Interaction).join(InteractionScore).where(

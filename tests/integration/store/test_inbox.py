@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from connectors.base import InboundEvent
 from integration import defaults
-from integration.store import inbox, pg_waits
+from integration.store import inbox, pg_waits, sqlite_turn
 from integration.store.models import WebhookEvent
 
 
@@ -130,19 +130,31 @@ def test_concurrent_deliveries_of_one_event_store_it_once(db):
 
 
 def test_sqlite_writers_of_one_process_wait_their_turn_within_the_deadline(db):
-    """gunicorn threads queue on the process's writer lock; the wait leaves SQLite's busy timeout inside the
-    request's deadline, and ends in SQLAlchemy's OperationalError (the webhook's 503)."""
+    """gunicorn threads queue for the file's write turn (integration/store/sqlite_turn.py); the wait leaves
+    SQLite's busy timeout inside the request's deadline, and ends in SQLAlchemy's OperationalError (the webhook's
+    503)."""
     if not db.is_sqlite:
         pytest.skip("PostgreSQL has no single writer")
-    held = inbox._sqlite_writers
-    assert held.acquire(timeout=5)
+    turn = sqlite_turn.turn_for(db.engine.url.database)
+    taken, done = threading.Event(), threading.Event()
+
+    def hold():  # another thread of this process, in the middle of its write
+        turn.take(timeout_s=5)
+        taken.set()
+        done.wait(10)
+        turn.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
     try:
+        assert taken.wait(5)
         started = time.monotonic()
         with pg_waits.deadline(defaults.SQLITE_BUSY_TIMEOUT_S + 0.3), pytest.raises(OperationalError):
             inbox.accept(db, "quo", [_event("waits")], _handles)
         assert 0.25 <= time.monotonic() - started < 1.5
     finally:
-        held.release()
+        done.set()
+        holder.join()
     assert len(inbox.accept(db, "quo", [_event("waits")], _handles).new) == 1
 
 
