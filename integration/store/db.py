@@ -5,12 +5,14 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration import defaults
 from integration.store import pg_waits
+
+READ_ONLY = "undertone_read_only"  # execution option of `Database.reading` connections
 
 
 class Database:
@@ -33,6 +35,14 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads only. On SQLite its transaction begins DEFERRED: it reads a snapshot without
+        taking the write lock that every `session()` takes at BEGIN (see `_sqlite_begin_immediate`), so it
+        neither waits for a writer nor makes one wait. Rolled back at the end (nothing to commit)."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            yield conn
 
     @contextmanager
     def driver_connection(self) -> Iterator[Any]:
@@ -140,5 +150,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _sqlite_begin_immediate(conn) -> None:
     """Take the write lock at BEGIN: a deferred transaction that reads, then writes, fails at once with
-    SQLITE_BUSY under concurrency in WAL mode instead of waiting; IMMEDIATE makes writers queue."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    SQLITE_BUSY under concurrency in WAL mode instead of waiting; IMMEDIATE makes writers queue. A connection
+    from `Database.reading` only reads: it begins DEFERRED (a snapshot, no write lock)."""
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
