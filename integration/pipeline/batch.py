@@ -112,8 +112,8 @@ def _write(db: Database, scorer: str, work: dict[int, tuple[Outcome, list[ToScor
         return processing.write_scores_in(session, row_id, scorer, todo, analyses[row_id], trial, rows), trial
 
     def first(session, row_ids: list[int]) -> None:
-        """Lock the batch's contacts and interactions in id order (as every batch's write does, so two of them do
-        not deadlock on these rows) and read them once (with their identities and scores), not once per event."""
+        """Lock these events' contacts and interactions in id order (as every batch's write does, so two of them
+        rarely deadlock on these rows) and read them once (with their identities and scores), not once per event."""
         rows.clear()
         ids = sorted({w.interaction_id for row_id in row_ids for w in work[row_id][1]})
         contacts = sorted({w.contact_id for row_id in row_ids for w in work[row_id][1] if w.contact_id is not None})
@@ -131,18 +131,20 @@ def _together(db: Database, row_ids: list[int], step: Callable, result: BatchRes
     """`step(session, row_id)` for each event, in shared transactions, each event in a savepoint: an event's error
     rolls back its own savepoint and is recorded as that event's (in `result.errors`), the others go on. A shared
     transaction commits after BATCH_TRANSACTION_S and the next event starts a new one (`first(session, ids)` runs
-    at its start, for the events it may hold). When a shared transaction fails as a whole (its BEGIN, its COMMIT, a
+    at its start, for the events it will likely hold: twice as many as the one before took; `step` must not
+    count on it for the others). When a shared transaction fails as a whole (its BEGIN, its COMMIT, a
     savepoint that cannot be rolled back), nothing of it is stored and its events are done again each in its own
     transaction (`first` and `step` in a `db.session()` of its own), as one by one."""
     done: dict[int, Any] = {}
     left = list(row_ids)
+    ahead = 4  # events `first` reads ahead for: twice what the previous shared transaction took
     while left:
         chunk, errors = [], {}
         try:
             with db.session() as session:
                 started = time.monotonic()
                 if first is not None:
-                    first(session, left)
+                    first(session, left[:ahead])
                 for row_id in left:
                     chunk.append(row_id)
                     try:
@@ -163,6 +165,7 @@ def _together(db: Database, row_ids: list[int], step: Callable, result: BatchRes
         else:
             result.errors.update(errors)
         left = left[len(chunk):]
+        ahead = 2 * len(chunk)
     return done
 
 
