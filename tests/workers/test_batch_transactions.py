@@ -37,6 +37,7 @@ def process(ids: list[int], commits: list) -> batch.BatchResult:
 
 def test_a_batch_commits_two_transactions_not_two_per_event(db, worker_env, commits, monkeypatch):
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
     ids = store(db, 8)
     result = process(ids, commits)
     assert sorted(result.outcomes) == ids and not result.errors
@@ -48,6 +49,7 @@ def test_a_batch_commits_two_transactions_not_two_per_event(db, worker_env, comm
 def test_a_shared_transaction_commits_after_its_time_and_the_next_event_starts_another(db, worker_env, commits,
                                                                                       monkeypatch):
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 0.0)  # every event its own transaction again
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 0.0)
     ids = store(db, 4)
     process(ids, commits)
     assert statuses(db) == {i: ("processed", 1) for i in ids}
@@ -80,6 +82,7 @@ def test_one_events_storing_error_rolls_back_its_own_writes_only(db, worker_env,
 def test_a_shared_transaction_that_fails_at_commit_is_done_again_event_by_event(db, worker_env, monkeypatch):
     """The failure is no one event's: none of them gets it as its error, and each is stored once."""
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
     engine = context.runtime().db.engine
     failed = []
 
