@@ -35,6 +35,10 @@ TEXTS = [
 ]
 
 
+SEND_ATTEMPTS = 5
+RETRIED: list[str] = []  # event ids of the last replay's sends that met a 503 (once per retry)
+
+
 @dataclass
 class Sent:
     event_id: str
@@ -124,6 +128,8 @@ def _replay(base: str, phones: list[str], count: int, rate: float | None = None)
     """Send the interactions (8 concurrent senders), as one burst or, with `rate`, the i-th one at i / rate
     seconds after the first; returns what was sent and when."""
     plan = [(i, uuid.uuid4().hex, phones[i % len(phones)], random.choice(TEXTS)) for i in range(count)]
+    retried = RETRIED
+    retried.clear()
     session = requests.Session()
     start = time.monotonic()
 
@@ -138,8 +144,14 @@ def _replay(base: str, phones: list[str], count: int, rate: float | None = None)
             # gunicorn's keep-alive and the server can close it just as the next POST goes out
             headers["connection"] = "close"
         at = time.time()
-        session.post(f"{base}/webhooks/generic", data=body, headers=headers, timeout=30).raise_for_status()
-        return Sent(event_id, phone, at)
+        for attempt in range(SEND_ATTEMPTS):  # a 503 is retried, as webhook senders retry it
+            response = session.post(f"{base}/webhooks/generic", data=body, headers=headers, timeout=30)
+            if response.status_code != 503 or attempt == SEND_ATTEMPTS - 1:
+                break
+            retried.append(event_id)
+            time.sleep(1.0)
+        response.raise_for_status()
+        return Sent(event_id, phone, at)  # `at` is the first attempt: a retry's wait counts in the delay
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(send, plan))

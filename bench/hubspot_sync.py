@@ -56,6 +56,7 @@ def report(result: crm_replay.Run, args) -> None:
     for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
         print(f"  {kind:<40}{count:>6}")
     print(f"429 answers:                   {sum(1 for r in calls if r.status == 429)}  (target 0)")
+    print(f"503 answers (retried after 1 s): {len(crm_replay.RETRIED)}  (the web could not store the event in time)")
     span = crm_replay.send_span(result)
     print(f"send rate:                     {(len(result.sent) - 1) / span if span else float('inf'):.1f} per second "
           f"({len(result.sent)} sent in {span:.1f} s)")

@@ -52,7 +52,7 @@ def process_event(event_row_id: int) -> dict:
         _no_retry_if_permanent(exc)
         claims.release(rt.db, [event_row_id], token)  # RQ's retry of this job finds the event free
         raise
-    _after_batch(rt, result, token)
+    _after_batch(rt, result, token, own=event_row_id)
     if event_row_id in result.errors:
         _no_retry_if_permanent(result.errors[event_row_id])
         raise result.errors[event_row_id]
@@ -81,12 +81,15 @@ def _process(rt, claimed: list[claims.Claimed], token: str) -> batch.BatchResult
         return batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
 
 
-def _after_batch(rt, result: batch.BatchResult, token: str) -> None:
-    """Record each failed event's error and give up its claim; then one flush request, the alerts and the
-    help-desk tags for everything the batch stored."""
+def _after_batch(rt, result: batch.BatchResult, token: str, own: int | None = None) -> None:
+    """Record each failed event's error and give up its claim; take the queued jobs of the events it finished
+    out of the queue (they would only find them done); then one flush request, the alerts and the help-desk
+    tags for everything the batch stored."""
     for row_id, exc in result.errors.items():
         _failed(rt, row_id, exc)
     claims.release(rt.db, list(result.errors), token)  # a retry (the job's, or the sweep's) takes them at once
+    done = [row_id for row_id, outcome in result.outcomes.items() if row_id != own and outcome.status in claims.DONE]
+    _quietly(lambda: queues.drop_event_jobs(rt.worker_redis, done))
     outcomes = list(result.outcomes.values())
     interactions = [i for outcome in outcomes for i in outcome.interactions]
     if set().union(*(outcome.contacts for outcome in outcomes)):

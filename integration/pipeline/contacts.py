@@ -72,6 +72,8 @@ def _create(session: Session, customer: CustomerRef) -> Contact:
 def _attach(session: Session, contact: Contact, pairs: list[tuple[str, str]]) -> bool:
     """Add the identities this contact lacks; False when it ends up with none (a concurrent insert won)."""
     have = {(i.kind, i.value) for i in contact.identities}
+    if all(pair in have for pair in pairs):
+        return True  # nothing to add (a known customer, the usual case): no need to read them again
     for kind, value in pairs:
         if (kind, value) in have:
             continue

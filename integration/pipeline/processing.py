@@ -81,14 +81,23 @@ def prepare(db: Database, event_row_id: int, source: str, stored: InboundEvent, 
             connector_for: ConnectorFor = registry.inbound) -> tuple[Outcome, list[ToScore]] | Outcome:
     """Parse and hydrate the event (no transaction: hydration may call the provider), then store its
     interactions; returns what needs scoring, or the Outcome when the event is done already."""
+    items = parsed(db, event_row_id, source, stored, connector_for)
+    if isinstance(items, Outcome):
+        return items
+    return store_all(db, event_row_id, source, items, scorer_name)
+
+
+def parsed(db: Database, event_row_id: int, source: str, stored: InboundEvent,
+           connector_for: ConnectorFor = registry.inbound) -> list | Outcome:
+    """The event's items, parsed and hydrated (no transaction: hydration may call the provider), ready to store;
+    a malformed event is marked failed here (its Outcome)."""
     connector = connector_for(source)
     try:
         items = connector.hydrate(connector.parse(stored), stored)
     except MalformedPayload as exc:  # retrying cannot help: record it for the admin page
         _finish(db, event_row_id, "failed", f"malformed: {exc}")
         return Outcome("failed")
-    items = [storable_fields(item) for item in items]  # no NUL or lone surrogate reaches the database
-    return _store_all(db, event_row_id, source, items, scorer_name)
+    return [storable_fields(item) for item in items]  # no NUL or lone surrogate reaches the database
 
 
 def refreshed(db: Database, scorer_name: str, work: list[ToScore]) -> list[ToScore]:
@@ -104,26 +113,32 @@ def refreshed(db: Database, scorer_name: str, work: list[ToScore]) -> list[ToSco
     return fresh
 
 
-def _store_all(db: Database, event_row_id: int, source: str, items: list,
+def store_all(db: Database, event_row_id: int, source: str, items: list,
                scorer_name: str) -> tuple[Outcome, list[ToScore]] | Outcome:
     """Store the event's interactions and merges; the event is done here when nothing needs scoring."""
     with db.session() as session:
-        event = session.get(WebhookEvent, event_row_id, with_for_update=True)
-        if event is None:
-            return Outcome("missing")  # deleted meanwhile
-        if event.status in ("processed", "ignored"):
-            return Outcome(event.status)  # a concurrent run stored it first
-        outcome, work = Outcome("processed"), []
-        for item in items:
-            if isinstance(item, ContactMerge):
-                outcome.contacts |= _apply_merge(session, item)
-            elif isinstance(item, Touch):
-                record_touch(session, item)  # the business's own act: recorded, never scored
-            else:
-                work.extend(_store(session, event_row_id, source, item, scorer_name, outcome))
-        work = list({w.interaction_id: w for w in work}.values())  # one thread twice in an event: its latest
-        if not work:
-            _processed(event)
+        return store_items(session, event_row_id, source, items, scorer_name)
+
+
+def store_items(session, event_row_id: int, source: str, items: list,
+                scorer_name: str) -> tuple[Outcome, list[ToScore]] | Outcome:
+    """`store_all` in the caller's transaction (a batch stores its events in one, each in a savepoint)."""
+    event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+    if event is None:
+        return Outcome("missing")  # deleted meanwhile
+    if event.status in ("processed", "ignored"):
+        return Outcome(event.status)  # a concurrent run stored it first
+    outcome, work = Outcome("processed"), []
+    for item in items:
+        if isinstance(item, ContactMerge):
+            outcome.contacts |= _apply_merge(session, item)
+        elif isinstance(item, Touch):
+            record_touch(session, item)  # the business's own act: recorded, never scored
+        else:
+            work.extend(_store(session, event_row_id, source, item, scorer_name, outcome))
+    work = list({w.interaction_id: w for w in work}.values())  # one thread twice in an event: its latest
+    if not work:
+        _processed(event)
     return outcome, work
 
 
@@ -144,31 +159,39 @@ def write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[T
                   analyses: dict[int, Analysis | None], outcome: Outcome) -> list[ToScore] | None:
     """Store each analysis whose interaction still holds what was scored; None when the event is done,
     else what changed meanwhile (with its new content) to score again."""
-    again = []
     with db.session() as session:
-        event = session.get(WebhookEvent, event_row_id, with_for_update=True)
-        if event is None or event.status in ("processed", "ignored"):
-            outcome.status = event.status if event is not None else "missing"
-            outcome.contacts = set()  # a concurrent run finished it first (or it was deleted)
-            return None
-        for done in work:
-            row = locked(session, done.interaction_id)
-            if row is None:
-                continue  # deleted meanwhile (retention): nothing left to score
-            if current_content(row, scorer_name) != done.content:
-                fresh = needs_scoring(session, row, scorer_name)
-                if fresh is not None:
-                    again.append(fresh)
-                continue
-            analysis = analyses.get(done.interaction_id)
-            if analysis is not None:
-                store_analysis(session, row, scorer_name, analysis)
-                raise_escalations(session, row)  # the alert row commits with its score; a job delivers it
-                if row.contact_id is not None:
-                    _needs_sync(session, row.contact_id, outcome)
-        if again:
-            return again
-        _processed(event)
+        return write_scores_in(session, event_row_id, scorer_name, work, analyses, outcome)
+
+
+def write_scores_in(session, event_row_id: int, scorer_name: str, work: list[ToScore],
+                    analyses: dict[int, Analysis | None], outcome: Outcome,
+                    locked_rows: dict[int, InteractionRow] | None = None) -> list[ToScore] | None:
+    """`write_scores` in the caller's transaction (a batch writes its events' scores in one, each in a savepoint).
+    `locked_rows`: interactions the caller already locked and read in this transaction."""
+    again = []
+    event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+    if event is None or event.status in ("processed", "ignored"):
+        outcome.status = event.status if event is not None else "missing"
+        outcome.contacts = set()  # a concurrent run finished it first (or it was deleted)
+        return None
+    for done in work:
+        row = (locked_rows or {}).get(done.interaction_id) or locked(session, done.interaction_id)
+        if row is None:
+            continue  # deleted meanwhile (retention): nothing left to score
+        if current_content(row, scorer_name) != done.content:
+            fresh = needs_scoring(session, row, scorer_name)
+            if fresh is not None:
+                again.append(fresh)
+            continue
+        analysis = analyses.get(done.interaction_id)
+        if analysis is not None:
+            store_analysis(session, row, scorer_name, analysis)
+            raise_escalations(session, row)  # the alert row commits with its score; a job delivers it
+            if row.contact_id is not None:
+                _needs_sync(session, row.contact_id, outcome)
+    if again:
+        return again
+    _processed(event)
     return None
 
 

@@ -75,14 +75,16 @@ def test_an_expired_lease_is_taken_again(db):
     assert sorted(c.row_id for c in claims.claim(db, ids[1], "b", batch=2, lease_s=30)) == sorted(ids)
 
 
-def test_one_job_processes_the_batch_and_the_later_jobs_do_nothing(db, redis_conn, worker_env):
+def test_one_job_processes_the_batch_and_takes_the_later_jobs_out_of_the_queue(db, redis_conn, worker_env):
     ids = store(db, 5)
     queues.enqueue_events(redis_conn, ids)
+    events = Queue(defaults.EVENTS_QUEUE, connection=redis_conn)
     drain(redis_conn)
-    results = [Job.fetch(queues.event_job_id(i), connection=redis_conn).return_value() for i in ids]
-    assert results[0]["batch"] == 5 and results[0]["status"] == "processed"
-    assert [r["status"] for r in results[1:]] == ["processed"] * 4  # found done: nothing stored again
-    assert all(r["interactions"] == [] for r in results[1:])
+    result = Job.fetch(queues.event_job_id(ids[0]), connection=redis_conn).return_value()
+    assert result["batch"] == 5 and result["status"] == "processed"
+    assert events.count == 0
+    for i in ids[1:]:  # the batch processed them: their queued jobs were taken out, never run
+        assert queues.event_job_status(redis_conn, i) is None
     assert statuses(db) == {i: ("processed", 1) for i in ids}
     assert count(db, Interaction) == 5 and count(db, InteractionScore) == 5
     for i in ids:  # a job run again (a redelivered or requeued job) changes nothing
@@ -228,3 +230,37 @@ def test_a_batch_slower_than_its_lease_keeps_its_events(db, redis_conn, worker_e
     assert jobs.process_event(ids[0])["batch"] == 3
     assert seen["others"] == ["claimed", "claimed"]  # renewed while the batch ran: no other worker took them
     assert statuses(db) == {i: ("processed", 1) for i in ids} and count(db, InteractionScore) == 3
+
+
+def test_only_queued_jobs_of_finished_events_are_taken_out(db, redis_conn, worker_env, monkeypatch):
+    """A job a worker has already taken is left to run (it finds its event done); an event whose attempt failed
+    keeps its job (it retries it)."""
+    real = context.connector_for
+
+    def flaky_for(rt):
+        make = real(rt)
+
+        def connector(source):
+            inbound = make(source)
+            parse = inbound.parse
+
+            def flaky(event):
+                if b"Friday" in event.body:
+                    raise ConnectionError("provider unreachable")
+                return parse(event)
+            inbound.parse = flaky
+            return inbound
+        return connector
+
+    monkeypatch.setattr(context, "connector_for", flaky_for)
+    ids = store(db, 4)  # the third one's parse fails
+    queues.enqueue_events(redis_conn, ids)
+    events = Queue(defaults.EVENTS_QUEUE, connection=redis_conn)
+    taken = events.pop_job_id()  # as a worker's dequeue takes the first job: out of the list, its hash kept
+    assert taken == queues.event_job_id(ids[0])
+    assert events.pop_job_id() == queues.event_job_id(ids[1])  # this job's own, taken to run it
+    assert jobs.process_event(ids[1])["batch"] == 4  # a batch of all four, from the second event's job
+    assert events.job_ids == [queues.event_job_id(ids[2])]  # the failed one's job stays to retry it
+    assert Job.fetch(taken, connection=redis_conn).get_status() == "queued"  # the taken job's hash is kept
+    assert queues.event_job_status(redis_conn, ids[3]) is None
+    assert jobs.process_event(ids[0])["status"] == "processed"  # the taken job runs: its event is done

@@ -1,0 +1,129 @@
+"""A batch stores its events in shared transactions and writes their scores in shared transactions, a savepoint per
+event: fewer transactions, one event's error still its own, a shared transaction that fails as a whole done again
+event by event. A job whose event another batch finished reads that without the write lock. Both databases."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from integration import defaults
+from integration.pipeline import batch, processing
+from integration.store import claims
+from integration.store.models import Interaction, InteractionScore, WebhookEvent
+from tests.workers.test_batching import count, statuses, store
+from workers import context, jobs
+
+
+@pytest.fixture
+def commits(db, worker_env):
+    """Transactions the worker's engine commits (the worker code's own Database, built from the environment)."""
+    seen = []
+    event.listen(context.runtime().db.engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def process(ids: list[int], commits: list) -> batch.BatchResult:
+    """Claim the events as a job does, then count the commits of processing them."""
+    rt = context.runtime()
+    context.analyzer()
+    claimed = claims.claim(rt.db, ids[0], "a job", len(ids), 20)
+    commits.clear()
+    return batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
+
+
+def test_a_batch_commits_two_transactions_not_two_per_event(db, worker_env, commits, monkeypatch):
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    ids = store(db, 8)
+    result = process(ids, commits)
+    assert sorted(result.outcomes) == ids and not result.errors
+    assert statuses(db) == {i: ("processed", 1) for i in ids}
+    assert count(db, InteractionScore) == 8
+    assert len(commits) == 2  # the 8 events stored, their 8 scores written (one by one: 16)
+
+
+def test_a_shared_transaction_commits_after_its_time_and_the_next_event_starts_another(db, worker_env, commits,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 0.0)  # every event its own transaction again
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 0.0)
+    ids = store(db, 4)
+    process(ids, commits)
+    assert statuses(db) == {i: ("processed", 1) for i in ids}
+    assert len(commits) == 8
+
+
+def test_one_events_storing_error_rolls_back_its_own_writes_only(db, worker_env, monkeypatch):
+    real = processing.store_items
+    ids = store(db, 4)
+
+    def breaks_after_writing(session, row_id, *args):
+        stored = real(session, row_id, *args)
+        if row_id == ids[2]:
+            session.flush()  # its interaction, contact and link are written in the shared transaction...
+            raise RuntimeError("event 3 met a glitch")  # ...and rolled back with its savepoint
+        return stored
+
+    monkeypatch.setattr(processing, "store_items", breaks_after_writing)
+    assert jobs.process_event(ids[0])["batch"] == 4
+    assert statuses(db) == {ids[0]: ("processed", 1), ids[1]: ("processed", 1), ids[2]: ("pending", 1),
+                            ids[3]: ("processed", 1)}
+    with db.session() as session:
+        assert session.get(WebhookEvent, ids[2]).last_error == "RuntimeError: event 3 met a glitch"
+    assert count(db, Interaction) == 3 and count(db, InteractionScore) == 3
+    monkeypatch.setattr(processing, "store_items", real)
+    assert jobs.process_event(ids[2])["status"] == "processed"
+    assert count(db, Interaction) == 4 and count(db, InteractionScore) == 4
+
+
+def test_a_shared_transaction_that_fails_at_commit_is_done_again_event_by_event(db, worker_env, monkeypatch):
+    """The failure is no one event's: none of them gets it as its error, and each is stored once."""
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    engine = context.runtime().db.engine
+    failed = []
+
+    def fail_first_batch_commit(conn):
+        if not failed and conn.info.pop("batch", False):
+            failed.append(1)
+            raise OperationalError("COMMIT", None, RuntimeError("the database went away at commit"))
+
+    def mark(session, row_id, *args):
+        session.connection().info["batch"] = True
+        return real(session, row_id, *args)
+
+    real = processing.store_items
+    monkeypatch.setattr(processing, "store_items", mark)
+    event.listen(engine, "commit", fail_first_batch_commit)
+    try:
+        ids = store(db, 4)
+        assert jobs.process_event(ids[0])["batch"] == 4
+    finally:
+        event.remove(engine, "commit", fail_first_batch_commit)
+    assert failed == [1]
+    assert statuses(db) == {i: ("processed", 1) for i in ids}
+    with db.session() as session:
+        assert all(session.get(WebhookEvent, i).last_error is None for i in ids)
+    assert count(db, Interaction) == 4 and count(db, InteractionScore) == 4
+
+
+def test_a_job_whose_event_is_done_does_not_wait_for_the_write_lock(db, database_url, worker_env):
+    ids = store(db, 2)
+    assert jobs.process_event(ids[0])["batch"] == 2
+    other = create_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with other.connect() as conn:  # another writer holds the lock (SQLite) or the event's row (PostgreSQL)
+        if database_url.startswith("sqlite"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+            conn.execute(text("SELECT id FROM webhook_events WHERE id = :id FOR UPDATE"), {"id": ids[1]})
+        try:
+            started = time.monotonic()
+            assert claims.claim(db, ids[1], "a later job", 16, 20) == "processed"
+            assert time.monotonic() - started < 1.0  # the locked read waited 2 s (SQLite) or 4 s (PostgreSQL)
+        finally:
+            conn.exec_driver_sql("ROLLBACK")
+    other.dispose()
