@@ -218,15 +218,15 @@ def test_a_batch_slower_than_its_lease_keeps_its_events(db, redis_conn, worker_e
     monkeypatch.setattr(defaults, "CLAIM_LEASE_S", 1.5)
     monkeypatch.setattr(defaults, "CLAIM_RENEW_S", 0.25)
     ids = store(db, 3)
-    real, seen = processing.prepare, {}
+    real, seen = processing.parsed, {}
 
-    def slow_prepare(db_, row_id, *args):
+    def slow_parsed(db_, row_id, *args):
         if row_id == ids[0]:  # a provider slow to answer during the first event's hydration, twice the lease
             time.sleep(3)
             seen["others"] = [claims.claim(db, i, "another-worker", batch=1, lease_s=30) for i in ids[1:]]
         return real(db_, row_id, *args)
 
-    monkeypatch.setattr(processing, "prepare", slow_prepare)
+    monkeypatch.setattr(processing, "parsed", slow_parsed)
     assert jobs.process_event(ids[0])["batch"] == 3
     assert seen["others"] == ["claimed", "claimed"]  # renewed while the batch ran: no other worker took them
     assert statuses(db) == {i: ("processed", 1) for i in ids} and count(db, InteractionScore) == 3
