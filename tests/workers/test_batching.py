@@ -129,9 +129,9 @@ def test_a_permanent_error_in_one_event_fails_that_event_only(db, redis_conn, wo
     assert failed.get_job_ids() == [queues.event_job_id(ids[2])]
 
 
-def test_a_transient_error_in_another_event_leaves_it_for_its_own_job(db, redis_conn, worker_env, monkeypatch):
-    from connectors import registry
-
+def _fail_parsing_fridays(monkeypatch):
+    """The real connectors, except that parsing an event whose body mentions Friday (the third of `store`'s)
+    fails as an unreachable provider would: a transient error. Returns the real `connector_for`."""
     real = context.connector_for
 
     def flaky_for(rt):
@@ -149,8 +149,15 @@ def test_a_transient_error_in_another_event_leaves_it_for_its_own_job(db, redis_
             return inbound
         return connector
 
-    assert registry  # the real connectors, one of whose parses fails for one event
     monkeypatch.setattr(context, "connector_for", flaky_for)
+    return real
+
+
+def test_a_transient_error_in_another_event_leaves_it_for_its_own_job(db, redis_conn, worker_env, monkeypatch):
+    from connectors import registry
+
+    assert registry  # the real connectors, one of whose parses fails for one event
+    real = _fail_parsing_fridays(monkeypatch)
     ids = store(db, 4)
     assert jobs.process_event(ids[0])["batch"] == 4
     assert statuses(db) == {ids[0]: ("processed", 1), ids[1]: ("processed", 1), ids[2]: ("pending", 1),
@@ -235,24 +242,7 @@ def test_a_batch_slower_than_its_lease_keeps_its_events(db, redis_conn, worker_e
 def test_only_queued_jobs_of_finished_events_are_taken_out(db, redis_conn, worker_env, monkeypatch):
     """A job a worker has already taken is left to run (it finds its event done); an event whose attempt failed
     keeps its job (it retries it)."""
-    real = context.connector_for
-
-    def flaky_for(rt):
-        make = real(rt)
-
-        def connector(source):
-            inbound = make(source)
-            parse = inbound.parse
-
-            def flaky(event):
-                if b"Friday" in event.body:
-                    raise ConnectionError("provider unreachable")
-                return parse(event)
-            inbound.parse = flaky
-            return inbound
-        return connector
-
-    monkeypatch.setattr(context, "connector_for", flaky_for)
+    _fail_parsing_fridays(monkeypatch)
     ids = store(db, 4)  # the third one's parse fails
     queues.enqueue_events(redis_conn, ids)
     events = Queue(defaults.EVENTS_QUEUE, connection=redis_conn)
