@@ -60,9 +60,9 @@ def _without_lock(db: Database, own_id: int, token: str, now) -> str | None:
     """What `claim` would answer for an event that is done or in another job's live batch, read without the write
     lock (most jobs of a burst find their event done by another job's batch: on SQLite they no longer queue
     for the lock, and hold up the web's inserts, only to read that); None when it must be claimed under it."""
-    with db.reading() as conn:
-        seen = conn.execute(select(WebhookEvent.status, WebhookEvent.claimed_by, WebhookEvent.claimed_until)
-                            .where(WebhookEvent.id == own_id)).first()
+    with db.read_session() as session:
+        seen = session.execute(select(WebhookEvent.status, WebhookEvent.claimed_by, WebhookEvent.claimed_until)
+                               .where(WebhookEvent.id == own_id)).first()
     if seen is None:
         return None  # let the locked read say "missing"
     if seen.status in DONE:

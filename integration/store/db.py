@@ -5,14 +5,14 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from integration import defaults
 from integration.store import pg_waits, sqlite_turn
 
-READ_ONLY = "undertone_read_only"  # execution option of `read_session` and `reading` connections
+_READ_ONLY = "undertone_read_only"  # execution option of read_session's connection
 
 
 class Database:
@@ -44,18 +44,10 @@ class Database:
         session = self._sessions()
         try:
             if self.is_sqlite:
-                session.connection(execution_options={READ_ONLY: True})
+                session.connection(execution_options={_READ_ONLY: True})
             yield session
         finally:
             session.close()  # rolls back
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A connection for reads only. On SQLite its transaction begins DEFERRED: it reads a snapshot without
-        taking the write lock that every `session()` takes at BEGIN (see `_sqlite_begin_immediate`), so it
-        neither waits for a writer nor makes one wait. Rolled back at the end (nothing to commit)."""
-        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-            yield conn
 
     @contextmanager
     def driver_connection(self) -> Iterator[Any]:
@@ -167,7 +159,7 @@ def _sqlite_begin_immediate(conn) -> None:
     SQLITE_BUSY under concurrency in WAL mode instead of waiting; IMMEDIATE makes writers queue. Before it, the
     file's write turn across processes (sqlite_turn: no writer starves another), handed on at COMMIT/ROLLBACK.
     A read_session begins a deferred (read) transaction instead, and takes no turn."""
-    if conn.get_execution_options().get(READ_ONLY):
+    if conn.get_execution_options().get(_READ_ONLY):
         conn.exec_driver_sql("BEGIN")
         return
     dbapi_conn = conn.connection.driver_connection
