@@ -95,6 +95,8 @@ class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), DigestConfi
     signature_tolerance_s: int = defaults.SIGNATURE_TOLERANCE_S
     # Workers lower their CPU priority by this much (os.nice) at start, so webhook acknowledgements win shared cores.
     worker_nice: int = Field(default=defaults.WORKER_NICE, ge=0, le=19)
+    # Workers run model inference on a thread at SCHED_IDLE (Linux): it only takes CPU nothing else wants.
+    worker_scoring_idle: bool = True
     # events a process job takes together (its own and pending first attempts), scored in one model call
     process_batch: int = Field(default=defaults.PROCESS_BATCH, ge=1, le=256)
     # torch threads per worker process: more than the cores shared by every worker oversubscribes them.

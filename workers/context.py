@@ -35,6 +35,17 @@ def model_dir(settings: Settings) -> str | None:
 
 
 _built: dict = {}  # the analyzer, the rules key it was built from, and the settings and stored rules it was checked on
+_scoring: dict = {}  # "thread": the ScoringThread analyses run on, once a worker asked for one (score_on_own_thread)
+
+
+def score_on_own_thread(idle: bool) -> None:
+    """From now on this process's analyses run on a thread of their own, at SCHED_IDLE when `idle`
+    (WORKER_SCORING_IDLE; workers/scoring_thread.py). The worker calls it before it warms anything."""
+    from workers.scoring_thread import ScoringThread
+
+    _scoring["thread"] = ScoringThread(idle)
+    _scoring["thread"].start()
+    _built.clear()
 
 
 def analyzer():
@@ -53,7 +64,12 @@ def analyzer():
     key = json.dumps([escalation, themes, settings.competitors, settings.theme_embeddings, settings.scorer],
                      sort_keys=True)
     if _built.get("key") != key:
-        _built.update(analyzer=build_analyzer(scorer(), escalation, themes, settings), key=key)
+        built = build_analyzer(scorer(), escalation, themes, settings)
+        if "thread" in _scoring:
+            from workers.scoring_thread import AnalyzerOnThread
+
+            built = AnalyzerOnThread(built, _scoring["thread"])
+        _built.update(analyzer=built, key=key)
     _built.update(settings=settings, stored=stored)
     return _built["analyzer"]
 
@@ -141,3 +157,4 @@ def reset() -> None:
     runtime.cache_clear()
     scorer.cache_clear()
     _built.clear()
+    _scoring.clear()

@@ -56,6 +56,7 @@ def worker(burst: bool, queue_names: str, fork: bool) -> None:
 
     runtime = context.runtime()
     lower_priority(runtime.base.worker_nice)
+    context.score_on_own_thread(idle=runtime.base.worker_scoring_idle)
     context.warm()  # forked work horses (--fork) share what is loaded here too
     names = [n.strip() for n in queue_names.split(",") if n.strip()]
     worker_class = TolerantWorker if fork else TolerantSimpleWorker
