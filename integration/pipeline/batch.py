@@ -105,6 +105,7 @@ def _write(db: Database, scorer: str, work: dict[int, tuple[Outcome, list[ToScor
     (or each in its own when that transaction fails as a whole): event -> (what to score again or None, its
     outcome). Each write works on a copy of the event's outcome, so a write rolled back leaves no trace in it."""
     rows: dict[int, InteractionRow] = {}  # the interactions, locked and read once for the whole batch
+    held: list[Contact] = []  # their contacts: the session's identity map only keeps objects someone refers to
 
     def step(session, row_id):
         outcome, todo = work[row_id]
@@ -115,10 +116,12 @@ def _write(db: Database, scorer: str, work: dict[int, tuple[Outcome, list[ToScor
         """Lock these events' contacts and interactions in id order (as every batch's write does, so two of them
         rarely deadlock on these rows) and read them once (with their identities and scores), not once per event."""
         rows.clear()
+        held.clear()
         ids = sorted({w.interaction_id for row_id in row_ids for w in work[row_id][1]})
         contacts = sorted({w.contact_id for row_id in row_ids for w in work[row_id][1] if w.contact_id is not None})
-        if contacts:
-            session.scalars(select(Contact).where(Contact.id.in_(contacts)).order_by(Contact.id).with_for_update()).all()
+        if contacts:  # held, so that marking them for a sync (and an alert's facts) reads none of them again
+            held.extend(session.scalars(
+                select(Contact).where(Contact.id.in_(contacts)).order_by(Contact.id).with_for_update()))
         if ids:
             rows.update((row.id, row) for row in session.scalars(
                 select(InteractionRow).where(InteractionRow.id.in_(ids)).order_by(InteractionRow.id).with_for_update()))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from connectors import base
@@ -89,10 +91,12 @@ def store_analysis(session: Session, row: Interaction, scorer_name: str, analysi
 
 
 def link_event(session: Session, interaction_id: int, event_row_id: int) -> None:
-    """Remember that this stored event made (or added to) this interaction, once (the event row is locked)."""
-    if session.get(InteractionEvent, (interaction_id, event_row_id)) is None:
-        session.add(InteractionEvent(interaction_id=interaction_id, event_id=event_row_id))
-        session.flush()
+    """Remember that this stored event made (or added to) this interaction, once (the event row is locked): one
+    INSERT that does nothing when the link exists (no read first, no ORM flush: it runs for every event)."""
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    session.execute(insert(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
+                    .on_conflict_do_nothing(index_elements=["interaction_id", "event_id"]))
 
 
 def locked(session: Session, interaction_id: int) -> Interaction | None:

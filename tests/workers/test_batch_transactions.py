@@ -6,14 +6,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from integration import defaults
 from integration.pipeline import batch, processing
 from integration.store import claims
-from integration.store.models import Interaction, InteractionScore, WebhookEvent
+from integration.pipeline.interactions import link_event
+from integration.store.models import Contact, Interaction, InteractionEvent, InteractionScore, WebhookEvent
 from tests.workers.test_batching import count, statuses, store
 from workers import context, jobs
 
@@ -127,3 +128,40 @@ def test_a_job_whose_event_is_done_does_not_wait_for_the_write_lock(db, database
         finally:
             conn.exec_driver_sql("ROLLBACK")
     other.dispose()
+
+
+def test_writing_a_batchs_scores_reads_its_contacts_once(db, worker_env, monkeypatch):
+    """The write's first step locks and reads the batch's contacts; marking each for a sync and each alert's facts
+    use those rows (held for the transaction), not one more read of its contact per event."""
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    ids = store(db, 4)  # as many as the first shared transaction reads ahead for
+    reads = []
+    real = batch._write
+
+    def counting(*args, **kwargs):
+        engine = context.runtime().db.engine
+        listener = lambda _c, _cur, statement, *_: reads.append(statement) if "FROM contacts " in statement + " " else None  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+
+    monkeypatch.setattr(batch, "_write", counting)
+    assert jobs.process_event(ids[0])["batch"] == 4
+    assert statuses(db) == {i: ("processed", 1) for i in ids}
+    assert len(reads) == 1, reads  # one SELECT ... FROM contacts ... FOR UPDATE for the four
+    with db.session() as session:
+        assert all(contact.needs_sync_at is not None for contact in session.scalars(select(Contact)))
+
+
+def test_an_events_link_to_its_interaction_is_stored_once(db, worker_env):
+    ids = store(db, 1)
+    assert jobs.process_event(ids[0])["status"] == "processed"
+    with db.session() as session:
+        interaction_id = session.scalar(select(Interaction.id))
+        link_event(session, interaction_id, ids[0])  # a second run of the same event: nothing new
+    with db.session() as session:
+        assert session.execute(select(InteractionEvent.interaction_id, InteractionEvent.event_id)).all() == [
+            (interaction_id, ids[0])]
