@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select, update
 
 from connectors.crm import ContactKeys, CrmContact, CRMWriter, TaskSpec
 from integration import defaults
@@ -141,16 +141,29 @@ def _keys_and_links(db, ids, crm) -> tuple[list[ContactKeys], dict[int, CrmConta
 
 
 def _link(db, crm: str, records: dict[int, CrmContact], created: dict[int, CrmContact]) -> None:
-    """Store each contact's CRM id; two local contacts on one CRM record are one person: merge them."""
+    """Store each contact's CRM id; two local contacts on one CRM record are one person: merge them.
+
+    The contacts and who holds each link are read once for the round; only a contact whose link someone else
+    may hold (rare: a merge in the CRM, two local records of one person) looks its twins up on its own."""
+    links = {contact_id: f"{crm}:{record.id}" for contact_id, record in records.items()}
+    if not links:
+        return
     with db.session() as session:
-        for contact_id, record in records.items():
-            contact = session.get(Contact, contact_id)
-            if contact is None:
+        contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(list(links))))}
+        holders: dict[str, set[int]] = {}  # link -> contacts that may hold it (never fewer than do)
+        for contact_id, crm_id in session.execute(select(Contact.id, Contact.crm_id)
+                                                  .where(Contact.crm_id.in_(set(links.values())))):
+            holders.setdefault(crm_id, set()).add(contact_id)
+        gone: set[int] = set()
+        for contact_id, link in links.items():
+            contact = contacts.get(contact_id)
+            if contact is None or contact_id in gone:
                 continue
-            link = f"{crm}:{record.id}"
-            twins = list(session.scalars(select(Contact).where(Contact.crm_id == link, Contact.id != contact_id)))
-            merge_into(session, contact, twins)
+            if holders.get(link, set()) - {contact_id}:
+                twins = list(session.scalars(select(Contact).where(Contact.crm_id == link, Contact.id != contact_id)))
+                gone.update(merge_into(session, contact, twins))
             contact.crm_id = link
+            holders.setdefault(link, set()).add(contact_id)
             contact.crm_status = "created" if contact_id in created else "matched"
             contact.crm_error = None
 
@@ -159,15 +172,17 @@ def _link(db, crm: str, records: dict[int, CrmContact], created: dict[int, CrmCo
 
 def _views(db, ids, now) -> dict[int, content.ContactView]:
     since = now - timedelta(days=defaults.NEGATIVE_WINDOW_DAYS)
-    views = {}
-    with db.read_session() as session:
-        for contact_id in ids:
-            when = func.coalesce(Interaction.occurred_at, Interaction.created_at)
-            scored = list(session.scalars(select(Interaction).join(InteractionScore).where(
-                Interaction.contact_id == contact_id).order_by(when.desc(), Interaction.id.desc())))
-            if scored:
-                views[contact_id] = content.ContactView(scored[0], [i for i in scored if content.when(i) >= since])
-    return views
+    if not ids:
+        return {}
+    scored: dict[int, list[Interaction]] = {}  # contact -> its scored interactions, newest first
+    when = func.coalesce(Interaction.occurred_at, Interaction.created_at)
+    with db.read_session() as session:  # one read for the round's contacts, not one per contact
+        for interaction in session.scalars(select(Interaction).join(InteractionScore).where(
+                Interaction.contact_id.in_(ids)).order_by(Interaction.contact_id, when.desc(), Interaction.id.desc())):
+            scored.setdefault(interaction.contact_id, []).append(interaction)
+    return {contact_id: content.ContactView(scored[contact_id][0],
+                                            [i for i in scored[contact_id] if content.when(i) >= since])
+            for contact_id in ids if contact_id in scored}
 
 
 # --- properties
@@ -213,18 +228,23 @@ def _write_notes(db, writer, records, result) -> None:
     """One note per scored interaction; a changed score updates the note instead of adding one."""
     new, changed = [], {}
     with db.session() as session:
-        for contact_id, record in records.items():
-            for interaction, note in _interactions_and_notes(session, writer.name, contact_id):
+        found = _interactions_and_notes(session, writer.name, list(records))
+        rows = []  # (contact, interaction, its note row, its body hash, left pending by a crashed run?)
+        for contact_id in records:
+            for interaction, note in found.get(contact_id, []):
                 body_hash = content.digest(content.note_body(interaction))
                 stale = note is not None  # a pending row from a run that died before storing the id
                 if note is None:
                     note = CrmNote(crm=writer.name, interaction_id=interaction.id, contact_id=contact_id, body_hash=body_hash)
                     session.add(note)
-                    session.flush()
-                if note.crm_note_id is None:
-                    new.append((note.id, content.note_spec(interaction, record.id, note.ref), stale))
-                elif note.body_hash != body_hash:
-                    changed[note.id] = (note.crm_note_id, content.note_spec(interaction, record.id, note.ref), body_hash)
+                rows.append((contact_id, interaction, note, body_hash, stale))
+        session.flush()  # the new rows' ids (their refs), in one flush
+        for contact_id, interaction, note, body_hash, stale in rows:
+            record = records[contact_id]
+            if note.crm_note_id is None:
+                new.append((note.id, content.note_spec(interaction, record.id, note.ref), stale))
+            elif note.body_hash != body_hash:
+                changed[note.id] = (note.crm_note_id, content.note_spec(interaction, record.id, note.ref), body_hash)
     _create_notes(db, writer, new, result)
     if changed:
         writer.update_notes({crm_id: spec for crm_id, spec, _ in changed.values()})
@@ -233,11 +253,15 @@ def _write_notes(db, writer, records, result) -> None:
                 session.get(CrmNote, note_id).body_hash = body_hash
 
 
-def _interactions_and_notes(session, crm, contact_id):
+def _interactions_and_notes(session, crm, contact_ids) -> dict[int, list]:
+    """contact -> its scored interactions with their note rows (None when none yet), read in one statement."""
     stmt = (select(Interaction, CrmNote).join(InteractionScore)
             .outerjoin(CrmNote, (CrmNote.interaction_id == Interaction.id) & (CrmNote.crm == crm))
-            .where(Interaction.contact_id == contact_id))
-    return list(session.execute(stmt))
+            .where(Interaction.contact_id.in_(contact_ids)).order_by(Interaction.contact_id, Interaction.id))
+    found: dict[int, list] = {}
+    for interaction, note in session.execute(stmt):
+        found.setdefault(interaction.contact_id, []).append((interaction, note))
+    return found
 
 
 def _create_notes(db, writer, new, result) -> None:
@@ -400,8 +424,13 @@ def _set_status(db, contact_ids, status, error) -> None:
 
 
 def _mark_synced(db, covered: list[tuple[int, datetime]]) -> None:
+    """synced_at = the change each contact was due for, unless it is already as new: one statement for the round."""
+    params = [{"contact": contact_id, "at": at} for contact_id, at in covered if at is not None]
+    if not params:
+        return
+    contacts = Contact.__table__
+    stmt = (update(contacts).where(contacts.c.id == bindparam("contact"),
+                                   or_(contacts.c.synced_at.is_(None), contacts.c.synced_at < bindparam("at")))
+            .values(synced_at=bindparam("at")))
     with db.session() as session:
-        for contact_id, at in covered:
-            contact = session.get(Contact, contact_id)
-            if contact is not None and at is not None and (contact.synced_at is None or contact.synced_at < at):
-                contact.synced_at = at
+        session.connection().execute(stmt, params)
