@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from connectors.base import CustomerRef
 from connectors.crm import ContactKeys
@@ -53,7 +53,8 @@ def _match(session: Session, pairs: list[tuple[str, str]]) -> Contact | None:
     """The contact holding the highest-priority identity; others these identities point at are the
     same person and are merged into it (a phone-only and an e-mail-only contact, say)."""
     condition = or_(*(and_(ContactIdentity.kind == k, ContactIdentity.value == v) for k, v in pairs))
-    found = {(i.kind, i.value): i.contact for i in session.scalars(select(ContactIdentity).where(condition))}
+    found = {(i.kind, i.value): i.contact for i in session.scalars(  # the contacts come with them: no read per one
+        select(ContactIdentity).where(condition).options(joinedload(ContactIdentity.contact)))}
     ranked = [found[pair] for pair in pairs if pair in found]  # priority order: phone, email, provider id
     if not ranked:
         return None
