@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from connectors import registry
 from integration import defaults
@@ -29,7 +30,7 @@ from integration.pipeline.interactions import ToScore
 from integration.pipeline.processing import ConnectorFor, Outcome
 from integration.store.claims import Claimed
 from integration.store.db import Database
-from integration.store.models import Contact
+from integration.store.models import Alert, Contact
 from integration.store.models import Interaction as InteractionRow
 from scoring.analysis import Analysis, Analyzer
 
@@ -106,11 +107,12 @@ def _write(db: Database, scorer: str, work: dict[int, tuple[Outcome, list[ToScor
     outcome). Each write works on a copy of the event's outcome, so a write rolled back leaves no trace in it."""
     rows: dict[int, InteractionRow] = {}  # the interactions, locked and read once for the whole batch
     held: list[Contact] = []  # their contacts: the session's identity map only keeps objects someone refers to
+    alerts: dict[int, set[str]] = {}  # interaction -> the keys of its alerts, read with the rows
 
     def step(session, row_id):
         outcome, todo = work[row_id]
         trial = copy.deepcopy(outcome)
-        return processing.write_scores_in(session, row_id, scorer, todo, analyses[row_id], trial, rows), trial
+        return processing.write_scores_in(session, row_id, scorer, todo, analyses[row_id], trial, rows, alerts), trial
 
     def first(session, row_ids: list[int]) -> None:
         """Lock these events' contacts and interactions in id order (as every batch's write does, so two of them
@@ -120,11 +122,17 @@ def _write(db: Database, scorer: str, work: dict[int, tuple[Outcome, list[ToScor
         ids = sorted({w.interaction_id for row_id in row_ids for w in work[row_id][1]})
         contacts = sorted({w.contact_id for row_id in row_ids for w in work[row_id][1] if w.contact_id is not None})
         if contacts:  # held, so that marking them for a sync (and an alert's facts) reads none of them again
-            held.extend(session.scalars(
-                select(Contact).where(Contact.id.in_(contacts)).order_by(Contact.id).with_for_update()))
+            held.extend(session.scalars(select(Contact).where(Contact.id.in_(contacts)).order_by(Contact.id)
+                                        .with_for_update().options(lazyload(Contact.identities))))
         if ids:
             rows.update((row.id, row) for row in session.scalars(
                 select(InteractionRow).where(InteractionRow.id.in_(ids)).order_by(InteractionRow.id).with_for_update()))
+            # their escalation alerts so far (the rows are locked: only this write raises more for them)
+            alerts.clear()
+            alerts.update({row_id: set() for row_id in ids})
+            for interaction_id, key in session.execute(select(Alert.interaction_id, Alert.key)
+                                                       .where(Alert.interaction_id.in_(ids))):
+                alerts[interaction_id].add(key)
 
     return _together(db, list(work), step, result, first=first)
 

@@ -165,9 +165,11 @@ def write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[T
 
 def write_scores_in(session, event_row_id: int, scorer_name: str, work: list[ToScore],
                     analyses: dict[int, Analysis | None], outcome: Outcome,
-                    locked_rows: dict[int, InteractionRow] | None = None) -> list[ToScore] | None:
+                    locked_rows: dict[int, InteractionRow] | None = None,
+                    alert_keys: dict[int, set[str]] | None = None) -> list[ToScore] | None:
     """`write_scores` in the caller's transaction (a batch writes its events' scores in one, each in a savepoint).
-    `locked_rows`: interactions the caller already locked and read in this transaction."""
+    `locked_rows`: interactions the caller already locked and read in this transaction; `alert_keys`: the keys of
+    their alerts, read in this transaction after locking them."""
     again = []
     event = session.get(WebhookEvent, event_row_id, with_for_update=True)
     if event is None or event.status in ("processed", "ignored"):
@@ -186,7 +188,8 @@ def write_scores_in(session, event_row_id: int, scorer_name: str, work: list[ToS
         analysis = analyses.get(done.interaction_id)
         if analysis is not None:
             store_analysis(session, row, scorer_name, analysis)
-            raise_escalations(session, row)  # the alert row commits with its score; a job delivers it
+            # the alert row commits with its score; a job delivers it
+            raise_escalations(session, row, (alert_keys or {}).get(row.id))
             if row.contact_id is not None:
                 _needs_sync(session, row.contact_id, outcome)
     if again:

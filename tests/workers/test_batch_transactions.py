@@ -3,18 +3,22 @@ event: fewer transactions, one event's error still its own, a shared transaction
 event by event. A job whose event another batch finished reads that without the write lock. Both databases."""
 from __future__ import annotations
 
+import json
 import time
+import uuid
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from connectors.base import InboundEvent
 from integration import defaults
 from integration.pipeline import batch, processing
-from integration.store import claims
 from integration.pipeline.interactions import link_event
-from integration.store.models import Contact, Interaction, InteractionEvent, InteractionScore, WebhookEvent
+from integration.store import claims, inbox
+from integration.store.models import Alert, Contact, Interaction, InteractionEvent, InteractionScore, WebhookEvent
 from tests.workers.test_batching import count, statuses, store
 from workers import context, jobs
 
@@ -165,3 +169,39 @@ def test_an_events_link_to_its_interaction_is_stored_once(db, worker_env):
     with db.session() as session:
         assert session.execute(select(InteractionEvent.interaction_id, InteractionEvent.event_id)).all() == [
             (interaction_id, ids[0])]
+
+
+def thread_events(db, texts: list[str], thread: str) -> list[int]:
+    """Generic events that add turns to one thread each (`{thread}-{i}`), stored as the webhook stores them."""
+    events = []
+    for i, text_ in enumerate(texts):
+        document = {"id": uuid.uuid4().hex, "channel": "sms", "text": text_, "thread_id": f"{thread}-{i}",
+                    "append": True, "occurred_at": datetime.now(timezone.utc).isoformat(),
+                    "contact": {"phone": f"+1415555{i:04d}"}}
+        events.append(InboundEvent(document["id"], "interaction", json.dumps(document).encode()))
+    return inbox.accept(db, "generic", events, lambda _type: True).new
+
+
+def test_a_rescored_interaction_is_not_alerted_twice_and_no_alert_is_looked_up_per_event(db, worker_env, monkeypatch):
+    """The write reads the alert keys of the interactions it locks once; a re-score raising the same escalation
+    (a second event adding to the thread) adds no alert, a new interaction's escalation adds one."""
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    angry = "This is ridiculous, I want a refund and I will cancel my contract."
+    first = thread_events(db, [angry] * 3, "t")
+    assert jobs.process_event(first[0])["batch"] == 3
+    with db.session() as session:
+        alerted = set(session.scalars(select(Alert.key)))
+    assert len({key.split(":")[1] for key in alerted}) == 3  # each of the three interactions alerted
+    lookups = []
+    listener = lambda _c, _cur, statement, *_: lookups.append(statement) if "alerts.key = " in statement.replace('"', "") else None  # noqa: E731
+    event.listen(context.runtime().db.engine, "before_cursor_execute", listener)
+    try:
+        again = thread_events(db, ["Still nothing. " + angry] * 3, "t")
+        assert jobs.process_event(again[0])["batch"] == 3
+    finally:
+        event.remove(context.runtime().db.engine, "before_cursor_execute", listener)
+    assert statuses(db) == {i: ("processed", 1) for i in first + again}
+    assert count(db, Interaction) == 3 and not lookups
+    with db.session() as session:
+        assert set(session.scalars(select(Alert.key))) == alerted  # the same escalations of the same three
