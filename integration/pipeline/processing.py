@@ -120,10 +120,11 @@ def store_all(db: Database, event_row_id: int, source: str, items: list,
         return store_items(session, event_row_id, source, items, scorer_name)
 
 
-def store_items(session, event_row_id: int, source: str, items: list,
-                scorer_name: str) -> tuple[Outcome, list[ToScore]] | Outcome:
-    """`store_all` in the caller's transaction (a batch stores its events in one, each in a savepoint)."""
-    event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+def store_items(session, event_row_id: int, source: str, items: list, scorer_name: str,
+                locked_event: WebhookEvent | None = None) -> tuple[Outcome, list[ToScore]] | Outcome:
+    """`store_all` in the caller's transaction (a batch stores its events in one, each in a savepoint).
+    `locked_event`: the event's row, already locked and read in this transaction."""
+    event = locked_event or session.get(WebhookEvent, event_row_id, with_for_update=True)
     if event is None:
         return Outcome("missing")  # deleted meanwhile
     if event.status in ("processed", "ignored"):
@@ -166,12 +167,14 @@ def write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[T
 def write_scores_in(session, event_row_id: int, scorer_name: str, work: list[ToScore],
                     analyses: dict[int, Analysis | None], outcome: Outcome,
                     locked_rows: dict[int, InteractionRow] | None = None,
-                    alert_keys: dict[int, set[str]] | None = None) -> list[ToScore] | None:
+                    alert_keys: dict[int, set[str]] | None = None,
+                    locked_event: WebhookEvent | None = None) -> list[ToScore] | None:
     """`write_scores` in the caller's transaction (a batch writes its events' scores in one, each in a savepoint).
     `locked_rows`: interactions the caller already locked and read in this transaction; `alert_keys`: the keys of
-    their alerts, read in this transaction after locking them."""
+    their alerts, read in this transaction after locking them; `locked_event`: the event's row, locked and read in
+    this transaction."""
     again = []
-    event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+    event = locked_event or session.get(WebhookEvent, event_row_id, with_for_update=True)
     if event is None or event.status in ("processed", "ignored"):
         outcome.status = event.status if event is not None else "missing"
         outcome.contacts = set()  # a concurrent run finished it first (or it was deleted)

@@ -205,3 +205,23 @@ def test_a_rescored_interaction_is_not_alerted_twice_and_no_alert_is_looked_up_p
     assert count(db, Interaction) == 3 and not lookups
     with db.session() as session:
         assert set(session.scalars(select(Alert.key))) == alerted  # the same escalations of the same three
+
+
+def test_a_shared_transaction_locks_and_reads_its_events_in_one_statement(db, worker_env, monkeypatch):
+    """Storing and writing each lock and read the events their transaction will hold at its start, in id order; each
+    event's savepoint checks its status on the row held (a done event is still left alone: see the tests above)."""
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    ids = store(db, 4)  # as many as the first shared transaction reads ahead for
+    rt = context.runtime()
+    claimed = claims.claim(rt.db, ids[0], "a job", 4, 20)
+    reads = []
+    listener = lambda _c, _cur, statement, *_: reads.append(" ".join(statement.split())) if (  # noqa: E731
+        "FROM webhook_events" in statement) else None
+    event.listen(rt.db.engine, "before_cursor_execute", listener)
+    try:
+        result = batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", listener)
+    assert sorted(result.outcomes) == ids and statuses(db) == {i: ("processed", 1) for i in ids}
+    assert len(reads) == 2 and all(" IN (" in r for r in reads), reads  # storing's and writing's, not 2 per event
