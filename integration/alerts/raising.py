@@ -8,15 +8,21 @@ from sqlalchemy.orm import Session
 from integration.store.models import Alert, Contact, Interaction
 
 
-def raise_escalations(session: Session, row: Interaction) -> list[Alert]:
-    """An alert per escalation flag of the interaction's current score that has none yet."""
+def raise_escalations(session: Session, row: Interaction, known: set[str] | None = None) -> list[Alert]:
+    """An alert per escalation flag of the interaction's current score that has none yet. `known`: the keys of the
+    interaction's alerts, read in this transaction with the interaction locked (none is looked up then; the
+    keys raised here are added to it)."""
     score = row.score
     if score is None or not score.flags:
         return []
     raised = []
     for flag in score.flags:
         key = f"escalation:{row.id}:{flag.get('rule') or flag.get('reason')}"[:255]
-        if session.scalar(select(Alert.id).where(Alert.key == key)) is not None:
+        if known is not None:
+            alerted = key in known
+        else:
+            alerted = session.scalar(select(Alert.id).where(Alert.key == key)) is not None
+        if alerted:
             continue  # a redelivery or a re-score: alerted already
         alert = Alert(key=key, kind="escalation", interaction_id=row.id, contact_id=row.contact_id,
                       reason=str(flag.get("reason") or flag.get("rule"))[:255],
@@ -27,6 +33,8 @@ def raise_escalations(session: Session, row: Interaction) -> list[Alert]:
                 session.add(alert)
         except IntegrityError:
             continue  # raised concurrently
+        if known is not None:
+            known.add(key)
         raised.append(alert)
     return raised
 

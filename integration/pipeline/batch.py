@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from connectors import registry
 from integration import defaults
@@ -29,7 +30,7 @@ from integration.pipeline.interactions import ToScore
 from integration.pipeline.processing import ConnectorFor, Outcome
 from integration.store.claims import Claimed
 from integration.store.db import Database
-from integration.store.models import Contact
+from integration.store.models import Alert, Contact, WebhookEvent
 from integration.store.models import Interaction as InteractionRow
 from scoring.analysis import Analysis, Analyzer
 
@@ -61,8 +62,10 @@ def process_batch(db: Database, claimed: list[Claimed], analyzer: Analyzer,
         else:
             items[item.row_id] = (item.source, found)
     waiting: dict[int, tuple[Outcome, list[ToScore]]] = {}  # event -> (its outcome so far, what it needs scored)
+    events: dict[int, WebhookEvent] = {}  # the event rows a shared transaction locked and read at its start
     stored = _together(db, list(items), lambda session, row_id: processing.store_items(
-        session, row_id, items[row_id][0], items[row_id][1], scorer), result)
+        session, row_id, items[row_id][0], items[row_id][1], scorer, events.get(row_id)), result,
+        first=lambda session, row_ids: _lock_events(session, row_ids, events))
     for row_id, prepared in stored.items():
         if isinstance(prepared, Outcome):
             result.outcomes[row_id] = prepared
@@ -105,25 +108,47 @@ def _write(db: Database, scorer: str, work: dict[int, tuple[Outcome, list[ToScor
     (or each in its own when that transaction fails as a whole): event -> (what to score again or None, its
     outcome). Each write works on a copy of the event's outcome, so a write rolled back leaves no trace in it."""
     rows: dict[int, InteractionRow] = {}  # the interactions, locked and read once for the whole batch
+    events: dict[int, WebhookEvent] = {}  # and the events
+    held: list[Contact] = []  # their contacts: the session's identity map only keeps objects someone refers to
+    alerts: dict[int, set[str]] = {}  # interaction -> the keys of its alerts, read with the rows
 
     def step(session, row_id):
         outcome, todo = work[row_id]
         trial = copy.deepcopy(outcome)
-        return processing.write_scores_in(session, row_id, scorer, todo, analyses[row_id], trial, rows), trial
+        return processing.write_scores_in(session, row_id, scorer, todo, analyses[row_id], trial, rows, alerts,
+                                          events.get(row_id)), trial
 
     def first(session, row_ids: list[int]) -> None:
-        """Lock these events' contacts and interactions in id order (as every batch's write does, so two of them
-        rarely deadlock on these rows) and read them once (with their identities and scores), not once per event."""
+        """Lock these events' contacts, interactions and event rows in id order (as every batch's write does, so two
+        of them rarely deadlock on these rows) and read them once (the interactions with their scores and alert
+        keys), not once per event."""
         rows.clear()
+        held.clear()
+        alerts.clear()
         ids = sorted({w.interaction_id for row_id in row_ids for w in work[row_id][1]})
         contacts = sorted({w.contact_id for row_id in row_ids for w in work[row_id][1] if w.contact_id is not None})
-        if contacts:
-            session.scalars(select(Contact).where(Contact.id.in_(contacts)).order_by(Contact.id).with_for_update()).all()
+        if contacts:  # held, so that marking them for a sync (and an alert's facts) reads none of them again
+            held.extend(session.scalars(select(Contact).where(Contact.id.in_(contacts)).order_by(Contact.id)
+                                        .with_for_update().options(lazyload(Contact.identities))))
         if ids:
             rows.update((row.id, row) for row in session.scalars(
                 select(InteractionRow).where(InteractionRow.id.in_(ids)).order_by(InteractionRow.id).with_for_update()))
+            # their escalation alerts so far (the rows are locked: only this write raises more for them)
+            alerts.update({interaction_id: set() for interaction_id in ids})
+            for interaction_id, key in session.execute(select(Alert.interaction_id, Alert.key)
+                                                       .where(Alert.interaction_id.in_(ids))):
+                alerts[interaction_id].add(key)
+        _lock_events(session, row_ids, events)  # after the contacts and interactions, as one by one
 
     return _together(db, list(work), step, result, first=first)
+
+
+def _lock_events(session, row_ids: list[int], into: dict[int, WebhookEvent]) -> None:
+    """Lock these events' rows in id order and read them in one statement (each event's savepoint then checks its
+    status on the row held, instead of locking and reading it on its own); `into` holds them for the transaction."""
+    into.clear()
+    into.update((event.id, event) for event in session.scalars(
+        select(WebhookEvent).where(WebhookEvent.id.in_(sorted(row_ids))).order_by(WebhookEvent.id).with_for_update()))
 
 
 def _together(db: Database, row_ids: list[int], step: Callable, result: BatchResult,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from connectors.base import CustomerRef
 from connectors.crm import ContactKeys
@@ -29,8 +29,8 @@ def resolve_contact(session: Session, customer: CustomerRef, source: str) -> Con
     if not pairs:
         return None
     for _ in range(3):  # a concurrent worker may create the same contact between our read and write
-        contact = _match(session, pairs) or _create(session, customer)
-        if _attach(session, contact, pairs):
+        contact, have = _match(session, pairs) or (_create(session, customer), set())
+        if _attach(session, contact, pairs, have):
             if customer.name and not contact.name:
                 contact.name = customer.name[:255]
             return contact
@@ -49,17 +49,19 @@ def contact_keys(contact: Contact) -> ContactKeys:
     )
 
 
-def _match(session: Session, pairs: list[tuple[str, str]]) -> Contact | None:
-    """The contact holding the highest-priority identity; others these identities point at are the
-    same person and are merged into it (a phone-only and an e-mail-only contact, say)."""
+def _match(session: Session, pairs: list[tuple[str, str]]) -> tuple[Contact, set[tuple[str, str]]] | None:
+    """The contact holding the highest-priority identity, and which of `pairs` it holds; others these identities
+    point at are the same person and are merged into it (a phone-only and an e-mail-only contact, say)."""
     condition = or_(*(and_(ContactIdentity.kind == k, ContactIdentity.value == v) for k, v in pairs))
-    found = {(i.kind, i.value): i.contact for i in session.scalars(select(ContactIdentity).where(condition))}
+    found = {(i.kind, i.value): i.contact for i in session.scalars(  # each with its contact, in the same statement;
+        select(ContactIdentity).where(condition)                     # the contact's other identities only if asked
+        .options(joinedload(ContactIdentity.contact).lazyload(Contact.identities)))}
     ranked = [found[pair] for pair in pairs if pair in found]  # priority order: phone, email, provider id
     if not ranked:
         return None
     survivor = ranked[0]
     merge_into(session, survivor, ranked[1:])
-    return survivor
+    return survivor, set(found)  # every found identity is the survivor's now (the merge moved the others')
 
 
 def _create(session: Session, customer: CustomerRef) -> Contact:
@@ -69,11 +71,14 @@ def _create(session: Session, customer: CustomerRef) -> Contact:
     return contact
 
 
-def _attach(session: Session, contact: Contact, pairs: list[tuple[str, str]]) -> bool:
-    """Add the identities this contact lacks; False when it ends up with none (a concurrent insert won)."""
-    have = {(i.kind, i.value) for i in contact.identities}
+def _attach(session: Session, contact: Contact, pairs: list[tuple[str, str]], have: set[tuple[str, str]]) -> bool:
+    """Add the identities this contact lacks (`have`: of `pairs`, those it is known to hold); False when it ends up
+    with none (a concurrent insert won)."""
     if all(pair in have for pair in pairs):
-        return True  # nothing to add (a known customer, the usual case): no need to read them again
+        return True  # nothing to add (a known customer, the usual case): its identities need no read at all
+    have = have | {(i.kind, i.value) for i in contact.identities}
+    if all(pair in have for pair in pairs):
+        return True
     for kind, value in pairs:
         if (kind, value) in have:
             continue

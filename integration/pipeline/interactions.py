@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from connectors import base
@@ -26,9 +28,10 @@ def upsert_interaction(session: Session, item: base.Interaction, contact: Contac
     """Merge an event's view of a conversation into its row; True when anything changed."""
     row = _locked_row(session, item.source, item.thread_key)
     if row is None:
-        row = _insert(session, item)
-        if row is None:  # created concurrently by another worker: merge into theirs
-            row = _locked_row(session, item.source, item.thread_key)
+        inserted = _insert(session, item, contact)
+        if inserted is not None:
+            return inserted  # a new conversation, inserted with all the event gives (one INSERT, no UPDATE after)
+        row = _locked_row(session, item.source, item.thread_key)  # created concurrently by another worker: merge
     changed = _merge(row, item, contact)
     if changed:
         row.updated_at = utcnow()
@@ -89,10 +92,12 @@ def store_analysis(session: Session, row: Interaction, scorer_name: str, analysi
 
 
 def link_event(session: Session, interaction_id: int, event_row_id: int) -> None:
-    """Remember that this stored event made (or added to) this interaction, once (the event row is locked)."""
-    if session.get(InteractionEvent, (interaction_id, event_row_id)) is None:
-        session.add(InteractionEvent(interaction_id=interaction_id, event_id=event_row_id))
-        session.flush()
+    """Remember that this stored event made (or added to) this interaction, once (the event row is locked): one
+    INSERT that does nothing when the link exists (no read first, no ORM flush: it runs for every event)."""
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    session.execute(insert(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
+                    .on_conflict_do_nothing(index_elements=["interaction_id", "event_id"]))
 
 
 def locked(session: Session, interaction_id: int) -> Interaction | None:
@@ -124,9 +129,12 @@ def _locked_row(session: Session, source: str, thread_key: str) -> Interaction |
     return session.scalar(stmt.with_for_update())
 
 
-def _insert(session: Session, item: base.Interaction) -> Interaction | None:
-    row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={})
-    return row if add_unless_exists(session, row) else None
+def _insert(session: Session, item: base.Interaction, contact: Contact | None) -> tuple[Interaction, bool] | None:
+    """The new row, merged from the event before it is inserted (and whether the event gave it anything); None
+    when the thread's row exists after all. A new row has no score yet: said so, not read after the INSERT."""
+    row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={}, score=None)
+    changed = _merge(row, item, contact)
+    return (row, changed) if add_unless_exists(session, row) else None
 
 
 def _merge(row: Interaction, item: base.Interaction, contact: Contact | None) -> bool:

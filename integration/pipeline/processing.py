@@ -120,10 +120,11 @@ def store_all(db: Database, event_row_id: int, source: str, items: list,
         return store_items(session, event_row_id, source, items, scorer_name)
 
 
-def store_items(session, event_row_id: int, source: str, items: list,
-                scorer_name: str) -> tuple[Outcome, list[ToScore]] | Outcome:
-    """`store_all` in the caller's transaction (a batch stores its events in one, each in a savepoint)."""
-    event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+def store_items(session, event_row_id: int, source: str, items: list, scorer_name: str,
+                locked_event: WebhookEvent | None = None) -> tuple[Outcome, list[ToScore]] | Outcome:
+    """`store_all` in the caller's transaction (a batch stores its events in one, each in a savepoint).
+    `locked_event`: the event's row, already locked and read in this transaction."""
+    event = locked_event or session.get(WebhookEvent, event_row_id, with_for_update=True)
     if event is None:
         return Outcome("missing")  # deleted meanwhile
     if event.status in ("processed", "ignored"):
@@ -165,11 +166,15 @@ def write_scores(db: Database, event_row_id: int, scorer_name: str, work: list[T
 
 def write_scores_in(session, event_row_id: int, scorer_name: str, work: list[ToScore],
                     analyses: dict[int, Analysis | None], outcome: Outcome,
-                    locked_rows: dict[int, InteractionRow] | None = None) -> list[ToScore] | None:
+                    locked_rows: dict[int, InteractionRow] | None = None,
+                    alert_keys: dict[int, set[str]] | None = None,
+                    locked_event: WebhookEvent | None = None) -> list[ToScore] | None:
     """`write_scores` in the caller's transaction (a batch writes its events' scores in one, each in a savepoint).
-    `locked_rows`: interactions the caller already locked and read in this transaction."""
+    `locked_rows`: interactions the caller already locked and read in this transaction; `alert_keys`: the keys of
+    their alerts, read in this transaction after locking them; `locked_event`: the event's row, locked and read in
+    this transaction."""
     again = []
-    event = session.get(WebhookEvent, event_row_id, with_for_update=True)
+    event = locked_event or session.get(WebhookEvent, event_row_id, with_for_update=True)
     if event is None or event.status in ("processed", "ignored"):
         outcome.status = event.status if event is not None else "missing"
         outcome.contacts = set()  # a concurrent run finished it first (or it was deleted)
@@ -186,7 +191,8 @@ def write_scores_in(session, event_row_id: int, scorer_name: str, work: list[ToS
         analysis = analyses.get(done.interaction_id)
         if analysis is not None:
             store_analysis(session, row, scorer_name, analysis)
-            raise_escalations(session, row)  # the alert row commits with its score; a job delivers it
+            # the alert row commits with its score; a job delivers it
+            raise_escalations(session, row, (alert_keys or {}).get(row.id))
             if row.contact_id is not None:
                 _needs_sync(session, row.contact_id, outcome)
     if again:

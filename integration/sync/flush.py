@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select, update
 
 from connectors.crm import ContactKeys, CrmContact, CRMWriter, TaskSpec
 from integration import defaults
@@ -101,12 +101,8 @@ def open_tasks(db: Database, writer: CRMWriter, cache: ContactCache, options: Sy
     is resolved as a round resolves it; a contact the CRM does not have gets no task."""
     result = RoundResult(contacts=len(wanted))
     records = _resolve(db, writer, cache, options, list(wanted), result)
-    new = []
-    for contact_id, (interaction_id, reason, spec) in wanted.items():
-        if contact_id in records:
-            row_id, stale, spec = _task_row(db, writer.name, contact_id, interaction_id, reason, spec)
-            if row_id is not None:
-                new.append((row_id, stale, spec))
+    new = _task_rows(db, writer.name, [(contact_id, *wanted[contact_id]) for contact_id in wanted
+                                       if contact_id in records])
     if new:
         _create_tasks(db, writer, cache, records, new, options, result)
     return result
@@ -138,23 +134,36 @@ def _resolve(db, writer, cache, options, ids, result) -> dict[int, CrmContact]:
 
 def _keys_and_links(db, ids, crm) -> tuple[list[ContactKeys], dict[int, CrmContact]]:
     prefix = f"{crm}:"
-    with db.session() as session:
+    with db.read_session() as session:
         contacts = list(session.scalars(select(Contact).where(Contact.id.in_(ids))))
         links = {c.id: CrmContact(c.crm_id[len(prefix):]) for c in contacts if (c.crm_id or "").startswith(prefix)}
         return [contact_keys(c) for c in contacts], links
 
 
 def _link(db, crm: str, records: dict[int, CrmContact], created: dict[int, CrmContact]) -> None:
-    """Store each contact's CRM id; two local contacts on one CRM record are one person: merge them."""
+    """Store each contact's CRM id; two local contacts on one CRM record are one person: merge them.
+
+    The contacts and who holds each link are read once for the round; only a contact whose link someone else
+    may hold (rare: a merge in the CRM, two local records of one person) looks its twins up on its own."""
+    links = {contact_id: f"{crm}:{record.id}" for contact_id, record in records.items()}
+    if not links:
+        return
     with db.session() as session:
-        for contact_id, record in records.items():
-            contact = session.get(Contact, contact_id)
-            if contact is None:
+        contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(list(links))))}
+        holders: dict[str, set[int]] = {}  # link -> contacts that may hold it (never fewer than do)
+        for contact_id, crm_id in session.execute(select(Contact.id, Contact.crm_id)
+                                                  .where(Contact.crm_id.in_(set(links.values())))):
+            holders.setdefault(crm_id, set()).add(contact_id)
+        gone: set[int] = set()
+        for contact_id, link in links.items():
+            contact = contacts.get(contact_id)
+            if contact is None or contact_id in gone:
                 continue
-            link = f"{crm}:{record.id}"
-            twins = list(session.scalars(select(Contact).where(Contact.crm_id == link, Contact.id != contact_id)))
-            merge_into(session, contact, twins)
+            if holders.get(link, set()) - {contact_id}:
+                twins = list(session.scalars(select(Contact).where(Contact.crm_id == link, Contact.id != contact_id)))
+                gone.update(merge_into(session, contact, twins))
             contact.crm_id = link
+            holders.setdefault(link, set()).add(contact_id)
             contact.crm_status = "created" if contact_id in created else "matched"
             contact.crm_error = None
 
@@ -163,38 +172,43 @@ def _link(db, crm: str, records: dict[int, CrmContact], created: dict[int, CrmCo
 
 def _views(db, ids, now) -> dict[int, content.ContactView]:
     since = now - timedelta(days=defaults.NEGATIVE_WINDOW_DAYS)
-    views = {}
-    with db.read_session() as session:
-        for contact_id in ids:
-            when = func.coalesce(Interaction.occurred_at, Interaction.created_at)
-            scored = list(session.scalars(select(Interaction).join(InteractionScore).where(
-                Interaction.contact_id == contact_id).order_by(when.desc(), Interaction.id.desc())))
-            if scored:
-                views[contact_id] = content.ContactView(scored[0], [i for i in scored if content.when(i) >= since])
-    return views
+    if not ids:
+        return {}
+    scored: dict[int, list[Interaction]] = {}  # contact -> its scored interactions, newest first
+    when = func.coalesce(Interaction.occurred_at, Interaction.created_at)
+    with db.read_session() as session:  # one read for the round's contacts, not one per contact
+        for interaction in session.scalars(select(Interaction).join(InteractionScore).where(
+                Interaction.contact_id.in_(ids)).order_by(Interaction.contact_id, when.desc(), Interaction.id.desc())):
+            scored.setdefault(interaction.contact_id, []).append(interaction)
+    return {contact_id: content.ContactView(scored[contact_id][0],
+                                            [i for i in scored[contact_id] if content.when(i) >= since])
+            for contact_id in ids if contact_id in scored}
 
 
 # --- properties
 
 def _write_properties(db, writer, cache, records, views, now, result) -> None:
-    updates, keys = {}, {}
+    wanted = {}  # CRM id -> (contact id, idempotency key, properties)
     for contact_id, view in views.items():
         properties = content.contact_properties(view, now)
         key = f"{writer.name}:props:{contact_id}:{records[contact_id].id}:{content.digest(properties)}"
-        if not _written(db, key):
-            updates[records[contact_id].id] = properties
-            keys[records[contact_id].id] = (contact_id, key)
+        wanted[records[contact_id].id] = (contact_id, key, properties)
+    done = _written(db, [key for _, key, _ in wanted.values()])
+    updates = {crm_id: properties for crm_id, (_, key, properties) in wanted.items() if key[:255] not in done}
     if not updates:
         return
     outcome = writer.update_contacts(updates)
-    for crm_id, (contact_id, key) in keys.items():
+    logged = []
+    for crm_id in updates:
+        contact_id, key, properties = wanted[crm_id]
         if crm_id in outcome.missing:  # merged or deleted in the CRM: look it up again next round
             result.retry.append(contact_id)
         elif crm_id in outcome.failed:
             _set_status(db, [contact_id], "error", str(outcome.failed[crm_id]))
         else:
-            _log(db, contact_id, writer.name, "update_contact", key, updates[crm_id])
+            logged.append((contact_id, key, properties))
             result.updated += 1
+    _log(db, writer.name, "update_contact", logged)
     _forget_links(db, cache, writer.name, result.retry)
 
 
@@ -214,18 +228,23 @@ def _write_notes(db, writer, records, result) -> None:
     """One note per scored interaction; a changed score updates the note instead of adding one."""
     new, changed = [], {}
     with db.session() as session:
-        for contact_id, record in records.items():
-            for interaction, note in _interactions_and_notes(session, writer.name, contact_id):
+        found = _interactions_and_notes(session, writer.name, list(records))
+        rows = []  # (contact, interaction, its note row, its body hash, left pending by a crashed run?)
+        for contact_id in records:
+            for interaction, note in found.get(contact_id, []):
                 body_hash = content.digest(content.note_body(interaction))
                 stale = note is not None  # a pending row from a run that died before storing the id
                 if note is None:
                     note = CrmNote(crm=writer.name, interaction_id=interaction.id, contact_id=contact_id, body_hash=body_hash)
                     session.add(note)
-                    session.flush()
-                if note.crm_note_id is None:
-                    new.append((note.id, content.note_spec(interaction, record.id, note.ref), stale))
-                elif note.body_hash != body_hash:
-                    changed[note.id] = (note.crm_note_id, content.note_spec(interaction, record.id, note.ref), body_hash)
+                rows.append((contact_id, interaction, note, body_hash, stale))
+        session.flush()  # the new rows' ids (their refs), in one flush
+        for contact_id, interaction, note, body_hash, stale in rows:
+            record = records[contact_id]
+            if note.crm_note_id is None:
+                new.append((note.id, content.note_spec(interaction, record.id, note.ref), stale))
+            elif note.body_hash != body_hash:
+                changed[note.id] = (note.crm_note_id, content.note_spec(interaction, record.id, note.ref), body_hash)
     _create_notes(db, writer, new, result)
     if changed:
         writer.update_notes({crm_id: spec for crm_id, spec, _ in changed.values()})
@@ -234,11 +253,15 @@ def _write_notes(db, writer, records, result) -> None:
                 session.get(CrmNote, note_id).body_hash = body_hash
 
 
-def _interactions_and_notes(session, crm, contact_id):
+def _interactions_and_notes(session, crm, contact_ids) -> dict[int, list]:
+    """contact -> its scored interactions with their note rows (None when none yet), read in one statement."""
     stmt = (select(Interaction, CrmNote).join(InteractionScore)
             .outerjoin(CrmNote, (CrmNote.interaction_id == Interaction.id) & (CrmNote.crm == crm))
-            .where(Interaction.contact_id == contact_id))
-    return list(session.execute(stmt))
+            .where(Interaction.contact_id.in_(contact_ids)).order_by(Interaction.contact_id, Interaction.id))
+    found: dict[int, list] = {}
+    for interaction, note in session.execute(stmt):
+        found.setdefault(interaction.contact_id, []).append((interaction, note))
+    return found
 
 
 def _create_notes(db, writer, new, result) -> None:
@@ -266,18 +289,17 @@ def _recover(writer, kind, specs) -> dict[str, str]:
 # --- tasks
 
 def _write_tasks(db, writer, cache, records, views, options, now, result) -> None:
-    new: list[tuple[int, bool, TaskSpec]] = []
+    wanted: list[tuple[int, int, str, TaskSpec]] = []  # (contact, interaction, reason, task) per task a rule calls for
     resolved: dict[int, tuple[str, str, int]] = {}  # task row -> (CRM task id, line to add, interaction)
+    views = {contact_id: view for contact_id, view in views.items() if contact_id in records}
+    names = _who(db, list(views))
     for contact_id, view in views.items():
-        if contact_id not in records:
-            continue
-        decided = content.follow_up(view.latest, _who(db, contact_id), now, options.rules)
+        decided = content.follow_up(view.latest, names.get(contact_id, "the customer"), now, options.rules)
         if decided is None:
             resolved.update(_resolutions(db, contact_id, view.latest))
             continue
-        row_id, stale, spec = _task_row(db, writer.name, contact_id, view.latest.id, *decided)
-        if row_id is not None:
-            new.append((row_id, stale, spec))
+        wanted.append((contact_id, view.latest.id, *decided))
+    new = _task_rows(db, writer.name, wanted)
     if new:
         _create_tasks(db, writer, cache, records, new, options, result)
     if resolved:  # one read and one write per hundred tasks, then remember it was said
@@ -287,24 +309,34 @@ def _write_tasks(db, writer, cache, records, views, options, now, result) -> Non
                 session.get(FollowUpTask, row_id).resolution_noted_for = interaction_id
 
 
-def _task_row(db, crm, contact_id, interaction_id, reason, spec) -> tuple[int | None, bool, TaskSpec]:
-    """(row id, left pending by a crashed run?, spec) for this reason; row id None when a task is open."""
+def _task_rows(db, crm, wanted: list[tuple[int, int, str, TaskSpec]]) -> list[tuple[int, bool, TaskSpec]]:
+    """(row id, left pending by a crashed run?, spec) per wanted (contact, interaction, reason, task) that needs a
+    task created in the CRM: a new row, or one a crashed run left without its CRM id; none when a task is open for
+    that contact and reason already. All in one transaction (not one per contact: on SQLite each is a write turn)."""
+    if not wanted:
+        return []
+    new = []
     with db.session() as session:
-        row = session.scalar(select(FollowUpTask).where(FollowUpTask.contact_id == contact_id,
-                                                        FollowUpTask.reason == reason, FollowUpTask.status == "open"))
-        if row is not None:
-            return (None if row.crm_task_id is not None else row.id), True, spec
-        row = FollowUpTask(contact_id=contact_id, interaction_id=interaction_id, reason=reason, crm=crm,
-                           subject=spec.subject, due_at=spec.due_at, priority=spec.priority, task_type=spec.task_type)
-        session.add(row)
-        session.flush()
-        return row.id, False, spec
+        for contact_id, interaction_id, reason, spec in wanted:
+            row = session.scalar(select(FollowUpTask).where(FollowUpTask.contact_id == contact_id,
+                                                            FollowUpTask.reason == reason, FollowUpTask.status == "open"))
+            if row is not None:
+                if row.crm_task_id is None:
+                    new.append((row.id, True, spec))
+                continue
+            row = FollowUpTask(contact_id=contact_id, interaction_id=interaction_id, reason=reason, crm=crm,
+                               subject=spec.subject, due_at=spec.due_at, priority=spec.priority, task_type=spec.task_type)
+            session.add(row)
+            session.flush()
+            new.append((row.id, False, spec))
+    return new
 
 
 def _create_tasks(db, writer, cache, records, new, options, result) -> None:
     """Owner = the rule's owner, else the contact's owner in the CRM (cached), else the configured default;
     one batch create."""
-    contacts = {row_id: records[_contact_of(db, row_id)] for row_id, _, _ in new}
+    owners_of = _contacts_of(db, [row_id for row_id, _, _ in new])
+    contacts = {row_id: records[owners_of[row_id]] for row_id, _, _ in new}
     cache.remember_owners({c.id: c.owner_id for c in contacts.values() if c.owner_known})
     unknown = sorted({c.id for c in contacts.values() if not c.owner_known})
     owners = cache.owners(unknown)
@@ -335,7 +367,7 @@ def _resolutions(db, contact_id, latest) -> dict[int, tuple[str, str, int]]:
     """Open tasks to tell about a later positive interaction (once per interaction)."""
     if latest.score.label != "positive":
         return {}
-    with db.session() as session:
+    with db.read_session() as session:
         tasks = list(session.scalars(select(FollowUpTask).where(
             FollowUpTask.contact_id == contact_id, FollowUpTask.status == "open", FollowUpTask.crm_task_id.is_not(None),
             FollowUpTask.interaction_id != latest.id)))
@@ -345,26 +377,42 @@ def _resolutions(db, contact_id, latest) -> dict[int, tuple[str, str, int]]:
 
 # --- bookkeeping
 
-def _who(db, contact_id) -> str:
+# Reads go through read_session: on SQLite a plain deferred BEGIN, no write turn, so a round of a hundred contacts
+# does not queue a hundred times behind the workers' write transactions (only one flush runs at a time, so nothing
+# it reads can change under it but what processing adds, which the next round covers).
+
+def _who(db, contact_ids: list[int]) -> dict[int, str]:
+    """How a task names each contact: its name, else its first phone or e-mail."""
+    names = {}
+    with db.read_session() as session:
+        for contact in session.scalars(select(Contact).where(Contact.id.in_(contact_ids))):
+            keys = contact_keys(contact)
+            names[contact.id] = keys.name or (keys.phones or keys.emails or ("the customer",))[0]
+    return names
+
+
+def _contacts_of(db, task_row_ids: list[int]) -> dict[int, int]:
+    with db.read_session() as session:
+        return dict(session.execute(select(FollowUpTask.id, FollowUpTask.contact_id)
+                                    .where(FollowUpTask.id.in_(task_row_ids))).all())
+
+
+def _written(db, keys: list[str]) -> set[str]:
+    """Which of these idempotency keys are recorded as written."""
+    if not keys:
+        return set()
+    with db.read_session() as session:
+        return set(session.scalars(select(CrmWrite.idempotency_key).where(
+            CrmWrite.idempotency_key.in_([key[:255] for key in keys]))))
+
+
+def _log(db, crm, operation, writes: list[tuple[int, str, dict]]) -> None:
+    """Record (contact, idempotency key, payload) writes as done, in one transaction."""
+    if not writes:
+        return
     with db.session() as session:
-        keys = contact_keys(session.get(Contact, contact_id))
-    return keys.name or (keys.phones or keys.emails or ("the customer",))[0]
-
-
-def _contact_of(db, task_row_id) -> int:
-    with db.session() as session:
-        return session.get(FollowUpTask, task_row_id).contact_id
-
-
-def _written(db, key: str) -> bool:
-    with db.session() as session:
-        return session.scalar(select(CrmWrite.id).where(CrmWrite.idempotency_key == key)) is not None
-
-
-def _log(db, contact_id, crm, operation, key, payload) -> None:
-    with db.session() as session:
-        session.add(CrmWrite(contact_id=contact_id, crm=crm, operation=operation, idempotency_key=key[:255],
-                             payload=payload, status="done"))
+        session.add_all([CrmWrite(contact_id=contact_id, crm=crm, operation=operation, idempotency_key=key[:255],
+                                  payload=payload, status="done") for contact_id, key, payload in writes])
 
 
 def _set_status(db, contact_ids, status, error) -> None:
@@ -376,8 +424,13 @@ def _set_status(db, contact_ids, status, error) -> None:
 
 
 def _mark_synced(db, covered: list[tuple[int, datetime]]) -> None:
+    """synced_at = the change each contact was due for, unless it is already as new: one statement for the round."""
+    params = [{"contact": contact_id, "at": at} for contact_id, at in covered if at is not None]
+    if not params:
+        return
+    contacts = Contact.__table__
+    stmt = (update(contacts).where(contacts.c.id == bindparam("contact"),
+                                   or_(contacts.c.synced_at.is_(None), contacts.c.synced_at < bindparam("at")))
+            .values(synced_at=bindparam("at")))
     with db.session() as session:
-        for contact_id, at in covered:
-            contact = session.get(Contact, contact_id)
-            if contact is not None and at is not None and (contact.synced_at is None or contact.synced_at < at):
-                contact.synced_at = at
+        session.connection().execute(stmt, params)

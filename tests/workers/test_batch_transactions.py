@@ -3,17 +3,22 @@ event: fewer transactions, one event's error still its own, a shared transaction
 event by event. A job whose event another batch finished reads that without the write lock. Both databases."""
 from __future__ import annotations
 
+import json
 import time
+import uuid
+from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from connectors.base import InboundEvent
 from integration import defaults
 from integration.pipeline import batch, processing
-from integration.store import claims
-from integration.store.models import Interaction, InteractionScore, WebhookEvent
+from integration.pipeline.interactions import link_event
+from integration.store import claims, inbox
+from integration.store.models import Alert, Contact, Interaction, InteractionEvent, InteractionScore, WebhookEvent
 from tests.workers.test_batching import count, statuses, store
 from workers import context, jobs
 
@@ -127,3 +132,96 @@ def test_a_job_whose_event_is_done_does_not_wait_for_the_write_lock(db, database
         finally:
             conn.exec_driver_sql("ROLLBACK")
     other.dispose()
+
+
+def test_writing_a_batchs_scores_reads_its_contacts_once(db, worker_env, monkeypatch):
+    """The write's first step locks and reads the batch's contacts; marking each for a sync and each alert's facts
+    use those rows (held for the transaction), not one more read of its contact per event."""
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    ids = store(db, 4)  # as many as the first shared transaction reads ahead for
+    reads = []
+    real = batch._write
+
+    def counting(*args, **kwargs):
+        engine = context.runtime().db.engine
+        listener = lambda _c, _cur, statement, *_: reads.append(statement) if "FROM contacts " in statement + " " else None  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+
+    monkeypatch.setattr(batch, "_write", counting)
+    assert jobs.process_event(ids[0])["batch"] == 4
+    assert statuses(db) == {i: ("processed", 1) for i in ids}
+    assert len(reads) == 1, reads  # one SELECT ... FROM contacts ... FOR UPDATE for the four
+    with db.session() as session:
+        assert all(contact.needs_sync_at is not None for contact in session.scalars(select(Contact)))
+
+
+def test_an_events_link_to_its_interaction_is_stored_once(db, worker_env):
+    ids = store(db, 1)
+    assert jobs.process_event(ids[0])["status"] == "processed"
+    with db.session() as session:
+        interaction_id = session.scalar(select(Interaction.id))
+        link_event(session, interaction_id, ids[0])  # a second run of the same event: nothing new
+    with db.session() as session:
+        assert session.execute(select(InteractionEvent.interaction_id, InteractionEvent.event_id)).all() == [
+            (interaction_id, ids[0])]
+
+
+def thread_events(db, texts: list[str], thread: str) -> list[int]:
+    """Generic events that add turns to one thread each (`{thread}-{i}`), stored as the webhook stores them."""
+    events = []
+    for i, text_ in enumerate(texts):
+        document = {"id": uuid.uuid4().hex, "channel": "sms", "text": text_, "thread_id": f"{thread}-{i}",
+                    "append": True, "occurred_at": datetime.now(timezone.utc).isoformat(),
+                    "contact": {"phone": f"+1415555{i:04d}"}}
+        events.append(InboundEvent(document["id"], "interaction", json.dumps(document).encode()))
+    return inbox.accept(db, "generic", events, lambda _type: True).new
+
+
+def test_a_rescored_interaction_is_not_alerted_twice_and_no_alert_is_looked_up_per_event(db, worker_env, monkeypatch):
+    """The write reads the alert keys of the interactions it locks once; a re-score raising the same escalation
+    (a second event adding to the thread) adds no alert, a new interaction's escalation adds one."""
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    angry = "This is ridiculous, I want a refund and I will cancel my contract."
+    first = thread_events(db, [angry] * 3, "t")
+    assert jobs.process_event(first[0])["batch"] == 3
+    with db.session() as session:
+        alerted = set(session.scalars(select(Alert.key)))
+    assert len({key.split(":")[1] for key in alerted}) == 3  # each of the three interactions alerted
+    lookups = []
+    listener = lambda _c, _cur, statement, *_: lookups.append(statement) if "alerts.key = " in statement.replace('"', "") else None  # noqa: E731
+    event.listen(context.runtime().db.engine, "before_cursor_execute", listener)
+    try:
+        again = thread_events(db, ["Still nothing. " + angry] * 3, "t")
+        assert jobs.process_event(again[0])["batch"] == 3
+    finally:
+        event.remove(context.runtime().db.engine, "before_cursor_execute", listener)
+    assert statuses(db) == {i: ("processed", 1) for i in first + again}
+    assert count(db, Interaction) == 3 and not lookups
+    with db.session() as session:
+        assert set(session.scalars(select(Alert.key))) == alerted  # the same escalations of the same three
+
+
+def test_a_shared_transaction_locks_and_reads_its_events_in_one_statement(db, worker_env, monkeypatch):
+    """Storing and writing each lock and read the events their transaction will hold at its start, in id order; each
+    event's savepoint checks its status on the row held (a done event is still left alone: see the tests above)."""
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
+    ids = store(db, 4)  # as many as the first shared transaction reads ahead for
+    rt = context.runtime()
+    claimed = claims.claim(rt.db, ids[0], "a job", 4, 20)
+    reads = []
+    listener = lambda _c, _cur, statement, *_: reads.append(" ".join(statement.split())) if (  # noqa: E731
+        "FROM webhook_events" in statement) else None
+    event.listen(rt.db.engine, "before_cursor_execute", listener)
+    try:
+        result = batch.process_batch(rt.db, claimed, context.analyzer(), context.connector_for(rt))
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", listener)
+    assert sorted(result.outcomes) == ids and statuses(db) == {i: ("processed", 1) for i in ids}
+    assert len(reads) == 2 and all(" IN (" in r for r in reads), reads  # storing's and writing's, not 2 per event

@@ -67,3 +67,24 @@ def test_two_local_contacts_on_one_crm_record_are_merged_with_one_open_task_per_
         assert session.get(Contact, b_id).crm_id == "hubspot:1001"
         assert {i.value for i in session.scalars(select(ContactIdentity))} == {PHONE, EMAIL}
     assert a_id != b_id
+
+
+def test_a_known_customer_is_found_in_one_statement(db):
+    """Its identity comes with its contact, and the contact's other identities are not read: they are not needed
+    when every identity the event gives is already the contact's."""
+    from sqlalchemy import event
+
+    with db.session() as session:
+        known = resolve_contact(session, CustomerRef(phone=PHONE, email=EMAIL), "quo")
+    statements = []
+    listener = lambda _c, _cur, statement, *_: statements.append(statement)  # noqa: E731
+    with db.session() as session:
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            again = resolve_contact(session, CustomerRef(phone=PHONE, email=EMAIL), "quo")
+            by_phone = resolve_contact(session, CustomerRef(phone=PHONE), "zendesk")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert again.id == by_phone.id == known.id
+        assert {(i.kind, i.value) for i in again.identities} == {("phone", PHONE), ("email", EMAIL)}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2, statements  # one each
