@@ -194,7 +194,11 @@ def test_a_rescored_interaction_is_not_alerted_twice_and_no_alert_is_looked_up_p
         alerted = set(session.scalars(select(Alert.key)))
     assert len({key.split(":")[1] for key in alerted}) == 3  # each of the three interactions alerted
     lookups = []
-    listener = lambda _c, _cur, statement, *_: lookups.append(statement) if "alerts.key = " in statement.replace('"', "") else None  # noqa: E731
+
+    def listener(_conn, _cursor, statement, *_):
+        if "alerts.key = " in statement.replace('"', ""):
+            lookups.append(statement)
+
     event.listen(context.runtime().db.engine, "before_cursor_execute", listener)
     try:
         again = thread_events(db, ["Still nothing. " + angry] * 3, "t")

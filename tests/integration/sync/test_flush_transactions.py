@@ -13,7 +13,6 @@ from sqlalchemy import event, func, select, update
 from connectors.base import InboundEvent
 from connectors.hubspot.schema import CONTACT_PROPERTIES
 from connectors.hubspot.writer import HubSpotWriter
-
 from integration.pipeline import processing
 from integration.store import inbox
 from integration.store.models import Contact, CrmNote, CrmWrite, FollowUpTask, Interaction, SinkTask
