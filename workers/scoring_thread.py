@@ -16,56 +16,45 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
 log = logging.getLogger(__name__)
 
 
 class ScoringThread:
-    """Runs callables one at a time on a daemon thread, optionally at SCHED_IDLE; the caller waits for each."""
+    """Runs callables one at a time on one thread of this process (a one-thread executor), optionally at
+    SCHED_IDLE; the caller waits for each."""
 
     def __init__(self, idle: bool) -> None:
         self.idle = idle
         self.native_id: int | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._pid: int | None = None
-        self._work: queue.SimpleQueue = queue.SimpleQueue()
-        self._start_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(*args) on the scoring thread; its result, or its exception raised here."""
-        self.start()
-        done: Future = Future()
-        self._work.put((done, fn, args))
-        return done.result()
+        return self._current().submit(fn, *args).result()
 
     def start(self) -> None:
         """Start this process's thread unless it runs (run() does it too)."""
-        with self._start_lock:
-            if self._pid == os.getpid():
-                return
-            self._work = queue.SimpleQueue()  # after a fork, the parent's queue and thread are not ours
-            ready = threading.Event()
-            threading.Thread(target=self._serve, args=(self._work, ready), name="undertone-scoring",
-                             daemon=True).start()
-            ready.wait()
-            self._pid = os.getpid()
+        self._current()
 
-    def _serve(self, work: queue.SimpleQueue, ready: threading.Event) -> None:
+    def _current(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child: the parent's thread is not ours
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undertone-scoring",
+                                                    initializer=self._on_start)
+                self._executor.submit(int).result()  # the thread exists, its policy set, before any work
+                self._pid = os.getpid()
+            return self._executor
+
+    def _on_start(self) -> None:
         self.native_id = threading.get_native_id()
         if self.idle:
             lower_to_idle(self.native_id)
-        ready.set()
-        while True:
-            done, fn, args = work.get()
-            if not done.set_running_or_notify_cancel():
-                continue
-            try:
-                done.set_result(fn(*args))
-            except BaseException as exc:  # the caller gets it, the thread goes on serving
-                done.set_exception(exc)
 
 
 def lower_to_idle(thread_id: int) -> bool:
