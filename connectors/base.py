@@ -28,14 +28,25 @@ class MalformedPayload(WebhookError):
     """The request is authentic but its body cannot be understood (answered 400, nothing stored)."""
 
 
-@dataclass(frozen=True)
 class WebhookRequest:
     """What a connector sees of an HTTP request: the exact bytes, headers, and the public URL."""
 
-    body: bytes
-    headers: Mapping[str, str]  # case-insensitive lookups expected (werkzeug Headers or a lower-cased dict)
-    url: str  # the public URL the sender posted to (PUBLIC_BASE_URL + path + query)
-    method: str = "POST"
+    __slots__ = ("body", "headers", "method", "_url")
+
+    def __init__(self, body: bytes, headers: Mapping[str, str], url: str | Callable[[], str], method: str = "POST"):
+        self.body = body
+        self.headers = headers  # case-insensitive lookups expected (werkzeug Headers or a lower-cased dict)
+        self.method = method
+        self._url = url
+
+    @property
+    def url(self) -> str:
+        """The public URL the sender posted to (PUBLIC_BASE_URL + path + query). Given as a function, it is built
+        on first use: the web passes one, since most senders do not sign the URL and building it costs a few
+        percent of a webhook's CPU (bench/webhook_cpu.py --instructions)."""
+        if callable(self._url):
+            self._url = self._url()
+        return self._url
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name)
@@ -43,6 +54,9 @@ class WebhookRequest:
             lowered = {k.lower(): v for k, v in self.headers.items()}
             value = lowered.get(name.lower())
         return value
+
+    def __repr__(self) -> str:
+        return f"WebhookRequest({self.method} {len(self.body)} bytes)"
 
 
 @dataclass(frozen=True)

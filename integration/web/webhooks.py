@@ -37,7 +37,8 @@ def receive(source: str):
     body = _read_body(runtime.settings.max_webhook_bytes)
     if body is None:
         return _error(413, f"body larger than {runtime.settings.max_webhook_bytes} bytes")
-    incoming = WebhookRequest(body=body, headers=request.headers, url=_public_url(runtime), method=request.method)
+    incoming = WebhookRequest(body=body, headers=request.headers, url=lambda: _public_url(runtime),
+                              method=request.method)
     try:
         connector.verify(incoming)
     except SignatureInvalid as exc:
