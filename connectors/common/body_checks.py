@@ -51,8 +51,14 @@ def check_storable(raw: bytes, source: str) -> None:
         except (binascii.Error, ValueError):
             pass
     for view in views:
-        if _SUSPECT.search(view) and not _clean(view):
+        if _may_be_suspect(view) and _SUSPECT.search(view) and not _clean(view):
             raise MalformedPayload(f"{source}: body contains a NUL character or a lone surrogate (not accepted)")
+
+
+def _may_be_suspect(view: bytes) -> bool:
+    """Whether `view` holds what every _SUSPECT form starts with: a NUL, a backslash-u (either case) or a percent
+    sign. Four plain substring scans tell most bodies clean several times faster than the regular expression."""
+    return b"\x00" in view or b"\\u" in view or b"\\U" in view or b"%" in view
 
 
 def _clean(view: bytes) -> bool:
