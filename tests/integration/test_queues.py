@@ -1,11 +1,14 @@
-"""Enqueue helpers: the webhook queues a request's events in one Redis transaction."""
+"""Enqueue helpers: the webhook queues a request's events in one atomic Redis command."""
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
+from rq.utils import utcformat
 
 from integration import defaults, queues
 
@@ -38,6 +41,13 @@ def test_a_redis_that_lost_the_script_gets_it_again(redis_conn):
     queues.enqueue_events(redis_conn, [2])
     assert Queue(defaults.EVENTS_QUEUE, connection=redis_conn).job_ids == ["event-1", "event-2"]
     assert Job.fetch("event-2", connection=redis_conn).args == (2,)
+
+
+@pytest.mark.parametrize("moment", [datetime(2026, 12, 1, 23, 4, 5, 123456, tzinfo=timezone.utc),
+                                    datetime(2026, 1, 2, 3, 4, 5, 0, tzinfo=timezone.utc),
+                                    datetime(2027, 10, 20, 13, 14, 15, 7, tzinfo=timezone.utc)])
+def test_the_fast_timestamp_is_rqs_own(moment):
+    assert queues._stamp(moment) == utcformat(moment)
 
 
 def test_nothing_to_queue_sends_nothing(redis_conn):
