@@ -27,6 +27,7 @@ from connectors import registry
 from integration import defaults
 from integration.pipeline import processing
 from integration.pipeline.interactions import ToScore
+from integration.pipeline.known import KnownRows
 from integration.pipeline.processing import ConnectorFor, Outcome
 from integration.store.claims import Claimed
 from integration.store.db import Database
@@ -63,9 +64,14 @@ def process_batch(db: Database, claimed: list[Claimed], analyzer: Analyzer,
             items[item.row_id] = (item.source, found)
     waiting: dict[int, tuple[Outcome, list[ToScore]]] = {}  # event -> (its outcome so far, what it needs scored)
     events: dict[int, WebhookEvent] = {}  # the event rows a shared transaction locked and read at its start
+    known = KnownRows()  # and their interactions and contacts
+
+    def first(session, row_ids: list[int]) -> None:
+        _lock_events(session, row_ids, events)
+        known.read(session, [items[row_id] for row_id in row_ids])
+
     stored = _together(db, list(items), lambda session, row_id: processing.store_items(
-        session, row_id, items[row_id][0], items[row_id][1], scorer, events.get(row_id)), result,
-        first=lambda session, row_ids: _lock_events(session, row_ids, events))
+        session, row_id, items[row_id][0], items[row_id][1], scorer, events.get(row_id), known), result, first=first)
     for row_id, prepared in stored.items():
         if isinstance(prepared, Outcome):
             result.outcomes[row_id] = prepared

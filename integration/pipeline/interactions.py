@@ -10,23 +10,26 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from connectors import base
 from integration.pipeline import corrections
-from integration.store.db import add_unless_exists
 from integration.store.models import Contact, Interaction, InteractionEvent, InteractionScore, utcnow
 from scoring.analysis import Analysis
 from scoring.escalation import History, summary_reason
 from scoring.interaction import content_hash, texts_to_score
 
 
-def upsert_interaction(session: Session, item: base.Interaction, contact: Contact | None) -> tuple[Interaction, bool]:
-    """Merge an event's view of a conversation into its row; True when anything changed."""
-    row = _locked_row(session, item.source, item.thread_key)
+def upsert_interaction(session: Session, item: base.Interaction, contact: Contact | None,
+                       known=None) -> tuple[Interaction, bool]:
+    """Merge an event's view of a conversation into its row; True when anything changed. `known`: a batch's
+    `KnownRows`, asked first (a thread it looked up is not read again)."""
+    looked, row = known.interaction(item.source, item.thread_key) if known is not None else (False, None)
+    if not looked:
+        row = _locked_row(session, item.source, item.thread_key)
     if row is None:
         inserted = _insert(session, item, contact)
         if inserted is not None:
@@ -94,10 +97,12 @@ def store_analysis(session: Session, row: Interaction, scorer_name: str, analysi
 def link_event(session: Session, interaction_id: int, event_row_id: int) -> None:
     """Remember that this stored event made (or added to) this interaction, once (the event row is locked): one
     INSERT that does nothing when the link exists (no read first, no ORM flush: it runs for every event)."""
-    dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    session.execute(insert(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
+    session.execute(_insert_for(session)(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
                     .on_conflict_do_nothing(index_elements=["interaction_id", "event_id"]))
+
+
+def _insert_for(session: Session):
+    return {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
 
 
 def locked(session: Session, interaction_id: int) -> Interaction | None:
@@ -132,9 +137,32 @@ def _locked_row(session: Session, source: str, thread_key: str) -> Interaction |
 def _insert(session: Session, item: base.Interaction, contact: Contact | None) -> tuple[Interaction, bool] | None:
     """The new row, merged from the event before it is inserted (and whether the event gave it anything); None
     when the thread's row exists after all. A new row has no score yet: said so, not read after the INSERT."""
-    row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={}, score=None)
+    now = utcnow()
+    row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={}, score=None,
+                      helpdesk_tags=[], created_at=now, updated_at=now)
     changed = _merge(row, item, contact)
-    return (row, changed) if add_unless_exists(session, row) else None
+    return (row, changed) if _insert_unless_exists(session, row) else None
+
+
+def _insert_unless_exists(session: Session, row: Interaction) -> bool:
+    """One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` of the new row (not a savepoint around an ORM flush:
+    three statements); False when the thread's row exists (an earlier or concurrent insert). The row then joins the
+    session as if read back: every column as given, no score."""
+    values = {}
+    for attr in inspect(Interaction).column_attrs:
+        if attr.key != "id":
+            value = getattr(row, attr.key)
+            setattr(row, attr.key, value)  # set, not left unloaded: an unloaded column would be read back
+            values[attr.columns[0].name] = value
+    new_id = session.execute(_insert_for(session)(Interaction.__table__).values(values)
+                             .on_conflict_do_nothing(index_elements=["source", "thread_key"])
+                             .returning(Interaction.__table__.c.id)).scalar()
+    if new_id is None:
+        return False
+    row.id = new_id
+    make_transient_to_detached(row)
+    session.add(row)
+    return True
 
 
 def _merge(row: Interaction, item: base.Interaction, contact: Contact | None) -> bool:

@@ -1,0 +1,62 @@
+"""What a batch's storing transaction reads once at its start, for all of its events: the interactions their items
+merge into (locked) and the contacts their customers' identities point at (`KnownRows.read`), instead of a read of
+each per event (`contacts.resolve_contact` and `interactions.upsert_interaction` ask here first).
+
+Only what was there at the start is answered from here: a thread or an identity that was not is looked up as one
+event at a time would (an earlier event of the same transaction may have created it), and a merge of contacts in the
+transaction makes every identity be looked up again (`forget_contacts`).
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from connectors.base import ContactMerge, Touch
+from integration.pipeline.contacts import identities_of
+from integration.store.models import Contact, ContactIdentity, Interaction
+
+
+class KnownRows:
+    def __init__(self):
+        self._threads: set[tuple[str, str]] = set()  # (source, thread_key) looked up at the start
+        self._rows: dict[tuple[str, str], Interaction] = {}  # those found, locked
+        self._pairs: set[tuple[str, str]] = set()  # (kind, value) identities looked up at the start
+        self._contacts: dict[tuple[str, str], Contact] = {}  # those found -> their contact
+
+    def read(self, session: Session, events: list[tuple[str, list]]) -> None:
+        """Lock and read the interactions of these events' items (source, items) in id order, and read the contacts
+        their identities point at: one statement each (plus the interactions' scores)."""
+        self.__init__()
+        interactions = [item for _, items in events for item in items if not isinstance(item, (ContactMerge, Touch))]
+        self._threads = {(item.source, item.thread_key) for item in interactions}
+        self._pairs = {pair for source, items in events for item in items
+                       if not isinstance(item, (ContactMerge, Touch)) for pair in identities_of(item.customer, source)}
+        if self._threads:
+            self._rows = {(row.source, row.thread_key): row for row in session.scalars(
+                select(Interaction).where(or_(*(and_(Interaction.source == source, Interaction.thread_key == key)
+                                                for source, key in sorted(self._threads))))
+                .order_by(Interaction.id).with_for_update())}
+        if self._pairs:
+            self._contacts = {(i.kind, i.value): i.contact for i in session.scalars(
+                select(ContactIdentity).where(or_(*(and_(ContactIdentity.kind == kind, ContactIdentity.value == value)
+                                                    for kind, value in sorted(self._pairs))))
+                .options(joinedload(ContactIdentity.contact).lazyload(Contact.identities)))}
+
+    def interaction(self, source: str, thread_key: str) -> tuple[bool, Interaction | None]:
+        """(looked up at the start, the row found then: locked). Not found then: it may exist since (insert it
+        unless it exists)."""
+        key = (source, thread_key)
+        return key in self._threads, self._rows.get(key)
+
+    def contact(self, pairs: list[tuple[str, str]]) -> Contact | None:
+        """The contact every one of these identities pointed at, at the start; None when one was not there then,
+        or when they pointed at different contacts (to be merged): such a customer is looked up again."""
+        if not pairs or not all(pair in self._contacts for pair in pairs):
+            return None
+        found = {self._contacts[pair] for pair in pairs}
+        return found.pop() if len(found) == 1 else None
+
+    def forget_contacts(self) -> None:
+        """Contacts were merged in this transaction: what was read at the start may point at one merged away."""
+        self._pairs.clear()
+        self._contacts.clear()
