@@ -14,7 +14,7 @@ from connectors.base import InboundEvent
 from integration import defaults
 from integration.pipeline import batch
 from integration.store import claims, inbox
-from integration.store.models import Contact, ContactIdentity, Interaction, WebhookEvent
+from integration.store.models import Alert, Contact, ContactIdentity, Interaction, WebhookEvent
 from workers import context
 
 CALM = ["Can you confirm my appointment for Friday morning?", "Thanks, the visit went fine.",
@@ -101,3 +101,17 @@ def test_an_identity_read_at_the_start_is_looked_up_again_after_an_earlier_event
     with db.session() as session:
         assert list(session.scalars(select(Contact.id))) == [by_phone]
         assert set(session.scalars(select(Interaction.contact_id))) == {by_phone}
+
+
+def test_an_interactions_escalation_alerts_are_one_insert_without_a_savepoint_each(db, worker_env):
+    angry = "This is ridiculous, I want a refund and I will cancel my contract. I will call my lawyer."
+    assert not process(accept(db, [{"text": CALM[0], "contact": {"phone": p}} for p in phones(3)])).errors
+    statements = []
+    ids = accept(db, [{"text": angry, "contact": {"phone": p}} for p in phones(3)])
+    result = process(ids, statements)
+    assert sorted(result.outcomes) == ids and not result.errors
+    with db.session() as session:
+        alerts = list(session.scalars(select(Alert)))
+    assert len(alerts) >= 3 and all(a.status == "pending" and a.facts["channel"] == "sms" for a in alerts)
+    assert len([s for s in statements if s.startswith("INSERT INTO alerts")]) == 3  # one per interaction
+    assert len([s for s in statements if s.startswith("SAVEPOINT")]) == 6  # the events' own, in each transaction
