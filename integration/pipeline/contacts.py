@@ -32,7 +32,7 @@ def resolve_contact(session: Session, customer: CustomerRef, source: str, known=
     held = known.contact(pairs) if known is not None else None
     for _ in range(3):  # a concurrent worker may create the same contact between our read and write
         contact, have = ((held, set(pairs)) if held is not None else None) or _match(session, pairs, known) or (
-            _create(session, customer), set())
+            _create(session, customer, known), set())
         if _attach(session, contact, pairs, have):
             if customer.name and not contact.name:
                 contact.name = customer.name[:255]
@@ -68,10 +68,12 @@ def _match(session: Session, pairs: list[tuple[str, str]], known=None) -> tuple[
     return survivor, set(found)  # every found identity is the survivor's now (the merge moved the others')
 
 
-def _create(session: Session, customer: CustomerRef) -> Contact:
+def _create(session: Session, customer: CustomerRef, known=None) -> Contact:
     contact = Contact(name=customer.name[:255] if customer.name else None)
     session.add(contact)
     session.flush()
+    if known is not None:
+        known.created(contact)
     return contact
 
 

@@ -53,13 +53,15 @@ class ToScore:
     contact_id: int | None = None  # a batch scores one interaction per contact at a time (the history reads earlier ones)
 
 
-def needs_scoring(session: Session, row: Interaction, scorer_name: str) -> ToScore | None:
+def needs_scoring(session: Session, row: Interaction, scorer_name: str, known=None) -> ToScore | None:
     """The interaction's content to score, or None when it has no customer words or exactly this
-    content was already scored by this scorer. A change of rules or taxonomy applies from then on."""
+    content was already scored by this scorer. A change of rules or taxonomy applies from then on. `known`: a
+    batch's `KnownRows`, asked for the contact's history first."""
     content = current_content(row, scorer_name)
     if content is None or (row.score is not None and row.score.content_hash == content):
         return None
-    return ToScore(row.id, copy.deepcopy(row.turns or []), row.summary, _history(session, row), content,
+    history = known.history(row) if known is not None else None
+    return ToScore(row.id, copy.deepcopy(row.turns or []), row.summary, history or _history(session, row), content,
                    row.contact_id)
 
 
@@ -114,7 +116,7 @@ def _history(session: Session, row: Interaction) -> History:
     """Hours since this contact's latest earlier negative interaction (for the repeat-contact rule)."""
     if row.contact_id is None:
         return History()
-    when = row.occurred_at or row.created_at or utcnow()
+    when = history_time(row)
     occurred = func.coalesce(Interaction.occurred_at, Interaction.created_at)
     previous = session.scalar(
         select(occurred).join(InteractionScore).where(
@@ -122,6 +124,16 @@ def _history(session: Session, row: Interaction) -> History:
             InteractionScore.label == "negative", occurred <= when,
         ).order_by(occurred.desc()).limit(1)
     )
+    return history_since(when, previous)
+
+
+def history_time(row: Interaction) -> datetime:
+    """The time the repeat-contact rule measures an interaction's history from."""
+    return row.occurred_at or row.created_at or utcnow()
+
+
+def history_since(when: datetime, previous) -> History:
+    """The History of an interaction at `when` whose contact's latest earlier negative one was at `previous`."""
     if previous is None:
         return History()
     if previous.tzinfo is None:  # a coalesce() result bypasses the UTC type on SQLite

@@ -153,7 +153,7 @@ def _store(session, event_row_id: int, source: str, item: Interaction, scorer_na
     session.flush()
     link_event(session, row.id, event_row_id)
     outcome.interactions.append(row.id)
-    todo = needs_scoring(session, row, scorer_name)
+    todo = needs_scoring(session, row, scorer_name, known)
     if todo is None and changed and row.contact_id is not None and row.score is not None:
         _needs_sync(session, row.contact_id, outcome)  # e.g. a new link: the note changes, the score does not
     return [todo] if todo is not None else []

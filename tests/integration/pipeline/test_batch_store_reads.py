@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 
 from connectors.base import InboundEvent
 from integration import defaults
-from integration.pipeline import batch
+from integration.pipeline import batch, interactions
 from integration.store import claims, inbox
 from integration.store.models import Alert, Contact, ContactIdentity, Interaction, WebhookEvent
 from workers import context
@@ -115,3 +115,28 @@ def test_an_interactions_escalation_alerts_are_one_insert_without_a_savepoint_ea
     assert len(alerts) >= 3 and all(a.status == "pending" and a.facts["channel"] == "sms" for a in alerts)
     assert len([s for s in statements if s.startswith("INSERT INTO alerts")]) == 3  # one per interaction
     assert len([s for s in statements if s.startswith("SAVEPOINT")]) == 6  # the events' own, in each transaction
+
+
+def test_the_repeat_contact_history_is_read_once_for_the_batch_and_as_each_event_would_read_it(db, worker_env,
+                                                                                               monkeypatch):
+    angry = "This is ridiculous, I want a refund."
+    assert not process(accept(db, [{"text": angry, "contact": {"phone": p}} for p in phones(6)])).errors
+    assert not process(accept(db, [{"text": CALM[0], "contact": {"phone": p}} for p in phones(3)])).errors
+    seen = {}
+    real = batch._analyse
+
+    def spying(analyzer, work, result):
+        seen.update({w.interaction_id: w.history for todo in work.values() for w in todo})
+        return real(analyzer, work, result)
+
+    monkeypatch.setattr(batch, "_analyse", spying)
+    statements = []
+    ids = accept(db, [{"text": CALM[1], "contact": {"phone": p}} for p in phones(8)])  # 6 with a negative before
+    result = process(ids, statements)
+    assert sorted(result.outcomes) == ids and not result.errors
+    assert len([s for s in statements if "FROM interactions JOIN interaction_scores" in s]) == 1  # not one per event
+    with db.session() as session:
+        for interaction_id, history in seen.items():
+            row = session.get(Interaction, interaction_id)
+            assert history == interactions._history(session, row)
+    assert sum(h.negative_within_hours is not None for h in seen.values()) == 6
