@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, null, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -165,7 +165,7 @@ def _insert_unless_exists(session: Session, row: Interaction) -> bool:
         if attr.key != "id":
             value = getattr(row, attr.key)
             setattr(row, attr.key, value)  # set, not left unloaded: an unloaded column would be read back
-            values[attr.columns[0].name] = value
+            values[attr.columns[0].name] = null() if value is None else value  # SQL NULL, not JSON 'null'
     new_id = session.execute(_insert_for(session)(Interaction.__table__).values(values)
                              .on_conflict_do_nothing(index_elements=["source", "thread_key"])
                              .returning(Interaction.__table__.c.id)).scalar()

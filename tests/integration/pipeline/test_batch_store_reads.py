@@ -140,3 +140,12 @@ def test_the_repeat_contact_history_is_read_once_for_the_batch_and_as_each_event
             row = session.get(Interaction, interaction_id)
             assert history == interactions._history(session, row)
     assert sum(h.negative_within_hours is not None for h in seen.values()) == 6
+
+
+def test_a_new_conversations_columns_the_event_does_not_give_are_sql_null(db, worker_env):
+    from sqlalchemy import text
+
+    assert not process(accept(db, [{"text": CALM[0], "contact": {"phone": phones(1)[0]}}])).errors
+    with db.session() as session:
+        assert session.execute(text("SELECT count(*) FROM interactions WHERE summary IS NULL AND url IS NULL "
+                                    "AND line IS NULL AND turns IS NOT NULL")).scalar() == 1
