@@ -2,40 +2,44 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from integration.store.models import Alert, Contact, Interaction
+from integration.store.models import Alert, Contact, Interaction, utcnow
 
 
-def raise_escalations(session: Session, row: Interaction, known: set[str] | None = None) -> list[Alert]:
-    """An alert per escalation flag of the interaction's current score that has none yet. `known`: the keys of the
-    interaction's alerts, read in this transaction with the interaction locked (none is looked up then; the
-    keys raised here are added to it)."""
+def raise_escalations(session: Session, row: Interaction, known: set[str] | None = None) -> list[str]:
+    """An alert per escalation flag of the interaction's current score that has none yet; the keys raised. `known`:
+    the keys of the interaction's alerts, read in this transaction with the interaction locked (none is looked up
+    then; the keys raised here are added to it). The new alerts are one `INSERT ... ON CONFLICT (key) DO NOTHING`
+    (an alert raised concurrently is left as it is), not a savepoint and an ORM flush each."""
     score = row.score
     if score is None or not score.flags:
         return []
-    raised = []
+    wanted = {}
     for flag in score.flags:
         key = f"escalation:{row.id}:{flag.get('rule') or flag.get('reason')}"[:255]
         if known is not None:
             alerted = key in known
         else:
             alerted = session.scalar(select(Alert.id).where(Alert.key == key)) is not None
-        if alerted:
-            continue  # a redelivery or a re-score: alerted already
-        alert = Alert(key=key, kind="escalation", interaction_id=row.id, contact_id=row.contact_id,
-                      reason=str(flag.get("reason") or flag.get("rule"))[:255],
-                      evidence=(flag.get("evidence") or None), facts=interaction_facts(session, row), status="pending",
-                      deliveries={}, attempts=0)
-        try:
-            with session.begin_nested():
-                session.add(alert)
-        except IntegrityError:
-            continue  # raised concurrently
-        if known is not None:
-            known.add(key)
-        raised.append(alert)
+        if not alerted and key not in wanted:  # else a redelivery or a re-score: alerted already
+            wanted[key] = flag
+    if not wanted:
+        return []
+    facts, now = interaction_facts(session, row), utcnow()
+    table = Alert.__table__
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
+    raised = list(session.scalars(insert(table).values([
+        {"key": key, "kind": "escalation", "interaction_id": row.id, "contact_id": row.contact_id,
+         "reason": str(flag.get("reason") or flag.get("rule"))[:255], "theme": None,
+         "evidence": flag.get("evidence") or None, "facts": facts, "status": "pending", "deliver_after": None,
+         "deliveries": {}, "claim": None, "claimed_at": None, "attempts": 0, "last_error": None, "created_at": now,
+         "sent_at": None} for key, flag in wanted.items()]).on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key)))
+    if known is not None:
+        known.update(raised)
     return raised
 
 

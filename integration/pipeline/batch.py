@@ -27,6 +27,7 @@ from connectors import registry
 from integration import defaults
 from integration.pipeline import processing
 from integration.pipeline.interactions import ToScore
+from integration.pipeline.known import KnownRows
 from integration.pipeline.processing import ConnectorFor, Outcome
 from integration.store.claims import Claimed
 from integration.store.db import Database
@@ -63,9 +64,14 @@ def process_batch(db: Database, claimed: list[Claimed], analyzer: Analyzer,
             items[item.row_id] = (item.source, found)
     waiting: dict[int, tuple[Outcome, list[ToScore]]] = {}  # event -> (its outcome so far, what it needs scored)
     events: dict[int, WebhookEvent] = {}  # the event rows a shared transaction locked and read at its start
+    known = KnownRows()  # and their interactions and contacts
+
+    def first(session, row_ids: list[int]) -> None:
+        _lock_events(session, row_ids, events)
+        known.read(session, [items[row_id] for row_id in row_ids])
+
     stored = _together(db, list(items), lambda session, row_id: processing.store_items(
-        session, row_id, items[row_id][0], items[row_id][1], scorer, events.get(row_id)), result,
-        first=lambda session, row_ids: _lock_events(session, row_ids, events))
+        session, row_id, items[row_id][0], items[row_id][1], scorer, events.get(row_id), known), result, first=first)
     for row_id, prepared in stored.items():
         if isinstance(prepared, Outcome):
             result.outcomes[row_id] = prepared
@@ -156,14 +162,16 @@ def _together(db: Database, row_ids: list[int], step: Callable, result: BatchRes
     """`step(session, row_id)` for each event, in shared transactions, each event in a savepoint: an event's error
     rolls back its own savepoint and is recorded as that event's (in `result.errors`), the others go on. A shared
     transaction commits after BATCH_TRANSACTION_S (PostgreSQL: BATCH_TRANSACTION_PG_S) and the next event starts a
-    new one (`first(session, ids)` runs at its start, for the events it will likely hold: twice as many as the one
-    before took; `step` must not count on it for the others). When a shared transaction fails as a whole (its
-    BEGIN, its COMMIT, a savepoint that cannot be rolled back), nothing of it is stored and its events are done
-    again each in its own transaction (`first` and `step` in a `db.session()` of its own), as one by one."""
+    new one (`first(session, ids)` runs at its start, for the events it will likely hold: every event the first
+    time, then twice as many as the one before took; `step` must not count on it for the others). Reading ahead for
+    more events than a transaction holds costs a few rows in the same statements; an event read for by none costs a
+    lock and read of its own rows, several statements in each of the two transactions. When a shared transaction
+    fails as a whole (its BEGIN, its COMMIT, a savepoint that cannot be rolled back), nothing of it is stored and its
+    events are done again each in its own transaction (`first` and `step` in a `db.session()` of its own), as one by one."""
     done: dict[int, Any] = {}
     left = list(row_ids)
     bound = defaults.BATCH_TRANSACTION_S if db.is_sqlite else defaults.BATCH_TRANSACTION_PG_S
-    ahead = 4  # events `first` reads ahead for: twice what the previous shared transaction took
+    ahead = len(row_ids)  # events `first` reads ahead for: all of them at first, then twice what the previous took
     while left:
         chunk, errors = [], {}
         try:

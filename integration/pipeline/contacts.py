@@ -23,13 +23,16 @@ def identities_of(customer: CustomerRef, source: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def resolve_contact(session: Session, customer: CustomerRef, source: str) -> Contact | None:
-    """The contact for these identities, created when new; None when the source named nobody."""
+def resolve_contact(session: Session, customer: CustomerRef, source: str, known=None) -> Contact | None:
+    """The contact for these identities, created when new; None when the source named nobody. `known`: a batch's
+    `KnownRows`, asked first (a known customer whose identities all point at one contact is not read again)."""
     pairs = identities_of(customer, source)
     if not pairs:
         return None
+    held = known.contact(pairs) if known is not None else None
     for _ in range(3):  # a concurrent worker may create the same contact between our read and write
-        contact, have = _match(session, pairs) or (_create(session, customer), set())
+        contact, have = ((held, set(pairs)) if held is not None else None) or _match(session, pairs, known) or (
+            _create(session, customer, known), set())
         if _attach(session, contact, pairs, have):
             if customer.name and not contact.name:
                 contact.name = customer.name[:255]
@@ -49,7 +52,7 @@ def contact_keys(contact: Contact) -> ContactKeys:
     )
 
 
-def _match(session: Session, pairs: list[tuple[str, str]]) -> tuple[Contact, set[tuple[str, str]]] | None:
+def _match(session: Session, pairs: list[tuple[str, str]], known=None) -> tuple[Contact, set[tuple[str, str]]] | None:
     """The contact holding the highest-priority identity, and which of `pairs` it holds; others these identities
     point at are the same person and are merged into it (a phone-only and an e-mail-only contact, say)."""
     condition = or_(*(and_(ContactIdentity.kind == k, ContactIdentity.value == v) for k, v in pairs))
@@ -60,14 +63,17 @@ def _match(session: Session, pairs: list[tuple[str, str]]) -> tuple[Contact, set
     if not ranked:
         return None
     survivor = ranked[0]
-    merge_into(session, survivor, ranked[1:])
+    if merge_into(session, survivor, ranked[1:]) and known is not None:
+        known.forget_contacts()
     return survivor, set(found)  # every found identity is the survivor's now (the merge moved the others')
 
 
-def _create(session: Session, customer: CustomerRef) -> Contact:
+def _create(session: Session, customer: CustomerRef, known=None) -> Contact:
     contact = Contact(name=customer.name[:255] if customer.name else None)
     session.add(contact)
     session.flush()
+    if known is not None:
+        known.created(contact)
     return contact
 
 

@@ -10,23 +10,26 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, null, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from connectors import base
 from integration.pipeline import corrections
-from integration.store.db import add_unless_exists
 from integration.store.models import Contact, Interaction, InteractionEvent, InteractionScore, utcnow
 from scoring.analysis import Analysis
 from scoring.escalation import History, summary_reason
 from scoring.interaction import content_hash, texts_to_score
 
 
-def upsert_interaction(session: Session, item: base.Interaction, contact: Contact | None) -> tuple[Interaction, bool]:
-    """Merge an event's view of a conversation into its row; True when anything changed."""
-    row = _locked_row(session, item.source, item.thread_key)
+def upsert_interaction(session: Session, item: base.Interaction, contact: Contact | None,
+                       known=None) -> tuple[Interaction, bool]:
+    """Merge an event's view of a conversation into its row; True when anything changed. `known`: a batch's
+    `KnownRows`, asked first (a thread it looked up is not read again)."""
+    looked, row = known.interaction(item.source, item.thread_key) if known is not None else (False, None)
+    if not looked:
+        row = _locked_row(session, item.source, item.thread_key)
     if row is None:
         inserted = _insert(session, item, contact)
         if inserted is not None:
@@ -50,13 +53,15 @@ class ToScore:
     contact_id: int | None = None  # a batch scores one interaction per contact at a time (the history reads earlier ones)
 
 
-def needs_scoring(session: Session, row: Interaction, scorer_name: str) -> ToScore | None:
+def needs_scoring(session: Session, row: Interaction, scorer_name: str, known=None) -> ToScore | None:
     """The interaction's content to score, or None when it has no customer words or exactly this
-    content was already scored by this scorer. A change of rules or taxonomy applies from then on."""
+    content was already scored by this scorer. A change of rules or taxonomy applies from then on. `known`: a
+    batch's `KnownRows`, asked for the contact's history first."""
     content = current_content(row, scorer_name)
     if content is None or (row.score is not None and row.score.content_hash == content):
         return None
-    return ToScore(row.id, copy.deepcopy(row.turns or []), row.summary, _history(session, row), content,
+    history = known.history(row) if known is not None else None
+    return ToScore(row.id, copy.deepcopy(row.turns or []), row.summary, history or _history(session, row), content,
                    row.contact_id)
 
 
@@ -94,10 +99,12 @@ def store_analysis(session: Session, row: Interaction, scorer_name: str, analysi
 def link_event(session: Session, interaction_id: int, event_row_id: int) -> None:
     """Remember that this stored event made (or added to) this interaction, once (the event row is locked): one
     INSERT that does nothing when the link exists (no read first, no ORM flush: it runs for every event)."""
-    dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    session.execute(insert(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
+    session.execute(_insert_for(session)(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
                     .on_conflict_do_nothing(index_elements=["interaction_id", "event_id"]))
+
+
+def _insert_for(session: Session):
+    return {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
 
 
 def locked(session: Session, interaction_id: int) -> Interaction | None:
@@ -109,7 +116,7 @@ def _history(session: Session, row: Interaction) -> History:
     """Hours since this contact's latest earlier negative interaction (for the repeat-contact rule)."""
     if row.contact_id is None:
         return History()
-    when = row.occurred_at or row.created_at or utcnow()
+    when = history_time(row)
     occurred = func.coalesce(Interaction.occurred_at, Interaction.created_at)
     previous = session.scalar(
         select(occurred).join(InteractionScore).where(
@@ -117,6 +124,16 @@ def _history(session: Session, row: Interaction) -> History:
             InteractionScore.label == "negative", occurred <= when,
         ).order_by(occurred.desc()).limit(1)
     )
+    return history_since(when, previous)
+
+
+def history_time(row: Interaction) -> datetime:
+    """The time the repeat-contact rule measures an interaction's history from."""
+    return row.occurred_at or row.created_at or utcnow()
+
+
+def history_since(when: datetime, previous) -> History:
+    """The History of an interaction at `when` whose contact's latest earlier negative one was at `previous`."""
     if previous is None:
         return History()
     if previous.tzinfo is None:  # a coalesce() result bypasses the UTC type on SQLite
@@ -132,9 +149,32 @@ def _locked_row(session: Session, source: str, thread_key: str) -> Interaction |
 def _insert(session: Session, item: base.Interaction, contact: Contact | None) -> tuple[Interaction, bool] | None:
     """The new row, merged from the event before it is inserted (and whether the event gave it anything); None
     when the thread's row exists after all. A new row has no score yet: said so, not read after the INSERT."""
-    row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={}, score=None)
+    now = utcnow()
+    row = Interaction(source=item.source, thread_key=item.thread_key, channel=item.channel, source_ids={}, score=None,
+                      helpdesk_tags=[], created_at=now, updated_at=now)
     changed = _merge(row, item, contact)
-    return (row, changed) if add_unless_exists(session, row) else None
+    return (row, changed) if _insert_unless_exists(session, row) else None
+
+
+def _insert_unless_exists(session: Session, row: Interaction) -> bool:
+    """One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` of the new row (not a savepoint around an ORM flush:
+    three statements); False when the thread's row exists (an earlier or concurrent insert). The row then joins the
+    session as if read back: every column as given, no score."""
+    values = {}
+    for attr in inspect(Interaction).column_attrs:
+        if attr.key != "id":
+            value = getattr(row, attr.key)
+            setattr(row, attr.key, value)  # set, not left unloaded: an unloaded column would be read back
+            values[attr.columns[0].name] = null() if value is None else value  # SQL NULL, not JSON 'null'
+    new_id = session.execute(_insert_for(session)(Interaction.__table__).values(values)
+                             .on_conflict_do_nothing(index_elements=["source", "thread_key"])
+                             .returning(Interaction.__table__.c.id)).scalar()
+    if new_id is None:
+        return False
+    row.id = new_id
+    make_transient_to_detached(row)
+    session.add(row)
+    return True
 
 
 def _merge(row: Interaction, item: base.Interaction, contact: Contact | None) -> bool:

@@ -121,9 +121,10 @@ def store_all(db: Database, event_row_id: int, source: str, items: list,
 
 
 def store_items(session, event_row_id: int, source: str, items: list, scorer_name: str,
-                locked_event: WebhookEvent | None = None) -> tuple[Outcome, list[ToScore]] | Outcome:
+                locked_event: WebhookEvent | None = None, known=None) -> tuple[Outcome, list[ToScore]] | Outcome:
     """`store_all` in the caller's transaction (a batch stores its events in one, each in a savepoint).
-    `locked_event`: the event's row, already locked and read in this transaction."""
+    `locked_event`: the event's row, already locked and read in this transaction; `known`: the `KnownRows` read at
+    the transaction's start."""
     event = locked_event or session.get(WebhookEvent, event_row_id, with_for_update=True)
     if event is None:
         return Outcome("missing")  # deleted meanwhile
@@ -133,10 +134,12 @@ def store_items(session, event_row_id: int, source: str, items: list, scorer_nam
     for item in items:
         if isinstance(item, ContactMerge):
             outcome.contacts |= _apply_merge(session, item)
+            if known is not None:
+                known.forget_contacts()
         elif isinstance(item, Touch):
             record_touch(session, item)  # the business's own act: recorded, never scored
         else:
-            work.extend(_store(session, event_row_id, source, item, scorer_name, outcome))
+            work.extend(_store(session, event_row_id, source, item, scorer_name, outcome, known))
     work = list({w.interaction_id: w for w in work}.values())  # one thread twice in an event: its latest
     if not work:
         _processed(event)
@@ -144,13 +147,13 @@ def store_items(session, event_row_id: int, source: str, items: list, scorer_nam
 
 
 def _store(session, event_row_id: int, source: str, item: Interaction, scorer_name: str,
-           outcome: Outcome) -> list[ToScore]:
-    contact = resolve_contact(session, item.customer, source)
-    row, changed = upsert_interaction(session, item, contact)
+           outcome: Outcome, known=None) -> list[ToScore]:
+    contact = resolve_contact(session, item.customer, source, known)
+    row, changed = upsert_interaction(session, item, contact, known)
     session.flush()
     link_event(session, row.id, event_row_id)
     outcome.interactions.append(row.id)
-    todo = needs_scoring(session, row, scorer_name)
+    todo = needs_scoring(session, row, scorer_name, known)
     if todo is None and changed and row.contact_id is not None and row.score is not None:
         _needs_sync(session, row.contact_id, outcome)  # e.g. a new link: the note changes, the score does not
     return [todo] if todo is not None else []

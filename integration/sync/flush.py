@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from connectors.crm import ContactKeys, CrmContact, CRMWriter, TaskSpec
 from integration import defaults
@@ -229,28 +229,32 @@ def _write_notes(db, writer, records, result) -> None:
     new, changed = [], {}
     with db.session() as session:
         found = _interactions_and_notes(session, writer.name, list(records))
-        rows = []  # (contact, interaction, its note row, its body hash, left pending by a crashed run?)
+        rows = []  # (contact, interaction, its note row or None for a new one, its body hash)
         for contact_id in records:
             for interaction, note in found.get(contact_id, []):
-                body_hash = content.digest(content.note_body(interaction))
-                stale = note is not None  # a pending row from a run that died before storing the id
-                if note is None:
-                    note = CrmNote(crm=writer.name, interaction_id=interaction.id, contact_id=contact_id, body_hash=body_hash)
-                    session.add(note)
-                rows.append((contact_id, interaction, note, body_hash, stale))
-        session.flush()  # the new rows' ids (their refs), in one flush
-        for contact_id, interaction, note, body_hash, stale in rows:
+                rows.append((contact_id, interaction, note, content.digest(content.note_body(interaction))))
+        adding = [(contact_id, interaction, body_hash) for contact_id, interaction, note, body_hash in rows
+                  if note is None]
+        ids = {}  # interaction -> its new note row's id (its ref), from one multi-row INSERT ... RETURNING
+        if adding:
+            now = utcnow()
+            ids = dict(session.execute(insert(CrmNote.__table__).values([
+                {"crm": writer.name, "interaction_id": interaction.id, "contact_id": contact_id, "body_hash": body_hash,
+                 "crm_note_id": None, "created_at": now, "updated_at": now}
+                for contact_id, interaction, body_hash in adding]).returning(CrmNote.interaction_id, CrmNote.id)).all())
+        for contact_id, interaction, note, body_hash in rows:
             record = records[contact_id]
-            if note.crm_note_id is None:
-                new.append((note.id, content.note_spec(interaction, record.id, note.ref), stale))
+            if note is None:
+                note_id = ids[interaction.id]
+                new.append((note_id, content.note_spec(interaction, record.id, f"note-{note_id}"), False))
+            elif note.crm_note_id is None:  # a pending row from a run that died before storing the id
+                new.append((note.id, content.note_spec(interaction, record.id, note.ref), True))
             elif note.body_hash != body_hash:
                 changed[note.id] = (note.crm_note_id, content.note_spec(interaction, record.id, note.ref), body_hash)
     _create_notes(db, writer, new, result)
     if changed:
         writer.update_notes({crm_id: spec for crm_id, spec, _ in changed.values()})
-        with db.session() as session:
-            for note_id, (_, _, body_hash) in changed.items():
-                session.get(CrmNote, note_id).body_hash = body_hash
+        _update_rows(db, CrmNote, "body_hash", [(note_id, body_hash) for note_id, (_, _, body_hash) in changed.items()])
 
 
 def _interactions_and_notes(session, crm, contact_ids) -> dict[int, list]:
@@ -270,11 +274,9 @@ def _create_notes(db, writer, new, result) -> None:
     ids = _recover(writer, "notes", [spec for _, spec, stale in new if stale])
     pending = [spec for _, spec, _ in new if spec.ref not in ids]
     ids.update(writer.create_notes(pending) if pending else {})
-    with db.session() as session:
-        for note_id, spec, _ in new:
-            if spec.ref in ids:
-                session.get(CrmNote, note_id).crm_note_id = ids[spec.ref]
-                result.notes += 1
+    stored = [(note_id, ids[spec.ref]) for note_id, spec, _ in new if spec.ref in ids]
+    _update_rows(db, CrmNote, "crm_note_id", stored)
+    result.notes += len(stored)
 
 
 def _recover(writer, kind, specs) -> dict[str, str]:
@@ -293,20 +295,22 @@ def _write_tasks(db, writer, cache, records, views, options, now, result) -> Non
     resolved: dict[int, tuple[str, str, int]] = {}  # task row -> (CRM task id, line to add, interaction)
     views = {contact_id: view for contact_id, view in views.items() if contact_id in records}
     names = _who(db, list(views))
+    latest_positive = {}  # contact -> its latest interaction, positive and calling for no task
     for contact_id, view in views.items():
         decided = content.follow_up(view.latest, names.get(contact_id, "the customer"), now, options.rules)
         if decided is None:
-            resolved.update(_resolutions(db, contact_id, view.latest))
+            if view.latest.score.label == "positive":
+                latest_positive[contact_id] = view.latest
             continue
         wanted.append((contact_id, view.latest.id, *decided))
+    resolved.update(_resolutions(db, latest_positive))
     new = _task_rows(db, writer.name, wanted)
     if new:
         _create_tasks(db, writer, cache, records, new, options, result)
     if resolved:  # one read and one write per hundred tasks, then remember it was said
         writer.append_to_tasks({crm_task_id: line for crm_task_id, line, _ in resolved.values()})
-        with db.session() as session:
-            for row_id, (_, _, interaction_id) in resolved.items():
-                session.get(FollowUpTask, row_id).resolution_noted_for = interaction_id
+        _update_rows(db, FollowUpTask, "resolution_noted_for",
+                     [(row_id, interaction_id) for row_id, (_, _, interaction_id) in resolved.items()])
 
 
 def _task_rows(db, crm, wanted: list[tuple[int, int, str, TaskSpec]]) -> list[tuple[int, bool, TaskSpec]]:
@@ -317,9 +321,10 @@ def _task_rows(db, crm, wanted: list[tuple[int, int, str, TaskSpec]]) -> list[tu
         return []
     new = []
     with db.session() as session:
-        for contact_id, interaction_id, reason, spec in wanted:
-            row = session.scalar(select(FollowUpTask).where(FollowUpTask.contact_id == contact_id,
-                                                            FollowUpTask.reason == reason, FollowUpTask.status == "open"))
+        open_tasks = {(row.contact_id, row.reason): row for row in session.scalars(select(FollowUpTask).where(
+            FollowUpTask.contact_id.in_({contact_id for contact_id, *_ in wanted}), FollowUpTask.status == "open"))}
+        for contact_id, interaction_id, reason, spec in wanted:  # the open tasks read once, not once per contact
+            row = open_tasks.get((contact_id, reason))
             if row is not None:
                 if row.crm_task_id is None:
                     new.append((row.id, True, spec))
@@ -328,6 +333,7 @@ def _task_rows(db, crm, wanted: list[tuple[int, int, str, TaskSpec]]) -> list[tu
                                subject=spec.subject, due_at=spec.due_at, priority=spec.priority, task_type=spec.task_type)
             session.add(row)
             session.flush()
+            open_tasks[(contact_id, reason)] = row
             new.append((row.id, False, spec))
     return new
 
@@ -363,16 +369,18 @@ def _create_tasks(db, writer, cache, records, new, options, result) -> None:
                 result.tasks += 1
 
 
-def _resolutions(db, contact_id, latest) -> dict[int, tuple[str, str, int]]:
-    """Open tasks to tell about a later positive interaction (once per interaction)."""
-    if latest.score.label != "positive":
+def _resolutions(db, latest: dict[int, Interaction]) -> dict[int, tuple[str, str, int]]:
+    """Open tasks to tell about a later positive interaction (contact -> its latest, positive), once per interaction;
+    read in one statement for the round's contacts, not one per contact."""
+    if not latest:
         return {}
     with db.read_session() as session:
         tasks = list(session.scalars(select(FollowUpTask).where(
-            FollowUpTask.contact_id == contact_id, FollowUpTask.status == "open", FollowUpTask.crm_task_id.is_not(None),
-            FollowUpTask.interaction_id != latest.id)))
-        line = content.resolution_line(latest)
-        return {t.id: (t.crm_task_id, line, latest.id) for t in tasks if t.resolution_noted_for != latest.id}
+            FollowUpTask.contact_id.in_(list(latest)), FollowUpTask.status == "open",
+            FollowUpTask.crm_task_id.is_not(None))))
+    lines = {contact_id: content.resolution_line(interaction) for contact_id, interaction in latest.items()}
+    return {t.id: (t.crm_task_id, lines[t.contact_id], latest[t.contact_id].id) for t in tasks
+            if t.interaction_id != latest[t.contact_id].id and t.resolution_noted_for != latest[t.contact_id].id}
 
 
 # --- bookkeeping
@@ -410,9 +418,22 @@ def _log(db, crm, operation, writes: list[tuple[int, str, dict]]) -> None:
     """Record (contact, idempotency key, payload) writes as done, in one transaction."""
     if not writes:
         return
+    now = utcnow()
+    with db.session() as session:  # one executemany INSERT, not an ORM flush of a row at a time
+        session.execute(insert(CrmWrite), [
+            {"contact_id": contact_id, "crm": crm, "operation": operation, "idempotency_key": key[:255],
+             "payload": payload, "status": "done", "detail": None, "created_at": now}
+            for contact_id, key, payload in writes])
+
+
+def _update_rows(db, model, column: str, values: list[tuple[int, object]]) -> None:
+    """Set `column` of each (row id, value), in one transaction and one executemany UPDATE."""
+    if not values:
+        return
+    table = model.__table__
+    stmt = update(table).where(table.c.id == bindparam("row")).values({column: bindparam("value")})
     with db.session() as session:
-        session.add_all([CrmWrite(contact_id=contact_id, crm=crm, operation=operation, idempotency_key=key[:255],
-                                  payload=payload, status="done") for contact_id, key, payload in writes])
+        session.connection().execute(stmt, [{"row": row_id, "value": value} for row_id, value in values])
 
 
 def _set_status(db, contact_ids, status, error) -> None:

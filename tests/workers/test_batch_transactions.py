@@ -139,7 +139,7 @@ def test_writing_a_batchs_scores_reads_its_contacts_once(db, worker_env, monkeyp
     use those rows (held for the transaction), not one more read of its contact per event."""
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
-    ids = store(db, 4)  # as many as the first shared transaction reads ahead for
+    ids = store(db, 12)  # the first shared transaction reads ahead for the whole batch, not for its first 4
     reads = []
     real = batch._write
 
@@ -153,9 +153,9 @@ def test_writing_a_batchs_scores_reads_its_contacts_once(db, worker_env, monkeyp
             event.remove(engine, "before_cursor_execute", listener)
 
     monkeypatch.setattr(batch, "_write", counting)
-    assert jobs.process_event(ids[0])["batch"] == 4
+    assert jobs.process_event(ids[0])["batch"] == 12
     assert statuses(db) == {i: ("processed", 1) for i in ids}
-    assert len(reads) == 1, reads  # one SELECT ... FROM contacts ... FOR UPDATE for the four
+    assert len(reads) == 1, reads  # one SELECT ... FROM contacts ... FOR UPDATE for the twelve
     with db.session() as session:
         assert all(contact.needs_sync_at is not None for contact in session.scalars(select(Contact)))
 
@@ -216,9 +216,9 @@ def test_a_shared_transaction_locks_and_reads_its_events_in_one_statement(db, wo
     event's savepoint checks its status on the row held (a done event is still left alone: see the tests above)."""
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
-    ids = store(db, 4)  # as many as the first shared transaction reads ahead for
+    ids = store(db, 12)  # the first shared transaction reads ahead for the whole batch, not for its first 4
     rt = context.runtime()
-    claimed = claims.claim(rt.db, ids[0], "a job", 4, 20)
+    claimed = claims.claim(rt.db, ids[0], "a job", 12, 20)
     reads = []
     listener = lambda _c, _cur, statement, *_: reads.append(" ".join(statement.split())) if (  # noqa: E731
         "FROM webhook_events" in statement) else None

@@ -106,3 +106,69 @@ def test_local_contacts_the_crm_finds_as_one_record_are_merged(db, redis_conn, w
         contacts = set(session.scalars(select(Contact.id)))
     assert links == sorted([f"hubspot:{ana}", f"hubspot:{bo}"])  # four local contacts, two people
     assert count(db, Interaction) == 4 and owners <= contacts
+
+
+def round_statements(db, redis_conn) -> tuple[list[str], flush.RoundResult]:
+    """The statements a sync round runs itself (the built-in sink's own, a CRM's side, left out)."""
+    statements, in_writer = [], []
+
+    class Counted(SinkWriter):
+        def __getattribute__(self, name):
+            method = super().__getattribute__(name)
+            if not callable(method) or name.startswith("_"):
+                return method
+
+            def called(*args, **kwargs):
+                in_writer.append(1)
+                try:
+                    return method(*args, **kwargs)
+                finally:
+                    in_writer.pop()
+            return called
+
+    def listener(_conn, _cursor, statement, *_):
+        if not in_writer:
+            statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        writer = Counted(db)
+        result = flush.sync_round(db, writer, ContactCache(redis_conn, writer.name), SyncOptions(),
+                                  flush.due_contacts(db))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return statements, result
+
+
+def test_a_rounds_notes_and_write_log_take_as_many_statements_for_eight_contacts_as_for_two(db, redis_conn,
+                                                                                           worker_env):
+    """New note rows are one INSERT, their CRM ids one executemany UPDATE, the write log one executemany INSERT."""
+    def on(statements, table):
+        return [s for s in statements if table in s.split(" (")[0].split(" WHERE")[0] or f"FROM {table}" in s]
+
+    processed(db, 2, start=0)
+    few, first = round_statements(db, redis_conn)
+    processed(db, 8, start=100)
+    many, second = round_statements(db, redis_conn)
+    assert (first.notes, second.notes, second.updated) == (2, 8, 8)
+    for table in ("crm_notes", "crm_writes"):
+        assert len(on(many, table)) == len(on(few, table)), (table, on(many, table))
+    assert count(db, CrmNote) == 10 and count(db, CrmWrite) == 10
+    with db.session() as session:
+        assert all(note.crm_note_id for note in session.scalars(select(CrmNote)))
+
+
+def test_open_tasks_told_of_a_later_positive_interaction_are_read_and_marked_once_per_round(db, redis_conn,
+                                                                                          worker_env):
+    processed(db, 8, start=0)  # half angry: four open tasks
+    round_statements(db, redis_conn)
+    for row_id in store(db, 8, start=0, texts=[TEXTS[1]]):  # then every one of them pleased
+        processing.process_event(db, row_id, context.analyzer())
+    statements, result = round_statements(db, redis_conn)
+    assert result.contacts == 8
+    assert len([s for s in statements if s.startswith("SELECT") and "FROM follow_up_tasks" in s]) == 1
+    assert len([s for s in statements if s.startswith("UPDATE follow_up_tasks")]) == 1
+    with db.session() as session:
+        tasks = list(session.scalars(select(FollowUpTask)))
+        assert len(tasks) == 4 and all(t.resolution_noted_for is not None for t in tasks)
+    assert count(db, SinkTask) == 4
