@@ -38,14 +38,17 @@ def round_commits(db, redis_conn) -> tuple[int, flush.RoundResult]:
     """Commits of one sync round over every due contact."""
     commits = []
     listener = lambda _conn: commits.append(1)  # noqa: E731
-    event.listen(db.engine, "commit", listener)
-    try:
-        writer = SinkWriter(db)
-        result = flush.sync_round(db, writer, ContactCache(redis_conn, writer.name), SyncOptions(),
-                                  flush.due_contacts(db))
-    finally:
-        event.remove(db.engine, "commit", listener)
+    result = _round_listening(db, redis_conn, SinkWriter(db), "commit", listener)
     return len(commits), result
+
+
+def _round_listening(db, redis_conn, writer, name: str, listener) -> flush.RoundResult:
+    """One sync round over every due contact through `writer`, with `listener` on the engine's event `name`."""
+    event.listen(db.engine, name, listener)
+    try:
+        return flush.sync_round(db, writer, ContactCache(redis_conn, writer.name), SyncOptions(), flush.due_contacts(db))
+    finally:
+        event.remove(db.engine, name, listener)
 
 
 def count(db, model) -> int:
@@ -130,14 +133,7 @@ def round_statements(db, redis_conn) -> tuple[list[str], flush.RoundResult]:
         if not in_writer:
             statements.append(" ".join(statement.split()))
 
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        writer = Counted(db)
-        result = flush.sync_round(db, writer, ContactCache(redis_conn, writer.name), SyncOptions(),
-                                  flush.due_contacts(db))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return statements, result
+    return statements, _round_listening(db, redis_conn, Counted(db), "before_cursor_execute", listener)
 
 
 def test_a_rounds_notes_and_write_log_take_as_many_statements_for_eight_contacts_as_for_two(db, redis_conn,
