@@ -164,6 +164,9 @@ def _insert_unless_exists(session: Session, row: Interaction) -> bool:
     for attr in inspect(Interaction).column_attrs:
         if attr.key != "id":
             value = getattr(row, attr.key)
+            default = attr.columns[0].default
+            if value is None and default is not None:  # the model's default, as an ORM insert would apply it
+                value = default.arg(None) if default.is_callable else default.arg
             setattr(row, attr.key, value)  # set, not left unloaded: an unloaded column would be read back
             values[attr.columns[0].name] = null() if value is None else value  # SQL NULL, not JSON 'null'
     new_id = session.execute(_insert_for(session)(Interaction.__table__).values(values)

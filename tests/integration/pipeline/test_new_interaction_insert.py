@@ -49,3 +49,17 @@ def test_a_later_event_of_the_same_conversation_is_merged_into_its_row(db):
     assert row.id == first.id
     assert not [s for s in statements if s.startswith("INSERT INTO interactions ")]
     assert [t["text"] for t in row.turns] == ["The sink still leaks.", "And now the tap drips too."]
+
+
+def test_the_insert_applies_the_models_defaults_to_what_the_row_leaves_unset(db):
+    """What an ORM insert would fill in from the model's defaults, the one-statement insert fills in too (a column
+    added later with a default must not arrive as NULL)."""
+    from integration.pipeline.interactions import _insert_unless_exists
+
+    row = Interaction(source="generic", thread_key=uuid.uuid4().hex, channel="sms")  # no source_ids, tags, times
+    with db.session() as session:
+        assert _insert_unless_exists(session, row)
+    with db.session() as session:
+        stored_row = session.get(Interaction, row.id)
+        assert stored_row.source_ids == {} and stored_row.helpdesk_tags == []
+        assert stored_row.created_at is not None and stored_row.updated_at is not None
