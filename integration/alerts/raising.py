@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from integration.store.db import insert_for
 from integration.store.models import Alert, Contact, Interaction, utcnow
 
 
@@ -30,8 +29,7 @@ def raise_escalations(session: Session, row: Interaction, known: set[str] | None
         return []
     facts, now = interaction_facts(session, row), utcnow()
     table = Alert.__table__
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
-    raised = list(session.scalars(insert(table).values([
+    raised = list(session.scalars(insert_for(session)(table).values([
         {"key": key, "kind": "escalation", "interaction_id": row.id, "contact_id": row.contact_id,
          "reason": str(flag.get("reason") or flag.get("rule"))[:255], "theme": None,
          "evidence": flag.get("evidence") or None, "facts": facts, "status": "pending", "deliver_after": None,

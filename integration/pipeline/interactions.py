@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import func, inspect, null, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from connectors import base
 from integration.pipeline import corrections
+from integration.store.db import insert_for
 from integration.store.models import Contact, Interaction, InteractionEvent, InteractionScore, utcnow
 from scoring.analysis import Analysis
 from scoring.escalation import History, summary_reason
@@ -99,12 +98,8 @@ def store_analysis(session: Session, row: Interaction, scorer_name: str, analysi
 def link_event(session: Session, interaction_id: int, event_row_id: int) -> None:
     """Remember that this stored event made (or added to) this interaction, once (the event row is locked): one
     INSERT that does nothing when the link exists (no read first, no ORM flush: it runs for every event)."""
-    session.execute(_insert_for(session)(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
+    session.execute(insert_for(session)(InteractionEvent).values(interaction_id=interaction_id, event_id=event_row_id)
                     .on_conflict_do_nothing(index_elements=["interaction_id", "event_id"]))
-
-
-def _insert_for(session: Session):
-    return {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
 
 
 def locked(session: Session, interaction_id: int) -> Interaction | None:
@@ -169,7 +164,7 @@ def _insert_unless_exists(session: Session, row: Interaction) -> bool:
                 value = default.arg(None) if default.is_callable else default.arg
             setattr(row, attr.key, value)  # set, not left unloaded: an unloaded column would be read back
             values[attr.columns[0].name] = null() if value is None else value  # SQL NULL, not JSON 'null'
-    new_id = session.execute(_insert_for(session)(Interaction.__table__).values(values)
+    new_id = session.execute(insert_for(session)(Interaction.__table__).values(values)
                              .on_conflict_do_nothing(index_elements=["source", "thread_key"])
                              .returning(Interaction.__table__.c.id)).scalar()
     if new_id is None:

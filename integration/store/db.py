@@ -5,6 +5,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,6 +91,11 @@ def _wrapped(exc: Exception, dialect, lost: bool) -> Exception:
     """A driver error as SQLAlchemy raises it (its DataError, OperationalError...), without the bound values."""
     return DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
                                connection_invalidated=lost, dialect=dialect)
+
+
+def insert_for(session: Session):
+    """The INSERT construct of the session's dialect (SQLite's or PostgreSQL's), which has `on_conflict_do_nothing`."""
+    return {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[session.get_bind().dialect.name]
 
 
 def add_unless_exists(session: Session, row) -> bool:

@@ -273,7 +273,12 @@ class CrmNote(Base):
 
     @property
     def ref(self) -> str:
-        return f"note-{self.id}"
+        return self.ref_for(self.id)
+
+    @staticmethod
+    def ref_for(note_id: int) -> str:
+        """The ref written into the CRM note (how a crashed flush finds it again), from the row's id."""
+        return f"note-{note_id}"
 
 
 class SinkNote(Base):

@@ -246,7 +246,7 @@ def _write_notes(db, writer, records, result) -> None:
             record = records[contact_id]
             if note is None:
                 note_id = ids[interaction.id]
-                new.append((note_id, content.note_spec(interaction, record.id, f"note-{note_id}"), False))
+                new.append((note_id, content.note_spec(interaction, record.id, CrmNote.ref_for(note_id)), False))
             elif note.crm_note_id is None:  # a pending row from a run that died before storing the id
                 new.append((note.id, content.note_spec(interaction, record.id, note.ref), True))
             elif note.body_hash != body_hash:
