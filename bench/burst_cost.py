@@ -138,7 +138,7 @@ def one_run(kind: str, args) -> dict:
     from integration.sync.cache import ContactCache
     from integration.sync.sink import SinkWriter
 
-    defaults.BATCH_TRANSACTION_S = defaults.BATCH_TRANSACTION_PG_S = args.transaction_s
+    defaults.BATCH_TRANSACTION_S = args.transaction_s
     with tempfile.TemporaryDirectory() as tmp, harness.fresh_database(kind, tmp) as url:
         db = Database(url)
         try:

@@ -40,11 +40,12 @@ PROCESS_BATCH = 16
 CLAIM_LEASE_S = 8
 CLAIM_RENEW_S = 2
 # A batch stores its events (and then writes their scores) in shared transactions, a savepoint per event; a shared
-# transaction commits once it has run this long, and the next event starts another. SQLite: a worker holds the one
-# write lock no longer than this at a time, so the web's inserts are not kept waiting. PostgreSQL locks rows only
-# (the web's inserts never wait for them), so its transactions may run longer and take a whole batch.
-BATCH_TRANSACTION_S = 0.02
-BATCH_TRANSACTION_PG_S = 1.0
+# transaction commits once it has run BATCH_TRANSACTION_S, and the next event starts another. SQLite has one write
+# lock: once a web request waits for it (sqlite_turn's hurry flag), a worker's transaction commits as soon as it has
+# run BATCH_TRANSACTION_YIELD_S, so the web's inserts are not kept waiting. PostgreSQL locks rows only (the web's
+# inserts never wait for them).
+BATCH_TRANSACTION_S = 1.0
+BATCH_TRANSACTION_YIELD_S = 0.02
 CLAIM_POLL_S = 0.5  # a job whose event is in another job's batch checks this often whether it is done (or the lease ended)
 SCORE_ATTEMPTS = 3  # an interaction that changed while it was scored is scored again this often, then the job retries
 JOB_RESULT_TTL_S = 3600

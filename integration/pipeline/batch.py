@@ -161,16 +161,16 @@ def _together(db: Database, row_ids: list[int], step: Callable, result: BatchRes
               first: Callable | None = None) -> dict[int, Any]:
     """`step(session, row_id)` for each event, in shared transactions, each event in a savepoint: an event's error
     rolls back its own savepoint and is recorded as that event's (in `result.errors`), the others go on. A shared
-    transaction commits after BATCH_TRANSACTION_S (PostgreSQL: BATCH_TRANSACTION_PG_S) and the next event starts a
-    new one (`first(session, ids)` runs at its start, for the events it will likely hold: every event the first
-    time, then twice as many as the one before took; `step` must not count on it for the others). Reading ahead for
+    transaction commits after BATCH_TRANSACTION_S (SQLite: after BATCH_TRANSACTION_YIELD_S once a web request waits
+    for the write lock) and the next event starts a new one (`first(session, ids)` runs at its start, for the
+    events it will likely hold: every event the first time, then twice as many as the one before took; `step` must
+    not count on it for the others). Reading ahead for
     more events than a transaction holds costs a few rows in the same statements; an event read for by none costs a
     lock and read of its own rows, several statements in each of the two transactions. When a shared transaction
     fails as a whole (its BEGIN, its COMMIT, a savepoint that cannot be rolled back), nothing of it is stored and its
     events are done again each in its own transaction (`first` and `step` in a `db.session()` of its own), as one by one."""
     done: dict[int, Any] = {}
     left = list(row_ids)
-    bound = defaults.BATCH_TRANSACTION_S if db.is_sqlite else defaults.BATCH_TRANSACTION_PG_S
     ahead = len(row_ids)  # events `first` reads ahead for: all of them at first, then twice what the previous took
     while left:
         chunk, errors = [], {}
@@ -188,7 +188,7 @@ def _together(db: Database, row_ids: list[int], step: Callable, result: BatchRes
                         if not session.is_active:  # the transaction itself is broken: not this event's error alone
                             raise
                         errors[row_id] = exc
-                    if time.monotonic() - started > bound:
+                    if _long_enough(db, time.monotonic() - started):
                         break
         except Exception as exc:
             log.warning("%d events failed to store together (%s: %s): storing each alone", len(chunk),
@@ -201,6 +201,13 @@ def _together(db: Database, row_ids: list[int], step: Callable, result: BatchRes
         left = left[len(chunk):]
         ahead = 2 * len(chunk)
     return done
+
+
+def _long_enough(db: Database, elapsed: float) -> bool:
+    """Whether a shared transaction that has run `elapsed` seconds commits now (see defaults.BATCH_TRANSACTION_*)."""
+    if elapsed > defaults.BATCH_TRANSACTION_S:
+        return True
+    return elapsed > defaults.BATCH_TRANSACTION_YIELD_S and db.write_hurried()
 
 
 def _in_own_transaction(db: Database, step: Callable, row_id: int, first: Callable | None) -> Any:

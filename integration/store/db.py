@@ -24,6 +24,7 @@ class Database:
         self.url = url
         self.engine: Engine = _make_engine(url, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._turn: sqlite_turn.Turn | None | bool = False  # the SQLite file's write turn, looked up on first use
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -78,6 +79,14 @@ class Database:
         """Raise unless the database answers."""
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def write_hurried(self) -> bool:
+        """SQLite: whether a web request waits for the write lock that this process's transaction holds
+        (sqlite_turn's hurry flag), so a long transaction should end now. PostgreSQL: False (writers there wait for
+        rows, not for one lock)."""
+        if self._turn is False:
+            self._turn = sqlite_turn.turn_for(self.engine.url.database or "") if self.is_sqlite else None
+        return self._turn is not None and self._turn.hurried()
 
     @property
     def is_sqlite(self) -> bool:

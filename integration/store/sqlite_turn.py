@@ -18,6 +18,13 @@ lock file that the holder rings when it lets go, so it starts as soon as the tur
 the lock anyway every few milliseconds in case a ring was missed. The kernel drops a dead process's locks, so a
 crashed holder blocks no one.
 
+A writer inside a web request's deadline (pg_waits) is in a hurry: while it waits it also holds a shared lock on a
+third file, `<db>-turn-hurry`. A worker's long transaction asks `hurried()` between events (an exclusive try-lock on
+that file fails while anyone holds it shared) and hands the turn on as soon as it has held it for its short bound;
+while no request waits, it may keep the turn longer and store a whole batch in one transaction (see
+integration/pipeline/batch.py). Another worker waiting does not hurry the holder: trading the turn every few events
+between workers costs the burst more than the wait costs either of them.
+
 SQLite's own lock and busy timeout stay underneath, for writers that do not take a turn (the sqlite3 shell,
 migrations) and as the last word on what is written. An in-memory database has no file and no turn.
 """
@@ -53,7 +60,7 @@ class Turn:
         self._owner: int | None = None
         self._depth = 0
         self._pid = os.getpid()
-        self._locks: tuple[_FileLock, _FileLock] | None = None  # (queue, turn), opened on first use
+        self._locks: tuple[_FileLock, _FileLock, _FileLock] | None = None  # (queue, turn, hurry), opened on first use
         self._unavailable = False  # no lock files could be made there
 
     def take(self, timeout_s: float | None = None) -> None:
@@ -68,12 +75,19 @@ class Turn:
         try:
             locks = self._files()
             if locks is not None:
-                queue, turn = locks
-                queue.take(waited_until, "a writer waiting before this one kept SQLite busy")
+                queue, turn, hurry = locks
+                in_a_hurry = pg_waits.remaining_s() is not None  # a web request's write
+                if in_a_hurry:
+                    hurry.share(waited_until, "a writer kept SQLite's hurry flag")
                 try:
-                    turn.take(waited_until, "another process kept SQLite busy")
+                    queue.take(waited_until, "a writer waiting before this one kept SQLite busy")
+                    try:
+                        turn.take(waited_until, "another process kept SQLite busy")
+                    finally:
+                        queue.release()
                 finally:
-                    queue.release()
+                    if in_a_hurry:
+                        hurry.release()
         except BaseException:
             self._threads.release()
             raise
@@ -89,12 +103,20 @@ class Turn:
             self._locks[1].release()
         self._threads.release()
 
-    def _files(self) -> tuple[_FileLock, _FileLock] | None:
+    def hurried(self) -> bool:
+        """Whether a writer of another process in a hurry (a web request) waits for the turn. Meant for the holder
+        of the turn, between the statements of a long transaction; a writer of this process waits behind the
+        holder's thread lock and is not seen."""
+        locks = self._files()
+        return locks is not None and locks[2].held_elsewhere()
+
+    def _files(self) -> tuple[_FileLock, _FileLock, _FileLock] | None:
         if self._pid != os.getpid():  # a forked child: its own open files, never the parent's (flock is per open file)
             self._pid, self._locks, self._unavailable = os.getpid(), None, False
         if self._locks is None and not self._unavailable:
             try:
-                self._locks = (_FileLock(f"{self.path}-queue"), _FileLock(self.path))
+                self._locks = (_FileLock(f"{self.path}-queue"), _FileLock(self.path),
+                               _FileLock(f"{self.path}-hurry", bell=False))
             except OSError as exc:  # SQLite could not keep its -wal file there either; its own lock still holds
                 log.warning("no SQLite write turn beside %s (%s): writers fall back to SQLite's busy handler",
                             self.path, exc)
@@ -177,11 +199,12 @@ def _forget_after_fork() -> None:
 class _FileLock:
     """An exclusive flock on a file, with a doorbell: a FIFO beside it (`<file>.bell`) that the holder writes a
     byte to when it lets go, so that a waiter sleeping in select() on it wakes at once instead of polling. The lock
-    decides; the bell is only a wake-up (a missed or stale ring costs at most _BELL_WAIT_S or one more try)."""
+    decides; the bell is only a wake-up (a missed or stale ring costs at most _BELL_WAIT_S or one more try). The
+    hurry flag is one without a bell, taken shared."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, bell: bool = True):
         self.fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        self.bell = _open_bell(f"{path}.bell")
+        self.bell = _open_bell(f"{path}.bell") if bell else None
 
     def take(self, until: float, why: str) -> None:
         while True:
@@ -200,6 +223,28 @@ class _FileLock:
                     os.read(self.bell, 65536)  # every ring so far: the lock is tried again now
                 except BlockingIOError:  # another waiter took the ring first
                     pass
+
+    def share(self, until: float, why: str) -> None:
+        """A shared lock, beside other holders of it; only `held_elsewhere`'s momentary exclusive try holds it off,
+        so this polls instead of ringing a bell."""
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            if time.monotonic() >= until:
+                raise _busy(why)
+            time.sleep(_POLL_S / 10)
+
+    def held_elsewhere(self) -> bool:
+        """Whether another open file holds a lock on this one (an exclusive try fails), without keeping it."""
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        return False
 
     def release(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)

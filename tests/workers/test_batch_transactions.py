@@ -3,7 +3,9 @@ event: fewer transactions, one event's error still its own, a shared transaction
 event by event. A job whose event another batch finished reads that without the write lock. Both databases."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
 import uuid
 from datetime import datetime, timezone
@@ -42,7 +44,6 @@ def process(ids: list[int], commits: list) -> batch.BatchResult:
 
 def test_a_batch_commits_two_transactions_not_two_per_event(db, worker_env, commits, monkeypatch):
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
-    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
     ids = store(db, 8)
     result = process(ids, commits)
     assert sorted(result.outcomes) == ids and not result.errors
@@ -54,11 +55,30 @@ def test_a_batch_commits_two_transactions_not_two_per_event(db, worker_env, comm
 def test_a_shared_transaction_commits_after_its_time_and_the_next_event_starts_another(db, worker_env, commits,
                                                                                       monkeypatch):
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 0.0)  # every event its own transaction again
-    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 0.0)
     ids = store(db, 4)
     process(ids, commits)
     assert statuses(db) == {i: ("processed", 1) for i in ids}
     assert len(commits) == 8
+
+
+def test_on_sqlite_a_batch_hands_the_write_lock_on_when_a_web_request_waits_for_it(db, worker_env, commits,
+                                                                                  monkeypatch, tmp_path):
+    """While no web request waits, a batch stores in one transaction (above); once one waits (its shared hurry
+    lock beside the database file, as sqlite_turn takes it), each shared transaction ends after
+    BATCH_TRANSACTION_YIELD_S. Another worker waiting does not count (tests/integration/store/test_sqlite_turn.py)."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL's writers wait for rows, never for one write lock")
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
+    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_YIELD_S", 0.0)
+    ids = store(db, 4)
+    web = os.open(f"{os.path.realpath(db.engine.url.database)}-turn-hurry", os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(web, fcntl.LOCK_SH)  # a web request in a hurry, waiting for the turn
+        process(ids, commits)
+    finally:
+        os.close(web)
+    assert statuses(db) == {i: ("processed", 1) for i in ids}
+    assert len(commits) == 8  # every event stored and scored in a transaction of its own
 
 
 def test_one_events_storing_error_rolls_back_its_own_writes_only(db, worker_env, monkeypatch):
@@ -87,7 +107,6 @@ def test_one_events_storing_error_rolls_back_its_own_writes_only(db, worker_env,
 def test_a_shared_transaction_that_fails_at_commit_is_done_again_event_by_event(db, worker_env, monkeypatch):
     """The failure is no one event's: none of them gets it as its error, and each is stored once."""
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
-    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
     engine = context.runtime().db.engine
     failed = []
 
@@ -138,7 +157,6 @@ def test_writing_a_batchs_scores_reads_its_contacts_once(db, worker_env, monkeyp
     """The write's first step locks and reads the batch's contacts; marking each for a sync and each alert's facts
     use those rows (held for the transaction), not one more read of its contact per event."""
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
-    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
     ids = store(db, 12)  # the first shared transaction reads ahead for the whole batch, not for its first 4
     reads = []
     real = batch._write
@@ -186,7 +204,6 @@ def test_a_rescored_interaction_is_not_alerted_twice_and_no_alert_is_looked_up_p
     """The write reads the alert keys of the interactions it locks once; a re-score raising the same escalation
     (a second event adding to the thread) adds no alert, a new interaction's escalation adds one."""
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
-    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
     angry = "This is ridiculous, I want a refund and I will cancel my contract."
     first = thread_events(db, [angry] * 3, "t")
     assert jobs.process_event(first[0])["batch"] == 3
@@ -215,7 +232,6 @@ def test_a_shared_transaction_locks_and_reads_its_events_in_one_statement(db, wo
     """Storing and writing each lock and read the events their transaction will hold at its start, in id order; each
     event's savepoint checks its status on the row held (a done event is still left alone: see the tests above)."""
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
-    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
     ids = store(db, 12)  # the first shared transaction reads ahead for the whole batch, not for its first 4
     rt = context.runtime()
     claimed = claims.claim(rt.db, ids[0], "a job", 12, 20)

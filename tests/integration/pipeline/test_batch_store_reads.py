@@ -24,7 +24,6 @@ CALM = ["Can you confirm my appointment for Friday morning?", "Thanks, the visit
 @pytest.fixture(autouse=True)
 def one_transaction(monkeypatch):
     monkeypatch.setattr(defaults, "BATCH_TRANSACTION_S", 60.0)
-    monkeypatch.setattr(defaults, "BATCH_TRANSACTION_PG_S", 60.0)
 
 
 def accept(db, documents: list[dict]) -> list[int]:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from connectors.base import InboundEvent
 from integration import defaults
-from integration.store import inbox, pg_waits
+from integration.store import inbox, pg_waits, sqlite_turn
 from integration.store.db import Database
 from integration.store.migrate import upgrade
 
@@ -46,6 +46,21 @@ from integration.store import sqlite_turn
 sqlite_turn.turn_for(sys.argv[1]).take(timeout_s=5)
 print("holding", flush=True)
 time.sleep(120)
+"""
+
+# A writer of another process that waits for the turn: a web request's (inside its database deadline) or a worker's.
+WAITS_FOR_THE_TURN = """
+import sys
+from integration.store import pg_waits, sqlite_turn
+turn = sqlite_turn.turn_for(sys.argv[1])
+print("waiting", flush=True)
+if "{who}" == "web":
+    with pg_waits.deadline(30):
+        turn.take()
+else:
+    turn.take(timeout_s=30)
+print("took", flush=True)
+turn.release()
 """
 
 
@@ -120,6 +135,37 @@ def test_a_hung_holder_of_the_turn_gives_a_bounded_wait_and_a_dead_one_blocks_no
     with db.session() as session:
         session.execute(text("UPDATE webhook_events SET attempts = 1"))
     db.dispose()
+
+
+def test_a_web_request_waiting_for_the_turn_hurries_its_holder_and_a_worker_waiting_does_not(sqlite_file):
+    """A worker's long transaction ends early only for the web (batch.py asks `hurried()` between events)."""
+    turn = sqlite_turn.turn_for(sqlite_file)
+    turn.take(timeout_s=5)
+    waiters = []
+    try:
+        assert not turn.hurried()
+        waiters.append(_start(WAITS_FOR_THE_TURN.format(who="worker"), sqlite_file, "waiting"))
+        time.sleep(0.3)  # the worker now waits at the queue and the turn
+        assert not turn.hurried()
+        waiters.append(_start(WAITS_FOR_THE_TURN.format(who="web"), sqlite_file, "waiting"))
+        _until(turn.hurried, "the web request's wait never hurried the holder")
+    finally:
+        turn.release()
+    try:
+        for waiter in waiters:  # each takes the turn after the holder lets go, then hands it on
+            assert waiter.stdout.readline().strip() == "took"
+            assert waiter.wait(10) == 0
+        assert not turn.hurried()  # no one waits any more
+    finally:
+        for waiter in waiters:
+            _stop(waiter)
+
+
+def _until(check, message: str, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.01)
 
 
 def test_a_read_session_writes_nothing(sqlite_file):
