@@ -62,17 +62,24 @@ def process_event(event_row_id: int) -> dict:
 
 
 def _while_claimed(rt, event_row_id: int, token: str) -> list[claims.Claimed] | str:
-    """The event is in another job's batch: process a batch of other pending events meanwhile (the queue behind
-    it keeps moving), then wait until the event is done, or until that batch's lease ends (its worker was killed)
-    and claim it then. What `claims.claim` returns."""
-    others = claims.claim_pending(rt.db, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
-    if others:
-        _after_batch(rt, _process(rt, others, token), token)
-    while True:
+    """The event is in another job's batch: process batches of other pending events meanwhile (the queue behind
+    it keeps moving, and this worker does not sit idle while there is work), asking after each whether the event
+    is done; with nothing else pending, wait until the event is done, or until that batch's lease ends (its worker
+    was killed) and claim it then, asking every CLAIM_POLL_S. Other batches stop after half the job's timeout, so
+    the wait itself always has time. What `claims.claim` returns."""
+    working_until = time.monotonic() + defaults.PROCESS_JOB_TIMEOUT_S / 2
+    claimed: list[claims.Claimed] | str = "claimed"
+    while claimed == "claimed":
+        others = []
+        if time.monotonic() < working_until:
+            others = claims.claim_pending(rt.db, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
+        if others:
+            _after_batch(rt, _process(rt, others, token), token)
+        else:
+            time.sleep(defaults.CLAIM_POLL_S)
+        # the own event first once its holder's lease has ended (a later claim_pending would take it as another's)
         claimed = claims.claim(rt.db, event_row_id, token, rt.settings_now().process_batch, defaults.CLAIM_LEASE_S)
-        if claimed != "claimed":
-            return claimed
-        time.sleep(defaults.CLAIM_POLL_S)
+    return claimed
 
 
 def _process(rt, claimed: list[claims.Claimed], token: str) -> batch.BatchResult:

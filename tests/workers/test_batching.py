@@ -209,6 +209,19 @@ def test_a_job_whose_event_a_dead_batch_holds_works_meanwhile_then_takes_it_when
     assert count(db, Interaction) == 4 and count(db, InteractionScore) == 4
 
 
+def test_a_job_whose_event_another_batch_holds_does_every_other_pending_batch_while_it_waits(db, redis_conn,
+                                                                                            worker_env):
+    """Not one batch and then idle polls: while the holder's lease runs, the job takes batch after batch of the
+    other pending events (here three batches of two) and only then waits for its own."""
+    worker_env.setenv("PROCESS_BATCH", "2")
+    context.reset()
+    ids = store(db, 7)
+    claims.claim(db, ids[0], "killed-job", batch=2, lease_s=3)  # the first two events, in a dead worker's batch
+    result = jobs.process_event(ids[1])
+    assert result["status"] == "processed" and result["batch"] == 2  # its own event and the other one left behind
+    assert statuses(db) == {i: ("processed", 1) for i in ids}  # the five free ones were done while it waited
+
+
 def test_a_renewal_extends_only_the_jobs_own_pending_claims(db):
     ids = store(db, 4)
     claims.claim(db, ids[0], "a", batch=3, lease_s=0.5)  # a holds the first three
