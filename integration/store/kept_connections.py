@@ -95,9 +95,10 @@ class KeptConnections:
         """End a use: the connection is kept for the thread's next one, unless it was disposed of meanwhile or
         was left inside a transaction."""
         with self._lock:
-            kept.in_use = False
-            current = kept.generation == self._generation
-        if not (current and self._idle(kept.conn)):
+            keep = kept.generation == self._generation and self._idle(kept.conn)
+            if keep:
+                kept.in_use = False  # from here dispose() may close it; the next take() sees that it did
+        if not keep:
             self._drop(kept)
 
     def dispose(self) -> None:
@@ -111,12 +112,16 @@ class KeptConnections:
             kept.close()
 
     def _drop(self, kept: _Kept) -> None:
+        """Forget a connection and close it, unless dispose() took it first and closes it itself: a connection is
+        closed by whoever takes it out of `_all`, so no two threads ever close one at once."""
         with self._lock:
-            kept.in_use = False
+            ours = kept in self._all
             self._all.discard(kept)
+            kept.in_use = False
         if getattr(self._local, "kept", None) is kept:
             del self._local.kept
-        kept.close()
+        if ours:
+            kept.close()
 
 
 _instances: weakref.WeakSet[KeptConnections] = weakref.WeakSet()
