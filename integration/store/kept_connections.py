@@ -2,10 +2,10 @@
 
 Checking a connection out of SQLAlchemy's pool and handing it back (the pool's events and checks, its
 reset-on-return rollback) and, on PostgreSQL, switching psycopg's autocommit on and off around the INSERT cost each
-webhook 74 K instructions on SQLite and 113 K on PostgreSQL more than a kept connection does (docs/decisions.md). A
-kept connection is made by the caller's `connect` (db.py makes it as the engine makes its own, so it has the same
-connect-time set-up); it then belongs to one thread of one process until it is lost, left inside a transaction, or
-disposed of:
+webhook about 80 K instructions on SQLite and 120 K on PostgreSQL more than a kept connection does (callgrind,
+docs/decisions.md). A kept connection is made by the caller's `connect` (db.py makes it as the engine makes its own,
+so it has the same connect-time set-up); it then belongs to one thread of one process until it is lost, left inside
+a transaction, or disposed of:
 
 - A thread never uses another's connection. When a thread ends, its connection is closed.
 - A forked child (a gunicorn worker, an RQ work horse) never uses its parent's connections, nor closes them (the
