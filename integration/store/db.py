@@ -1,9 +1,11 @@
 """Engine and sessions: one `Database` per process, shared by the web app, workers and the CLI."""
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from psycopg import pq
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from integration import defaults
 from integration.store import pg_waits, sqlite_turn
+from integration.store.kept_connections import KeptConnections
 
 _READ_ONLY = "undertone_read_only"  # execution option of read_session's connection
 
@@ -25,6 +28,14 @@ class Database:
         self.engine: Engine = _make_engine(url, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._turn: sqlite_turn.Turn | None | bool = False  # the SQLite file's write turn, looked up on first use
+        # The kept connections' own pool, made from the engine's (the same connect function, and the listeners
+        # _make_engine added), so that making one never takes an idle connection from the sessions' pool. Each is
+        # detached from it at once (Database.driver_connection).
+        self._kept_pool = self.engine.pool.recreate()
+        if self.is_sqlite:
+            self._kept = KeptConnections(self._connect_kept, alive=_always, idle=_sqlite_idle)
+        else:
+            self._kept = KeptConnections(self._connect_kept, alive=pg_waits.looks_alive, idle=_postgresql_idle)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -52,28 +63,30 @@ class Database:
         finally:
             session.close()  # rolls back
 
-    @contextmanager
-    def driver_connection(self) -> Iterator[Any]:
-        """A pooled connection of the driver itself (sqlite3 or psycopg), for a hot path that skips SQLAlchemy's
-        statement machinery (the webhook's INSERT). The caller ends its own transaction; the pool rolls back
-        whatever is left when the connection goes back. The driver's errors come out as SQLAlchemy's
-        (DataError, OperationalError...); a lost connection is discarded and the pool emptied, as SQLAlchemy
-        does for its own statements, so the next request connects afresh instead of waiting on a dead socket."""
+    def driver_connection(self) -> _DriverConnection:
+        """This thread's own connection of the driver itself (sqlite3 or psycopg), kept between requests, for the
+        hot path that skips SQLAlchemy's statement machinery and its pool (the webhook's INSERT; see
+        kept_connections.py), as a context manager. It is made as the engine makes its own and detached from any
+        pool, so it had the same connect-time set-up as the engine's other connections. It is in the driver's
+        autocommit mode on both databases: the caller begins and ends its own transaction, and one it leaves open
+        closes the connection. The driver's errors come out as SQLAlchemy's (DataError, OperationalError...); a
+        lost connection is closed, with every other idle one of this process and the pool's, as SQLAlchemy does for
+        its own statements, so the next request connects afresh instead of waiting on a dead socket."""
+        return _DriverConnection(self)
+
+    def _connect_kept(self) -> Any:
+        """A new connection made as the engine makes its own (its connect listeners ran, and on PostgreSQL its
+        bounded connect), detached from the pool it came from: no pool counts, resets or closes it."""
         dialect = self.engine.dialect
         try:
-            pooled = self.engine.raw_connection()
+            pooled = self._kept_pool.connect()
         except dialect.loaded_dbapi.Error as exc:  # connecting: SQLAlchemy leaves the pool's errors unwrapped here
             raise _wrapped(exc, dialect, lost=False) from exc
-        try:
-            yield pooled.driver_connection
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, pooled.driver_connection, None)
-            if lost:
-                pooled.invalidate(exc)
-                self.engine.dispose()
-            raise _wrapped(exc, dialect, lost) from exc
-        finally:
-            pooled.close()
+        conn = pooled.driver_connection
+        pooled.detach()
+        if not self.is_sqlite:  # a client-side setting, no round trip; SQLite's is set at connect (_sqlite_pragmas)
+            conn.autocommit = True
+        return conn
 
     def ping(self) -> None:
         """Raise unless the database answers."""
@@ -93,7 +106,51 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def dispose(self) -> None:
+        """Close the kept connections (kept_connections.py) and the pool's."""
+        self._kept.dispose()
         self.engine.dispose()
+
+
+class _DriverConnection:
+    """`Database.driver_connection`'s context manager: a class, since a generator-based one costs each webhook
+    about 7 K instructions more (measured with callgrind)."""
+
+    __slots__ = ("_db", "_kept")
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def __enter__(self) -> Any:
+        self._kept = self._db._kept.take()
+        return self._kept.conn
+
+    def __exit__(self, _type, exc, _traceback) -> None:
+        kept_connections = self._db._kept
+        try:
+            dialect = self._db.engine.dialect
+            if isinstance(exc, dialect.loaded_dbapi.Error):
+                lost = dialect.is_disconnect(exc, self._kept.conn, None)
+                if lost:
+                    kept_connections.dispose()  # the others now, this one as it is given back below
+                    self._db.engine.dispose()
+                raise _wrapped(exc, dialect, lost) from exc
+        finally:
+            kept_connections.give_back(self._kept)
+
+
+def _always(_conn) -> bool:
+    return True
+
+
+def _sqlite_idle(conn) -> bool:
+    try:
+        return not conn.in_transaction
+    except sqlite3.ProgrammingError:  # closed
+        return False
+
+
+def _postgresql_idle(conn) -> bool:
+    return conn.pgconn.transaction_status == pq.TransactionStatus.IDLE  # UNKNOWN when closed
 
 
 def _wrapped(exc: Exception, dialect, lost: bool) -> Exception:

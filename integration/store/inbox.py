@@ -40,7 +40,7 @@ def accept(db: Database, source: str, events: Iterable[InboundEvent], handles: C
     """Store each event unless (source, event_id) is already there. Raises on database failure (SQLAlchemy's errors).
 
     The request's headers are kept beside each event (for support and audit), the event's own on top.
-    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` per event, on the pooled driver connection: this is
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id` per event, on the thread's kept driver connection: this is
     the acknowledgement's hot path, so it skips the ORM (a SELECT, a SAVEPOINT and a flush per event) and
     SQLAlchemy's statement machinery; values go through the columns' own bind processors, so each row is
     stored exactly as SQLAlchemy would store it. One event is one statement and one round trip, atomic by
@@ -109,22 +109,21 @@ def _sqlite_transaction(conn, single_statement: bool) -> Iterator[Any]:
 
 
 def _postgresql_transaction(conn, single_statement: bool) -> Iterator[Any]:
-    """psycopg's autocommit is switched on for one statement and always back off before the connection returns
-    to the pool (a client-side setting: no round trip)."""
-    if single_statement:
-        conn.autocommit = True
+    """The connection is in psycopg's autocommit mode (db.py keeps it so): several statements are wrapped in
+    BEGIN and COMMIT here, as psycopg itself would send them outside autocommit."""
+    cursor = conn.cursor()
     try:
-        with conn.cursor() as cursor:
-            yield cursor
+        if not single_statement:
+            cursor.execute("BEGIN")
+        yield cursor
         if not single_statement:
             conn.commit()
     except BaseException:
         if not conn.closed:
-            conn.rollback()
+            conn.rollback()  # sends ROLLBACK only inside a transaction
         raise
     finally:
-        if single_statement and not conn.closed:
-            conn.autocommit = False
+        cursor.close()
 
 
 _COLUMNS = ("source", "event_id", "event_type", "received_at", "body", "headers", "status", "attempts", "processed_at")

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 from psycopg import pq
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, OperationalError
 
 from connectors.base import InboundEvent
@@ -49,30 +49,22 @@ def test_one_event_costs_one_round_trip(db, tmp_path):
     trace), since the inbox goes round SQLAlchemy's statement events."""
     sent: list[str] = []
     trace_path = tmp_path / "libpq.trace"
-
-    def watch(dbapi_conn, _record, _proxy):
-        if db.is_sqlite:
-            dbapi_conn.set_trace_callback(lambda statement: sent.append(statement.split()[0].upper()))
-        else:
-            dbapi_conn.pgconn.trace(trace.fileno())
-            dbapi_conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-    def unwatch(dbapi_conn, _record):
-        if db.is_sqlite:
-            dbapi_conn.set_trace_callback(None)
-        else:
-            dbapi_conn.pgconn.untrace()
-
-    db.ping()  # connect (and the dialect's own first queries) before watching
+    with db.driver_connection() as conn:  # the thread's kept connection, made (and the dialect set up) before watching
+        pass
     with open(trace_path, "w") as trace:
-        event.listen(db.engine, "checkout", watch)
-        event.listen(db.engine, "checkin", unwatch)
+        if db.is_sqlite:
+            conn.set_trace_callback(lambda statement: sent.append(statement.split()[0].upper()))
+        else:
+            conn.pgconn.trace(trace.fileno())
+            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
         try:
             assert len(inbox.accept(db, "quo", [_event("one")], _handles).new) == 1
             assert inbox.accept(db, "quo", [_event("one")], _handles).duplicates == 1
         finally:
-            event.remove(db.engine, "checkout", watch)
-            event.remove(db.engine, "checkin", unwatch)
+            if db.is_sqlite:
+                conn.set_trace_callback(None)
+            else:
+                conn.pgconn.untrace()
     if not db.is_sqlite:  # each message the client sent: "F <length> <type> ..."; Sync or Query ends a round trip
         messages = [line.split("\t")[2] for line in trace_path.read_text().splitlines() if line.startswith("F")]
         sent = [m for m in messages if m in ("Sync", "Query")]
