@@ -94,7 +94,7 @@ def run(interactions: int, contacts: int, workers: int, seed: int = 7, scorer: s
         try:
             base = f"http://127.0.0.1:{port}"
             harness.wait_up(base)
-            _wait_workers_ready(base, database_url, phones[0])
+            _wait_workers_ready(base, database_url, phones[0], redis.url, workers)
             time.sleep(3)  # let the warm-up's flush go out before counting requests
             hubspot.clear_requests()
             sent = _replay(base, phones, interactions, rate)
@@ -104,15 +104,25 @@ def run(interactions: int, contacts: int, workers: int, seed: int = 7, scorer: s
             harness.stop(processes)
 
 
-def _wait_workers_ready(base: str, database_url: str, phone: str, timeout_s: float = 300) -> None:
-    """Send one warm-up interaction and wait until a worker (its scorer loaded) has processed it."""
+def _wait_workers_ready(base: str, database_url: str, phone: str, redis_url: str, workers: int,
+                        timeout_s: float = 300) -> None:
+    """Wait until every worker has loaded its scorer (an RQ worker registers once `warm()` is done), then send one
+    warm-up interaction and wait until a worker has processed it: the burst meets warm workers, as in service."""
+    from redis import Redis
+    from rq import Worker
     from sqlalchemy import create_engine, text
+
+    deadline = time.monotonic() + timeout_s
+    with Redis.from_url(redis_url) as connection:
+        while len(Worker.all(connection=connection)) < workers:
+            if time.monotonic() > deadline:
+                raise SystemExit("the workers did not start")
+            time.sleep(0.5)
 
     body, headers = signed({"id": "warm-up", "channel": "sms", "text": "hello",
                             "occurred_at": datetime.now(timezone.utc).isoformat(), "contact": {"phone": phone}})
     requests.post(f"{base}/webhooks/generic", data=body, headers=headers, timeout=30).raise_for_status()
     engine = create_engine(database_url)
-    deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
             with engine.connect() as conn:
