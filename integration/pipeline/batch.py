@@ -164,11 +164,11 @@ def _together(db: Database, row_ids: list[int], step: Callable, result: BatchRes
     transaction commits after BATCH_TRANSACTION_S (SQLite: after BATCH_TRANSACTION_YIELD_S once a web request waits
     for the write lock) and the next event starts a new one (`first(session, ids)` runs at its start, for the
     events it will likely hold: every event the first time, then twice as many as the one before took; `step` must
-    not count on it for the others). Reading ahead for
-    more events than a transaction holds costs a few rows in the same statements; an event read for by none costs a
-    lock and read of its own rows, several statements in each of the two transactions. When a shared transaction
-    fails as a whole (its BEGIN, its COMMIT, a savepoint that cannot be rolled back), nothing of it is stored and its
-    events are done again each in its own transaction (`first` and `step` in a `db.session()` of its own), as one by one."""
+    not count on it for the others). Reading ahead for more events than a transaction holds costs a few rows in the
+    same statements; an event read for by none costs a lock and read of its own rows, several statements in each of
+    the two transactions. When a shared transaction fails as a whole (its BEGIN, its COMMIT, a savepoint that cannot
+    be rolled back), nothing of it is stored and its events are done again each in its own transaction (`first` and
+    `step` in a `db.session()` of its own), as one by one."""
     done: dict[int, Any] = {}
     left = list(row_ids)
     ahead = len(row_ids)  # events `first` reads ahead for: all of them at first, then twice what the previous took
