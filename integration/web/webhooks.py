@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from flask import Blueprint, current_app, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from connectors import registry
-from connectors.base import InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import InboundConnector, InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
 from connectors.common import body_checks
 from integration import defaults, queues
 from integration.runtime import Runtime
@@ -29,14 +30,15 @@ def receive(source: str):
         connector_class = registry.inbound_class(source)
     except registry.UnknownSource:
         return _error(404, f"unknown source {source!r}")
-    secrets = runtime.settings.source_secrets(source)
+    settings = runtime.settings
+    secrets = settings.source_secrets(source)
     if not secrets:
         refusals.record(runtime.redis, source, "no secret configured")
         return _error(401, f"source {source!r} has no secret configured; its webhooks are refused")
-    connector = connector_class(secrets, tolerance_s=runtime.settings.signature_tolerance_s)
-    body = _read_body(runtime.settings.max_webhook_bytes)
+    connector = _connector(connector_class, secrets, settings.signature_tolerance_s)
+    body = _read_body(settings.max_webhook_bytes)
     if body is None:
-        return _error(413, f"body larger than {runtime.settings.max_webhook_bytes} bytes")
+        return _error(413, f"body larger than {settings.max_webhook_bytes} bytes")
     incoming = WebhookRequest(body=body, headers=request.headers, url=lambda: _public_url(runtime),
                               method=request.method)
     try:
@@ -63,6 +65,14 @@ def receive(source: str):
         return _error(503, "the event could not be stored; please retry")
     queued = _enqueue(runtime, result.new)
     return jsonify(accepted=len(result.new), queued=queued, duplicates=result.duplicates, ignored=result.ignored)
+
+
+@lru_cache(maxsize=64)
+def _connector(connector_class: type[InboundConnector], secrets: tuple[str, ...], tolerance_s: int) -> InboundConnector:
+    """The connector checking a source's webhooks with these secrets, built once for them (building one decodes
+    its keys): a connector keeps nothing of one request for the next, verify() and events() only read what it was
+    built with. A secret changed in the console makes other secrets, so another connector."""
+    return connector_class(secrets, tolerance_s=tolerance_s)
 
 
 def _read_body(limit: int) -> bytes | None:

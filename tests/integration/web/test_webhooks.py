@@ -81,6 +81,31 @@ def test_two_secrets_during_rotation_both_accepted(settings, client, app):
     assert [e.event_id for e in stored_events(app)] == ["EVrotation1", "EVrotation2"]
 
 
+def test_a_connector_is_built_once_for_its_secrets_and_again_when_they_change(settings, client, app, monkeypatch):
+    """Building a connector decodes its keys, so the web path keeps it; a secret changed (in the console, or here in
+    place) makes another one at once: the old key is refused from the next request on."""
+    from connectors import registry
+    from connectors.quo.inbound import QuoConnector
+
+    built: list[tuple[str, ...]] = []
+
+    class CountedQuo(QuoConnector):
+        def __init__(self, secrets=(), **options):
+            built.append(tuple(secrets))
+            super().__init__(secrets, **options)
+
+    monkeypatch.setattr(registry, "inbound_class", lambda source: CountedQuo)
+    settings.quo_webhook_secret = SecretStr(keys.QUO_CLASSIC)
+    bodies = [fixture_body(TRANSCRIPT, event_id=f"EVkept{i}") for i in range(3)]
+    assert post(client, bodies[0], classic_headers(bodies[0])).status_code == 200
+    assert post(client, bodies[1], classic_headers(bodies[1])).status_code == 200
+    assert built == [(keys.QUO_CLASSIC,)]
+    settings.quo_webhook_secret = SecretStr(keys.QUO_CLASSIC_ROTATED)
+    assert post(client, bodies[2], classic_headers(bodies[2])).status_code == 401
+    assert post(client, bodies[2], classic_headers(bodies[2], secret=keys.QUO_CLASSIC_ROTATED)).status_code == 200
+    assert built == [(keys.QUO_CLASSIC,), (keys.QUO_CLASSIC_ROTATED,)]
+
+
 def test_oversize_body_is_refused_before_parsing(app, client):
     body = b'{"padding": "' + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1) + b'"}'
     response = post(client, body, classic_headers(body))
