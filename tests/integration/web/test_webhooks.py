@@ -206,3 +206,19 @@ def test_credentials_in_headers_are_not_stored(app):
                  {"Authorization": "Basic c2VjcmV0", "X-Undertone-Token": "s3cret", "User-Agent": "Freshdesk"})
     [stored] = stored_events(app)
     assert stored.headers == {"user-agent": "Freshdesk"}
+
+
+@pytest.mark.parametrize("new, duplicates, ignored, queued", [(1, 0, 0, 1), (0, 1, 0, 0), (12, 3, 101, 0)])
+def test_the_acknowledgement_is_what_jsonify_answers(app, new, duplicates, ignored, queued):
+    """The 200 is written out without jsonify's encoder: the same bytes and headers."""
+    from flask import jsonify
+
+    from integration.store.inbox import AcceptResult
+    from integration.web import webhooks
+
+    result = AcceptResult(new=list(range(new)), duplicates=duplicates, ignored=ignored)
+    with app.test_request_context():
+        ours = webhooks._accepted(result, queued=queued)
+        theirs = jsonify(accepted=new, queued=queued, duplicates=duplicates, ignored=ignored)
+    assert ours.get_data() == theirs.get_data()
+    assert list(ours.headers.items()) == list(theirs.headers.items()) and ours.status_code == theirs.status_code == 200
