@@ -135,3 +135,9 @@ def test_the_jobs_call_is_compressed_as_rq_compresses_it():
     for row_id in row_ids:
         call = DefaultSerializer.dumps((queues.PROCESS_EVENT, None, (row_id,), {}))
         assert queues._compressed(call) == zlib.compress(call), row_id
+
+
+def test_values_written_into_the_script_reach_redis_unchanged(redis_conn):
+    """The job hash's fixed fields are Lua literals in the enqueue script: any byte must come back as it was."""
+    for value in (b"", b"events", b'say "hi" \\ bye', bytes(range(256)), "caf\u00e9 \u2603".encode(), b"\\0001"):
+        assert redis_conn.eval(f"return {queues._lua_string(value)}", 0) == value
