@@ -19,10 +19,10 @@ from integration.web.db_deadline import bound_database_waits
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
-bound_database_waits(bp, defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 
 
 @bp.post("/webhooks/<source>")
+@bound_database_waits(defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 def receive(source: str):
     """Answer 404 unknown source, 401 bad signature, 400 malformed, 413 too large, 503 not stored, else 200."""
     runtime: Runtime = current_app.extensions["undertone"]
