@@ -56,7 +56,7 @@ def receive(source: str):
     except (ValueError, RecursionError) as exc:  # a parser's own error (UnicodeError is a ValueError)
         return _error(400, f"malformed payload: {source}: body cannot be read ({type(exc).__name__})")
     try:
-        result = inbox.accept(runtime.db, source, events, connector.handles, request.headers)
+        result = inbox.accept(runtime.db, source, events, connector.handles, _request_headers(request.environ))
     except DataError as exc:  # a value the database refuses: permanent, so the sender must not retry
         log.warning("%s webhook refused by the database: %s", source, type(exc.orig).__name__)
         return _error(400, f"malformed payload: {source}: the event cannot be stored")
@@ -91,6 +91,18 @@ def _read_body(limit: int) -> bytes | None:
         chunks.append(chunk)
         size += len(chunk)
     return None if size > limit else b"".join(chunks)
+
+
+def _request_headers(environ: dict) -> dict[str, str]:
+    """The request's headers, names lower-cased, in the order werkzeug's `request.headers` lists them and read the
+    same way (HTTP_* keys, and CONTENT_TYPE and CONTENT_LENGTH when not empty), straight from the WSGI environ:
+    iterating `request.headers` title-cases every name through a generator, and inbox.accept lower-cases them."""
+    return {(key[5:] if key.startswith("HTTP_") else key).replace("_", "-").lower(): value for key, value in environ.items()
+            if (key.startswith("HTTP_") and key not in _ENTITY_HEADERS) or (key in _ENTITY_HEADERS_CGI and value)}
+
+
+_ENTITY_HEADERS = ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")  # WSGI servers put these two in CGI's keys instead
+_ENTITY_HEADERS_CGI = ("CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 def _check_events(events: list[InboundEvent], source: str) -> None:

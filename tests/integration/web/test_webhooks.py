@@ -222,3 +222,23 @@ def test_the_acknowledgement_is_what_jsonify_answers(app, new, duplicates, ignor
         theirs = jsonify(accepted=new, queued=queued, duplicates=duplicates, ignored=ignored)
     assert ours.get_data() == theirs.get_data()
     assert list(ours.headers.items()) == list(theirs.headers.items()) and ours.status_code == theirs.status_code == 200
+
+
+@pytest.mark.parametrize("environ", [
+    {},
+    {"CONTENT_LENGTH": "", "CONTENT_TYPE": ""},  # empty: werkzeug leaves them out
+    {"HTTP_CONTENT_TYPE": "text/plain", "HTTP_CONTENT_LENGTH": "3"},  # some servers copy them: werkzeug ignores these
+])
+def test_the_stored_headers_are_werkzeugs_lower_cased_in_its_order(app, environ):
+    """The webhook reads headers from the WSGI environ, as werkzeug's request.headers does."""
+    from flask import request
+
+    from integration.web import webhooks
+
+    headers = {"Content-Type": "application/json", "X-Quo-Thing": "a, b", "Authorization": "Bearer t",
+               "Openphone-Signature": "hmac;1;2;x", "User-Agent": "Quo/1"}
+    with app.test_request_context("/webhooks/quo", method="POST", data=b"{}", headers=headers,
+                                  environ_overrides=environ):
+        expected = [(name.lower(), value) for name, value in request.headers.items()]
+        assert list(webhooks._request_headers(request.environ).items()) == expected
+        assert len(expected) >= 5
