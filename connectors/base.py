@@ -28,16 +28,20 @@ class MalformedPayload(WebhookError):
     """The request is authentic but its body cannot be understood (answered 400, nothing stored)."""
 
 
+_NOT_LOOKED_UP = object()
+
+
 class WebhookRequest:
     """What a connector sees of an HTTP request: the exact bytes, headers, and the public URL."""
 
-    __slots__ = ("body", "headers", "method", "_url")
+    __slots__ = ("body", "headers", "method", "_url", "_looked_up")
 
     def __init__(self, body: bytes, headers: Mapping[str, str], url: str | Callable[[], str], method: str = "POST"):
         self.body = body
         self.headers = headers  # case-insensitive lookups expected (werkzeug Headers or a lower-cased dict)
         self.method = method
         self._url = url
+        self._looked_up: dict[str, str | None] = {}
 
     @property
     def url(self) -> str:
@@ -49,10 +53,17 @@ class WebhookRequest:
         return self._url
 
     def header(self, name: str) -> str | None:
+        """The header's value, or None. Each name is looked up once per request: verify() and events() ask for the
+        same few (the scheme's, the signature's), and a werkzeug lookup costs several thousand instructions, more
+        for a header that is absent (a KeyError inside)."""
+        value = self._looked_up.get(name, _NOT_LOOKED_UP)
+        if value is not _NOT_LOOKED_UP:
+            return value
         value = self.headers.get(name)
         if value is None and isinstance(self.headers, dict):
             lowered = {k.lower(): v for k, v in self.headers.items()}
             value = lowered.get(name.lower())
+        self._looked_up[name] = value
         return value
 
     def __repr__(self) -> str:

@@ -62,33 +62,33 @@ def enqueue_events(redis: Redis, event_row_ids: Sequence[int]) -> None:
     keys: list = [Queue.redis_queues_keys, jobs.queue_key]
     args: list = []
     for row_id in event_row_ids:
-        job_id = event_job_id(row_id)
-        mapping = jobs.mapping(row_id)
-        keys.append(Job.key_for(job_id))
-        args += (job_id, len(mapping), *(item for pair in mapping.items() for item in pair))
-    _enqueue_script()(keys=keys, args=args, client=redis)
+        keys.append(Job.key_for(event_job_id(row_id)))
+        args += jobs.arguments(row_id)
+    jobs.script(keys=keys, args=args, client=redis)
 
 
-# KEYS: rq:queues, the queue's list, then each job's hash; ARGV per job: its id, its field count n, n field-value
-# pairs. What RQ's enqueue writes (SADD of the queue, HSET of the hash, RPUSH of the id), atomically.
-_ENQUEUE = b"""
+# KEYS: rq:queues, the queue's list, then each job's hash; ARGV per job: its id, then the hash fields that differ
+# between two jobs (_EventJobs.arguments). What RQ's enqueue writes (SADD of the queue, HSET of the hash, RPUSH of
+# the id), atomically. The hash's other fields are the same in every job: _EventJobs writes them into the script
+# (`{same}`), so that a request sends five values per job instead of forty (each costs the client about 2.4 K
+# instructions: bench/webhook_cpu.py --instructions).
+_ENQUEUE = """
 redis.call('SADD', KEYS[1], KEYS[2])
-local at = 1
 for i = 3, #KEYS do
-  local fields = tonumber(ARGV[at + 1])
-  redis.call('HSET', KEYS[i], unpack(ARGV, at + 2, at + 1 + 2 * fields))
-  redis.call('RPUSH', KEYS[2], ARGV[at])
-  at = at + 2 + 2 * fields
+  local at = 5 * (i - 3)
+  redis.call('HSET', KEYS[i], 'created_at', ARGV[at + 2], 'enqueued_at', ARGV[at + 2], 'data', ARGV[at + 3],
+             'description', ARGV[at + 4], 'retry_intervals', ARGV[at + 5], {same})
+  redis.call('RPUSH', KEYS[2], ARGV[at + 1])
 end
 return #KEYS - 2
 """
+_PER_JOB = ("created_at", "enqueued_at", "data", "description", "retry_intervals")
 
 
-@lru_cache(maxsize=1)
-def _enqueue_script() -> Script:
-    """The enqueue script, sent by its SHA1 (EVALSHA); redis-py loads it again where the server lacks it (a
-    restarted Redis)."""
-    return Script(None, _ENQUEUE)  # the script is bytes, so no client's encoder is needed
+def _lua_string(value: bytes) -> str:
+    """A Lua string literal of these bytes: printable ASCII as it is, any other byte (and a quote or backslash) as
+    a three-digit decimal escape."""
+    return '"' + "".join(chr(b) if 32 <= b < 127 and b not in b'"\\' else f"\\{b:03d}" for b in value) + '"'
 
 
 # Removes a queued job (its id from the queue's list, then its hash) only if it is still waiting in the queue: a job
@@ -123,7 +123,8 @@ class _EventJobs:
 
     The hash RQ writes for such a job differs between two events only in `data` (the call: function name and
     row id, serialised and compressed as RQ does), `description`, the jittered `retry_intervals` and the two
-    timestamps; everything else is taken once from a Job that RQ itself builds with the same options.
+    timestamps (_PER_JOB); everything else is taken once from a Job that RQ itself builds with the same options,
+    encoded as redis-py would send it, and written into the enqueue script (`script`, one per set of options).
     tests/integration/test_queues.py compares the result with RQ's own enqueue, field by field.
     """
 
@@ -136,14 +137,23 @@ class _EventJobs:
         job.enqueued_at = rq_now()
         self.queue_key = events.key
         self._serializer = job.serializer
-        self._template = job.to_dict()
+        template = job.to_dict()
+        missing = set(_PER_JOB) - set(template)
+        if missing:  # an RQ upgrade that stopped writing one: the script would write what RQ no longer does
+            raise RuntimeError(f"RQ's job hash has no {sorted(missing)}: integration/queues.py needs updating")
+        encode = events.connection.get_encoder().encode
+        same = ", ".join(_lua_string(encode(item)) for name, value in template.items() if name not in _PER_JOB
+                         for item in (name, value))
+        # The script is bytes, so no client's encoder is needed; redis-py sends it by its SHA1 (EVALSHA) and loads
+        # it again where the server lacks it (a restarted Redis).
+        self.script = Script(None, _ENQUEUE.replace("{same}", same).encode())
 
-    def mapping(self, row_id: int) -> dict:
-        stamp = _stamp(rq_now())
-        return {**self._template, "created_at": stamp, "enqueued_at": stamp,
-                "data": zlib.compress(self._serializer.dumps((PROCESS_EVENT, None, (row_id,), {}))),
-                "description": _description(row_id),
-                "retry_intervals": json.dumps(jittered(defaults.PROCESS_RETRY_INTERVALS_S))}
+    def arguments(self, row_id: int) -> tuple:
+        """The script's ARGV for one job: its id, its timestamp (created and enqueued), data, description and
+        retry intervals."""
+        return (event_job_id(row_id), _stamp(rq_now()),
+                _compressed(self._serializer.dumps((PROCESS_EVENT, None, (row_id,), {}))), _description(row_id),
+                json.dumps(jittered(defaults.PROCESS_RETRY_INTERVALS_S)))
 
 
 @lru_cache(maxsize=4)
@@ -151,6 +161,17 @@ def _event_jobs(*_options) -> _EventJobs:
     """The template for the job options in force (`_options`: the defaults it is built from, so that a changed
     default, e.g. in a test, gets a template of its own)."""
     return _EventJobs()
+
+
+def _compressed(data: bytes) -> bytes:
+    """`zlib.compress(data)`, as RQ stores a job's call, byte for byte, at a quarter of its CPU for a call's 60-odd
+    bytes. zlib.compress sets deflate up for any input (memLevel 8: a 64 KB hash table zeroed and a 16 K-symbol
+    buffer allocated per call); memLevel 1 has a 256-entry table and room for 127 symbols. memLevel is not written
+    in the stream and changes only which candidate matches share a hash chain and when a block is cut: the same
+    bytes come out while the input is under 127 bytes and no chain holds more candidates than level 6 compares
+    (32 at least; a job's call has at most 12 in one bucket). tests/integration/test_queues.py compares the two."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, zlib.MAX_WBITS, 1)
+    return compressor.compress(data) + compressor.flush()
 
 
 def _event_job_options(event_row_id: int) -> dict:

@@ -187,8 +187,8 @@ class Settings(*VENDOR_CONFIGS.values(), *NOTIFIER_CONFIGS.values(), DigestConfi
 
     def source_secrets(self, source: str) -> tuple[str, ...]:
         """The configured secrets of a source, split on commas; empty when unset."""
-        config = self.vendor(source)
-        return config.webhook_secrets() if config else ()
+        config = VENDOR_CONFIGS.get(source)
+        return config.webhook_secrets_in(self) if config else ()
 
     def source_api(self, source: str) -> dict[str, str]:
         """API base URL and credentials a source's connector needs for hydration ('' when unset)."""

@@ -48,7 +48,13 @@ class VendorConfig(BaseSettings):
 
     def webhook_secrets(self) -> tuple[str, ...]:
         """The configured webhook secrets, split on commas (several during a rotation); empty when unset."""
-        value = getattr(self, self.secret_field, None) if self.secret_field else None
+        return self.webhook_secrets_in(self)
+
+    @classmethod
+    def webhook_secrets_in(cls, values: Any) -> tuple[str, ...]:
+        """`from_values(values).webhook_secrets()` without building the config (every field copied through pydantic):
+        the web path asks on every webhook."""
+        value = getattr(values, cls.secret_field, None) if cls.secret_field else None
         return tuple(part.strip() for part in reveal(value).split(",") if part.strip())
 
     def api_settings(self) -> dict[str, str]:

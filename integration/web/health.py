@@ -17,10 +17,10 @@ from integration.store.models import WebhookEvent
 from integration.web.db_deadline import bound_database_waits
 
 bp = Blueprint("health", __name__)
-bound_database_waits(bp, defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 
 
 @bp.get("/healthz")
+@bound_database_waits(defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 def healthz():
     """200 when the database answers (Redis down is 'degraded': webhooks are still stored), else 503."""
     runtime: Runtime = current_app.extensions["undertone"]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from connectors import registry
-from connectors.base import InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
+from connectors.base import InboundConnector, InboundEvent, MalformedPayload, SignatureInvalid, WebhookRequest
 from connectors.common import body_checks
 from integration import defaults, queues
 from integration.runtime import Runtime
@@ -18,10 +19,10 @@ from integration.web.db_deadline import bound_database_waits
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
-bound_database_waits(bp, defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 
 
 @bp.post("/webhooks/<source>")
+@bound_database_waits(defaults.DB_REQUEST_DEADLINE_S)  # a hung database: 503 JSON within 5 s
 def receive(source: str):
     """Answer 404 unknown source, 401 bad signature, 400 malformed, 413 too large, 503 not stored, else 200."""
     runtime: Runtime = current_app.extensions["undertone"]
@@ -29,14 +30,15 @@ def receive(source: str):
         connector_class = registry.inbound_class(source)
     except registry.UnknownSource:
         return _error(404, f"unknown source {source!r}")
-    secrets = runtime.settings.source_secrets(source)
+    settings = runtime.settings
+    secrets = settings.source_secrets(source)
     if not secrets:
         refusals.record(runtime.redis, source, "no secret configured")
         return _error(401, f"source {source!r} has no secret configured; its webhooks are refused")
-    connector = connector_class(secrets, tolerance_s=runtime.settings.signature_tolerance_s)
-    body = _read_body(runtime.settings.max_webhook_bytes)
+    connector = _connector(connector_class, secrets, settings.signature_tolerance_s)
+    body = _read_body(settings.max_webhook_bytes)
     if body is None:
-        return _error(413, f"body larger than {runtime.settings.max_webhook_bytes} bytes")
+        return _error(413, f"body larger than {settings.max_webhook_bytes} bytes")
     incoming = WebhookRequest(body=body, headers=request.headers, url=lambda: _public_url(runtime),
                               method=request.method)
     try:
@@ -54,15 +56,22 @@ def receive(source: str):
     except (ValueError, RecursionError) as exc:  # a parser's own error (UnicodeError is a ValueError)
         return _error(400, f"malformed payload: {source}: body cannot be read ({type(exc).__name__})")
     try:
-        result = inbox.accept(runtime.db, source, events, connector.handles, request.headers)
+        result = inbox.accept(runtime.db, source, events, connector.handles, _request_headers(request.environ))
     except DataError as exc:  # a value the database refuses: permanent, so the sender must not retry
         log.warning("%s webhook refused by the database: %s", source, type(exc.orig).__name__)
         return _error(400, f"malformed payload: {source}: the event cannot be stored")
     except SQLAlchemyError:  # the engine hides bound values, so this log carries no body or token
         log.exception("could not store %s webhook", source)
         return _error(503, "the event could not be stored; please retry")
-    queued = _enqueue(runtime, result.new)
-    return jsonify(accepted=len(result.new), queued=queued, duplicates=result.duplicates, ignored=result.ignored)
+    return _accepted(result, queued=_enqueue(runtime, result.new))
+
+
+@lru_cache(maxsize=64)
+def _connector(connector_class: type[InboundConnector], secrets: tuple[str, ...], tolerance_s: int) -> InboundConnector:
+    """The connector checking a source's webhooks with these secrets, built once for them (building one decodes
+    its keys): a connector keeps nothing of one request for the next, verify() and events() only read what it was
+    built with. A secret changed in the console makes other secrets, so another connector."""
+    return connector_class(secrets, tolerance_s=tolerance_s)
 
 
 def _read_body(limit: int) -> bytes | None:
@@ -82,6 +91,18 @@ def _read_body(limit: int) -> bytes | None:
         chunks.append(chunk)
         size += len(chunk)
     return None if size > limit else b"".join(chunks)
+
+
+def _request_headers(environ: dict) -> dict[str, str]:
+    """The request's headers, names lower-cased, in the order werkzeug's `request.headers` lists them and read the
+    same way (HTTP_* keys, and CONTENT_TYPE and CONTENT_LENGTH when not empty), straight from the WSGI environ:
+    iterating `request.headers` title-cases every name through a generator, and inbox.accept lower-cases them."""
+    return {(key[5:] if key.startswith("HTTP_") else key).replace("_", "-").lower(): value for key, value in environ.items()
+            if (key.startswith("HTTP_") and key not in _ENTITY_HEADERS) or (key in _ENTITY_HEADERS_CGI and value)}
+
+
+_ENTITY_HEADERS = ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")  # WSGI servers put these two in CGI's keys instead
+_ENTITY_HEADERS_CGI = ("CONTENT_TYPE", "CONTENT_LENGTH")
 
 
 def _check_events(events: list[InboundEvent], source: str) -> None:
@@ -104,6 +125,15 @@ def _enqueue(runtime: Runtime, row_ids: list[int]) -> int:
         log.warning("redis unavailable, events %s left pending for the sweep: %s", row_ids, exc)
         return 0
     return len(row_ids)
+
+
+def _accepted(result: inbox.AcceptResult, queued: int) -> Response:
+    """`jsonify(accepted=..., duplicates=..., ignored=..., queued=...)`, byte for byte (keys sorted, compact, a
+    newline), written out: four counts need no JSON encoder, and json.dumps with jsonify's options makes a new one
+    per call."""
+    body = (f'{{"accepted":{len(result.new)},"duplicates":{result.duplicates},"ignored":{result.ignored},'
+            f'"queued":{queued}}}\n')
+    return current_app.response_class(body, content_type="application/json")
 
 
 def _public_url(runtime: Runtime) -> str:

@@ -123,3 +123,21 @@ def test_fast_enqueue_follows_the_job_options_in_force(redis_conn, monkeypatch):
     first, second = (Job.fetch(f"event-{i}", connection=redis_conn) for i in (1, 2))
     assert (first.retries_left, first.timeout) == before
     assert (second.retries_left, second.retry_intervals, second.timeout) == (2, [0, 0], 17)
+
+
+def test_the_jobs_call_is_compressed_as_rq_compresses_it():
+    """The cheaper deflate set-up gives zlib.compress's own bytes for a job's call, whatever the row id's size."""
+    import zlib
+
+    from rq.serializers import DefaultSerializer
+
+    row_ids = [*range(3000), *(2**bits + step for bits in range(8, 65, 4) for step in (-1, 0, 1))]
+    for row_id in row_ids:
+        call = DefaultSerializer.dumps((queues.PROCESS_EVENT, None, (row_id,), {}))
+        assert queues._compressed(call) == zlib.compress(call), row_id
+
+
+def test_values_written_into_the_script_reach_redis_unchanged(redis_conn):
+    """The job hash's fixed fields are Lua literals in the enqueue script: any byte must come back as it was."""
+    for value in (b"", b"events", b'say "hi" \\ bye', bytes(range(256)), "caf\u00e9 \u2603".encode(), b"\\0001"):
+        assert redis_conn.eval(f"return {queues._lua_string(value)}", 0) == value

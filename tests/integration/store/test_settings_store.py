@@ -40,3 +40,16 @@ def test_secrets_never_print():
     assert settings.source_secrets("quo") == ("abc", "def")
     assert settings.source_secrets("twilio") == ()
     assert masked("pat-na1-very-secret") == "pat…et" and "secret" not in masked("short")
+
+
+def test_the_web_paths_secrets_are_those_of_each_vendors_own_settings():
+    """Settings.source_secrets reads the secret field alone; a vendor's config gives the same secrets."""
+    from connectors.registry import VENDOR_CONFIGS
+
+    values = {config.secret_field: f" {source}-one ,{source}-two,, " for source, config in VENDOR_CONFIGS.items()
+              if config.secret_field}
+    settings = Settings(**values, _env_file=None)
+    for source, config in VENDOR_CONFIGS.items():
+        expected = config.from_values(settings).webhook_secrets()
+        assert settings.source_secrets(source) == expected
+        assert expected == ((f"{source}-one", f"{source}-two") if config.secret_field else ())

@@ -81,6 +81,31 @@ def test_two_secrets_during_rotation_both_accepted(settings, client, app):
     assert [e.event_id for e in stored_events(app)] == ["EVrotation1", "EVrotation2"]
 
 
+def test_a_connector_is_built_once_for_its_secrets_and_again_when_they_change(settings, client, app, monkeypatch):
+    """Building a connector decodes its keys, so the web path keeps it; a secret changed (in the console, or here in
+    place) makes another one at once: the old key is refused from the next request on."""
+    from connectors import registry
+    from connectors.quo.inbound import QuoConnector
+
+    built: list[tuple[str, ...]] = []
+
+    class CountedQuo(QuoConnector):
+        def __init__(self, secrets=(), **options):
+            built.append(tuple(secrets))
+            super().__init__(secrets, **options)
+
+    monkeypatch.setattr(registry, "inbound_class", lambda source: CountedQuo)
+    settings.quo_webhook_secret = SecretStr(keys.QUO_CLASSIC)
+    bodies = [fixture_body(TRANSCRIPT, event_id=f"EVkept{i}") for i in range(3)]
+    assert post(client, bodies[0], classic_headers(bodies[0])).status_code == 200
+    assert post(client, bodies[1], classic_headers(bodies[1])).status_code == 200
+    assert built == [(keys.QUO_CLASSIC,)]
+    settings.quo_webhook_secret = SecretStr(keys.QUO_CLASSIC_ROTATED)
+    assert post(client, bodies[2], classic_headers(bodies[2])).status_code == 401
+    assert post(client, bodies[2], classic_headers(bodies[2], secret=keys.QUO_CLASSIC_ROTATED)).status_code == 200
+    assert built == [(keys.QUO_CLASSIC,), (keys.QUO_CLASSIC_ROTATED,)]
+
+
 def test_oversize_body_is_refused_before_parsing(app, client):
     body = b'{"padding": "' + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1) + b'"}'
     response = post(client, body, classic_headers(body))
@@ -181,3 +206,39 @@ def test_credentials_in_headers_are_not_stored(app):
                  {"Authorization": "Basic c2VjcmV0", "X-Undertone-Token": "s3cret", "User-Agent": "Freshdesk"})
     [stored] = stored_events(app)
     assert stored.headers == {"user-agent": "Freshdesk"}
+
+
+@pytest.mark.parametrize("new, duplicates, ignored, queued", [(1, 0, 0, 1), (0, 1, 0, 0), (12, 3, 101, 0)])
+def test_the_acknowledgement_is_what_jsonify_answers(app, new, duplicates, ignored, queued):
+    """The 200 is written out without jsonify's encoder: the same bytes and headers."""
+    from flask import jsonify
+
+    from integration.store.inbox import AcceptResult
+    from integration.web import webhooks
+
+    result = AcceptResult(new=list(range(new)), duplicates=duplicates, ignored=ignored)
+    with app.test_request_context():
+        ours = webhooks._accepted(result, queued=queued)
+        theirs = jsonify(accepted=new, queued=queued, duplicates=duplicates, ignored=ignored)
+    assert ours.get_data() == theirs.get_data()
+    assert list(ours.headers.items()) == list(theirs.headers.items()) and ours.status_code == theirs.status_code == 200
+
+
+@pytest.mark.parametrize("environ", [
+    {},
+    {"CONTENT_LENGTH": "", "CONTENT_TYPE": ""},  # empty: werkzeug leaves them out
+    {"HTTP_CONTENT_TYPE": "text/plain", "HTTP_CONTENT_LENGTH": "3"},  # some servers copy them: werkzeug ignores these
+])
+def test_the_stored_headers_are_werkzeugs_lower_cased_in_its_order(app, environ):
+    """The webhook reads headers from the WSGI environ, as werkzeug's request.headers does."""
+    from flask import request
+
+    from integration.web import webhooks
+
+    headers = {"Content-Type": "application/json", "X-Quo-Thing": "a, b", "Authorization": "Bearer t",
+               "Openphone-Signature": "hmac;1;2;x", "User-Agent": "Quo/1"}
+    with app.test_request_context("/webhooks/quo", method="POST", data=b"{}", headers=headers,
+                                  environ_overrides=environ):
+        expected = [(name.lower(), value) for name, value in request.headers.items()]
+        assert list(webhooks._request_headers(request.environ).items()) == expected
+        assert len(expected) >= 5
