@@ -10,10 +10,8 @@ import time
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bench.faultlib.proxy import TcpProxy
 from connectors.base import InboundEvent
 from integration import defaults
 from integration.store import inbox, pg_waits, sqlite_turn
@@ -187,17 +185,12 @@ def _terminate(postgres_url: str, conn) -> None:
 
 
 @pytest.fixture
-def proxied(postgres_url, database_url, monkeypatch):
+def proxied(database_url, monkeypatch, request):
     """The test PostgreSQL database behind the fault suite's TCP proxy, which can reset or hang its connections."""
     if database_url.startswith("sqlite"):
         pytest.skip("a PostgreSQL connection")
     monkeypatch.setattr(pg_waits, "_unanswered_at", {})  # the shared test database must not fail fast afterwards
-    real = make_url(postgres_url)
-    with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
-        database = Database(real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
-        yield proxy, database
-        proxy.set_mode("pass")
-        database.dispose()
+    return request.getfixturevalue("proxy_and_db")
 
 
 def test_a_connection_the_server_killed_is_replaced_before_the_next_request(db, postgres_url):

@@ -5,10 +5,8 @@ import time
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bench.faultlib.proxy import TcpProxy
 from integration import defaults
 from integration.store import pg_waits
 from integration.store.db import Database
@@ -19,16 +17,6 @@ def forget_unanswered_databases(monkeypatch):
     """What a test here saw not answer is forgotten after it: the session's shared test database must not fail
     fast in the tests that follow (DB_FAIL_FAST_S)."""
     monkeypatch.setattr(pg_waits, "_unanswered_at", {})
-
-
-@pytest.fixture
-def proxy_and_db(postgres_url):
-    real = make_url(postgres_url)
-    with TcpProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
-        database = Database(real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
-        yield proxy, database
-        proxy.set_mode("pass")
-        database.dispose()
 
 
 def count_events(database: Database) -> int:
