@@ -64,7 +64,7 @@ class KeptConnections:
         self._alive = alive  # whether an idle connection still looks usable, without a round trip
         self._idle = idle  # whether a connection is outside any transaction (False when closed)
         self._start_process()
-        _instances.add(self)
+        _track(self)
 
     def _start_process(self) -> None:
         self._local = threading.local()
@@ -125,14 +125,26 @@ class KeptConnections:
 
 
 _instances: weakref.WeakSet[KeptConnections] = weakref.WeakSet()
+_instances_lock = threading.Lock()
+_fork_hook_registered = False
+
+
+def _track(kept_connections: KeptConnections) -> None:
+    """Remember an instance for the fork hook, which is registered with the first one (nothing at import)."""
+    global _fork_hook_registered
+    with _instances_lock:
+        if not _fork_hook_registered:
+            os.register_at_fork(after_in_child=_forget_after_fork)
+            _fork_hook_registered = True
+        _instances.add(kept_connections)
 
 
 def _forget_after_fork() -> None:
     """In a forked child, every KeptConnections starts empty, with a lock of its own (the parent's may have been
     held by another thread at the fork). The parent's connections are left unused, and never closed here
     (`_Kept.__del__` keeps them referenced): the parent still talks over them."""
+    global _instances_lock
+    _instances_lock = threading.Lock()  # the parent's may have been held at the fork, too
     for kept_connections in list(_instances):
         kept_connections._start_process()
 
-
-os.register_at_fork(after_in_child=_forget_after_fork)
