@@ -78,7 +78,8 @@ class Turn:
                 queue, turn, hurry = locks
                 in_a_hurry = pg_waits.remaining_s() is not None  # a web request's write
                 if in_a_hurry:
-                    hurry.share(waited_until, "a writer kept SQLite's hurry flag")
+                    # shared with other waiting requests; only hurried()'s momentary exclusive try holds it off
+                    hurry.take(waited_until, "a writer kept SQLite's hurry flag", fcntl.LOCK_SH)
                 try:
                     queue.take(waited_until, "a writer waiting before this one kept SQLite busy")
                     try:
@@ -200,16 +201,17 @@ class _FileLock:
     """An exclusive flock on a file, with a doorbell: a FIFO beside it (`<file>.bell`) that the holder writes a
     byte to when it lets go, so that a waiter sleeping in select() on it wakes at once instead of polling. The lock
     decides; the bell is only a wake-up (a missed or stale ring costs at most _BELL_WAIT_S or one more try). The
-    hurry flag is one without a bell, taken shared."""
+    hurry flag is one without a bell (its waiters poll every _POLL_S), taken shared."""
 
     def __init__(self, path: str, bell: bool = True):
         self.fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
         self.bell = _open_bell(f"{path}.bell") if bell else None
 
-    def take(self, until: float, why: str) -> None:
+    def take(self, until: float, why: str, mode: int = fcntl.LOCK_EX) -> None:
+        """The lock, exclusive or (`mode` LOCK_SH) shared, waiting at most until `until`; OperationalError past it."""
         while True:
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self.fd, mode | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
                 pass
@@ -223,19 +225,6 @@ class _FileLock:
                     os.read(self.bell, 65536)  # every ring so far: the lock is tried again now
                 except BlockingIOError:  # another waiter took the ring first
                     pass
-
-    def share(self, until: float, why: str) -> None:
-        """A shared lock, beside other holders of it; only `held_elsewhere`'s momentary exclusive try holds it off,
-        so this polls instead of ringing a bell."""
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            if time.monotonic() >= until:
-                raise _busy(why)
-            time.sleep(_POLL_S / 10)
 
     def held_elsewhere(self) -> bool:
         """Whether another open file holds a lock on this one (an exclusive try fails), without keeping it."""
